@@ -1,0 +1,239 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FieldError is a validation error naming the offending field by its YAML
+// path (for example "hosts[2].tunnel_ip") and, when known, its line.
+type FieldError struct {
+	// Field is the YAML path of the field.
+	Field string
+	// Line is the 1-based line in the file, or 0 when unknown.
+	Line int
+	// Msg says what is wrong.
+	Msg string
+
+	path []string
+}
+
+func (e *FieldError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+}
+
+func fieldErr(msg string, path ...string) *FieldError {
+	return &FieldError{Field: joinPath(path), Msg: msg, path: path}
+}
+
+func joinPath(path []string) string {
+	var b strings.Builder
+	for i, p := range path {
+		if strings.HasPrefix(p, "[") {
+			b.WriteString(p)
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func (c *Config) validate() error {
+	for i, l := range c.OpenFlow.Listen {
+		if _, err := ParseListen(l); err != nil {
+			return fieldErr(err.Error(), "openflow", "listen", idx(i))
+		}
+	}
+	for i, t := range c.OpenFlow.Targets {
+		if _, err := ParseListen(t); err != nil || strings.HasPrefix(t, "tcp::") {
+			return fieldErr(fmt.Sprintf("%q is not a controller target of the form tcp:IP:PORT", t), "openflow", "targets", idx(i))
+		}
+	}
+	if c.OpenFlow.EchoInterval < 100*time.Millisecond {
+		return fieldErr("must be at least 100ms", "openflow", "echo_interval")
+	}
+	if c.OpenFlow.QueueLen < 1 || c.OpenFlow.QueueLen > 1<<20 {
+		return fieldErr("must be between 1 and 1048576 messages", "openflow", "queue_len")
+	}
+	if err := c.Mesh.validate(); err != nil {
+		return err
+	}
+	if err := c.Apps.Learning.validate(); err != nil {
+		return err
+	}
+	names := map[string]int{}
+	ips := map[netip.Addr]int{}
+	for i, h := range c.Hosts {
+		at := func(msg, field string) error { return fieldErr(msg, "hosts", idx(i), field) }
+		switch {
+		case h.Name == "":
+			return at("is required", "name")
+		case !validHostName(h.Name):
+			return at(fmt.Sprintf("%q may hold only letters, digits, '-' and '_' (at most 63)", h.Name), "name")
+		case h.OVSDB == "":
+			return at("is required", "ovsdb")
+		case !h.TunnelIP.IsValid():
+			return at("is required (an IPv4 address)", "tunnel_ip")
+		case !h.TunnelIP.Is4():
+			return at(fmt.Sprintf("%s is not an IPv4 address", h.TunnelIP), "tunnel_ip")
+		}
+		if err := checkOVSDB(h.OVSDB); err != nil {
+			return at(err.Error(), "ovsdb")
+		}
+		if j, dup := names[h.Name]; dup {
+			return at(fmt.Sprintf("duplicate host name %q (also hosts[%d])", h.Name, j), "name")
+		}
+		if j, dup := ips[h.TunnelIP]; dup {
+			return at(fmt.Sprintf("duplicate tunnel_ip %s (also hosts[%d])", h.TunnelIP, j), "tunnel_ip")
+		}
+		names[h.Name], ips[h.TunnelIP] = i, i
+	}
+	return nil
+}
+
+func (m *Mesh) validate() error {
+	if m.Bridge == "" || len(m.Bridge) > 15 {
+		return fieldErr(fmt.Sprintf("%q must be 1 to 15 bytes", m.Bridge), "mesh", "bridge")
+	}
+	switch m.DatapathType {
+	case "system", "netdev":
+	default:
+		return fieldErr(fmt.Sprintf("unknown datapath type %q (want system or netdev)", m.DatapathType), "mesh", "datapath_type")
+	}
+	switch m.Tunnel {
+	case "vxlan":
+		if m.Key > 1<<24-1 {
+			return fieldErr(fmt.Sprintf("VNI %d out of range 0..16777215", m.Key), "mesh", "key")
+		}
+	case "gre":
+	default:
+		return fieldErr(fmt.Sprintf("unknown tunnel type %q (want vxlan or gre)", m.Tunnel), "mesh", "tunnel")
+	}
+	if m.UnderlayMTU < 576 || m.UnderlayMTU > 65535 {
+		return fieldErr("must be between 576 and 65535 bytes", "mesh", "underlay_mtu")
+	}
+	return nil
+}
+
+func (l *Learning) validate() error {
+	if l.IdleTimeout < time.Second || l.IdleTimeout > 65535*time.Second || l.IdleTimeout%time.Second != 0 {
+		return fieldErr("must be whole seconds between 1s and 65535s", "apps", "learning", "idle_timeout")
+	}
+	if l.FlapMoves < 1 {
+		return fieldErr("must be at least 1", "apps", "learning", "flap_moves")
+	}
+	if l.FlapWindow <= 0 {
+		return fieldErr("must be positive", "apps", "learning", "flap_window")
+	}
+	return nil
+}
+
+// TunnelOverhead returns the encapsulation overhead in bytes of tunnel
+// type t over an IPv4 underlay: VXLAN 50, GRE with key 42.
+func TunnelOverhead(t string) int {
+	if t == "gre" {
+		return 42
+	}
+	return 50
+}
+
+// OverlayMTU returns the largest guest MTU in bytes that fits m's tunnels.
+func (m Mesh) OverlayMTU() int { return m.UnderlayMTU - TunnelOverhead(m.Tunnel) }
+
+// ParseListen parses "tcp:[IP]:PORT" into a host:port address for
+// net.Listen ("tcp::6653" listens on every address).
+func ParseListen(s string) (string, error) {
+	rest, ok := strings.CutPrefix(s, "tcp:")
+	if !ok {
+		return "", fmt.Errorf("%q: only tcp:[IP]:PORT is supported", s)
+	}
+	host, port, err := net.SplitHostPort(rest)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", s, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%q: port %q is not 1..65535", s, port)
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "", fmt.Errorf("%q: %w", s, err)
+		}
+	}
+	return rest, nil
+}
+
+func checkOVSDB(s string) error {
+	switch {
+	case strings.HasPrefix(s, "unix:"):
+		if len(s) == len("unix:") {
+			return fmt.Errorf("%q has no socket path", s)
+		}
+		return nil
+	case strings.HasPrefix(s, "tcp:"):
+		if _, err := ParseListen(s); err != nil || strings.HasPrefix(s, "tcp::") {
+			return fmt.Errorf("%q is not tcp:IP:PORT", s)
+		}
+		return nil
+	case strings.HasPrefix(s, "ssl:"):
+		return fmt.Errorf("%q: ssl is not supported yet", s)
+	}
+	return fmt.Errorf("%q: want tcp:IP:PORT or unix:PATH", s)
+}
+
+func validHostName(s string) bool {
+	if len(s) > 63 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func idx(i int) string { return "[" + strconv.Itoa(i) + "]" }
+
+// lineOf finds the line of the node at path in the document root, falling
+// back to the nearest ancestor that exists.
+func lineOf(root *yaml.Node, path []string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		var next *yaml.Node
+		switch {
+		case strings.HasPrefix(p, "[") && n.Kind == yaml.SequenceNode:
+			i, _ := strconv.Atoi(strings.Trim(p, "[]"))
+			if i < len(n.Content) {
+				next = n.Content[i]
+			}
+		case n.Kind == yaml.MappingNode:
+			for k := 0; k+1 < len(n.Content); k += 2 {
+				if n.Content[k].Value == p {
+					next = n.Content[k+1]
+					break
+				}
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n, line = next, next.Line
+	}
+	return line
+}
