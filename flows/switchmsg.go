@@ -77,7 +77,9 @@ type Port struct {
 }
 
 // Up reports whether the port is administratively up with link up.
-func (p Port) Up() bool { return p.Config&uint32(ofp.PortConfigDown) == 0 && p.State&uint32(ofp.PortStateLinkDown) == 0 }
+func (p Port) Up() bool {
+	return p.Config&uint32(ofp.PortConfigDown) == 0 && p.State&uint32(ofp.PortStateLinkDown) == 0
+}
 
 const portLen = 64
 
