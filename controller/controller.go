@@ -1,0 +1,248 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// Options configures a Controller.
+type Options struct {
+	// Listen holds host:port addresses to accept switches on (":6653"
+	// listens on every address, "127.0.0.1:0" picks a free port).
+	Listen []string
+	// EchoInterval is how long a switch may be silent before it is probed
+	// with an ECHO_REQUEST; it is dropped after a second silent interval.
+	// Default 5 s.
+	EchoInterval time.Duration
+	// QueueLen bounds each switch's event queue, in messages; packet-ins
+	// beyond it are dropped and counted. Default 1024.
+	QueueLen int
+	// SendLimit bounds each switch's send queue, in bytes; a switch that
+	// falls further behind is disconnected. Default 16 MiB.
+	SendLimit int
+	// HandshakeTimeout bounds the HELLO/FEATURES/PORT_DESC exchange.
+	// Default 10 s.
+	HandshakeTimeout time.Duration
+	// Generation is the current cookie generation; reconciliation deletes
+	// ovsmesh flows of any other generation.
+	Generation uint16
+	// Logger receives the controller's logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the controller's metrics; nil skips them.
+	Registerer prometheus.Registerer
+}
+
+// Controller accepts OpenFlow switches and runs a session for each.
+type Controller struct {
+	opts    Options
+	apps    []App
+	log     *slog.Logger
+	metrics *metrics
+	sent    [32]prometheus.Counter
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	sessions  map[uint64]*session
+	conns     map[net.Conn]struct{}
+	closing   bool
+}
+
+// New returns a Controller that hands events to apps in the given order.
+func New(opts Options, apps ...App) *Controller {
+	if opts.EchoInterval <= 0 {
+		opts.EchoInterval = 5 * time.Second
+	}
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = 1024
+	}
+	if opts.SendLimit <= 0 {
+		opts.SendLimit = 16 << 20
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Controller{opts: opts, apps: apps, log: log, metrics: newMetrics(opts.Registerer),
+		sessions: map[uint64]*session{}, conns: map[net.Conn]struct{}{}}
+	for _, t := range []flows.MsgType{flows.Hello{}.MsgType(), flows.EchoRequest{}.MsgType(), flows.EchoReply{}.MsgType(),
+		flows.FeaturesRequest{}.MsgType(), flows.SetConfig{}.MsgType(), flows.Error{}.MsgType(), flows.FlowMod{}.MsgType(),
+		flows.GroupMod{}.MsgType(), flows.PacketOut{}.MsgType(), flows.BarrierRequest{}.MsgType(), flows.PortDescRequest{}.MsgType()} {
+		c.sent[t&31] = c.metrics.sent.WithLabelValues(t.String())
+	}
+	return c
+}
+
+// Listen binds every address in Options.Listen. It fails, closing what
+// it bound, if any address cannot be bound.
+func (c *Controller) Listen() error {
+	for _, addr := range c.opts.Listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			c.closeListeners()
+			return fmt.Errorf("listen for switches on %s: %w", addr, err)
+		}
+		c.mu.Lock()
+		c.listeners = append(c.listeners, ln)
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// Addrs returns the bound listener addresses (after Listen).
+func (c *Controller) Addrs() []net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]net.Addr, len(c.listeners))
+	for i, ln := range c.listeners {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+// Serve accepts switches on the bound listeners until ctx is done, then
+// closes every session and waits for them to end. It returns nil after a
+// cancelled ctx, or the first accept error.
+func (c *Controller) Serve(ctx context.Context) error {
+	c.mu.Lock()
+	lns := c.listeners
+	c.mu.Unlock()
+	var wg sync.WaitGroup
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- c.accept(ctx, ln, &wg)
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	c.mu.Lock()
+	c.closing = true
+	for conn := range c.conns {
+		conn.Close()
+	}
+	c.mu.Unlock()
+	c.closeListeners()
+	wg.Wait()
+	return err
+}
+
+// Run is Listen followed by Serve.
+func (c *Controller) Run(ctx context.Context) error {
+	if err := c.Listen(); err != nil {
+		return err
+	}
+	return c.Serve(ctx)
+}
+
+func (c *Controller) closeListeners() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ln := range c.listeners {
+		ln.Close()
+	}
+}
+
+func (c *Controller) accept(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) error {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
+		}
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			conn.Close()
+			return nil
+		}
+		c.conns[conn] = struct{}{}
+		c.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				c.mu.Lock()
+				delete(c.conns, conn)
+				c.mu.Unlock()
+			}()
+			newSession(c, conn).serve(ctx)
+		}()
+	}
+}
+
+// register makes s the session of its DPID, closing an older session of
+// the same switch (it reconnected before the old one timed out).
+func (c *Controller) register(s *session) {
+	c.mu.Lock()
+	old := c.sessions[s.dpid]
+	c.sessions[s.dpid] = s
+	c.mu.Unlock()
+	if old != nil {
+		old.log.Info("switch reconnected: closing its older session")
+		old.conn.Close()
+	}
+	c.metrics.connected.Inc()
+}
+
+func (c *Controller) unregister(s *session) {
+	c.mu.Lock()
+	if c.sessions[s.dpid] == s {
+		delete(c.sessions, s.dpid)
+	}
+	c.mu.Unlock()
+	c.metrics.connected.Dec()
+}
+
+// SwitchInfo describes a connected switch for the API.
+type SwitchInfo struct {
+	// DPID is the datapath ID.
+	DPID uint64
+	// Remote is the switch's address.
+	Remote string
+	// Since is when the handshake completed.
+	Since time.Time
+	// Ports holds the switch's ports ordered by OFPort.
+	Ports []flows.Port
+}
+
+// Switches returns the connected switches ordered by DPID.
+func (c *Controller) Switches() []SwitchInfo {
+	c.mu.Lock()
+	out := make([]SwitchInfo, 0, len(c.sessions))
+	for _, s := range c.sessions {
+		out = append(out, SwitchInfo{DPID: s.dpid, Remote: s.conn.RemoteAddr().String(), Since: s.since, Ports: s.Ports()})
+	}
+	c.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].DPID < out[j].DPID })
+	return out
+}
+
+// isClosedErr reports whether err is the normal end of a connection.
+func isClosedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
+}
+
+// dpidLabel renders a DPID for logs and metric labels.
+func dpidLabel(dpid uint64) string { return topo.DPIDString(dpid) }

@@ -1,0 +1,122 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+)
+
+// dispatch runs SwitchUp and reconciliation, then hands queued events to
+// the apps in order until the queue is closed, then runs SwitchDown.
+func (s *session) dispatch(ctx context.Context, early []any) {
+	for _, app := range s.c.apps {
+		if h, ok := app.(SwitchUpHandler); ok {
+			s.call(app, func() error { return h.SwitchUp(ctx, s) })
+		}
+	}
+	if err := s.reconcile(ctx); err != nil {
+		s.log.Warn("reconciling flows after connect failed", "err", err)
+	}
+	for _, ev := range early {
+		s.handle(ctx, ev)
+	}
+	for ev := range s.queue {
+		s.handle(ctx, ev)
+	}
+	for _, app := range s.c.apps {
+		if h, ok := app.(SwitchDownHandler); ok {
+			s.call(app, func() error { h.SwitchDown(ctx, s); return nil })
+		}
+	}
+}
+
+// handle hands one event to every app that handles its kind.
+func (s *session) handle(ctx context.Context, ev any) {
+	switch ev := ev.(type) {
+	case *flows.PacketIn:
+		start := time.Now()
+		for _, app := range s.c.apps {
+			if h, ok := app.(PacketInHandler); ok {
+				s.call(app, func() error { return h.PacketIn(ctx, s, ev) })
+			}
+		}
+		s.c.metrics.packetInTiming.Observe(time.Since(start).Seconds())
+	case flows.PortStatus:
+		s.portsMu.Lock()
+		if ev.Reason == flows.PortDeleted {
+			delete(s.ports, ev.Port.No)
+		} else {
+			s.ports[ev.Port.No] = ev.Port
+		}
+		s.portsMu.Unlock()
+		for _, app := range s.c.apps {
+			if h, ok := app.(PortStatusHandler); ok {
+				s.call(app, func() error { return h.PortStatus(ctx, s, ev) })
+			}
+		}
+	case *flows.FlowRemoved:
+		for _, app := range s.c.apps {
+			if h, ok := app.(FlowRemovedHandler); ok {
+				s.call(app, func() error { return h.FlowRemoved(ctx, s, ev) })
+			}
+		}
+	}
+}
+
+// call runs one handler, turning a panic into an error carrying the app
+// name; errors are logged with dpid and app, and counted.
+func (s *session) call(app App, fn func() error) {
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("app %s panicked: %v", app.Name(), r)
+			}
+		}()
+		return fn()
+	}()
+	if err != nil {
+		s.c.metrics.appErrors.WithLabelValues(app.Name()).Inc()
+		s.log.Error("app handler failed", "app", app.Name(), "err", err)
+	}
+}
+
+// reconcile removes flows left by earlier controller runs once the apps
+// have replayed theirs: a barrier makes the switch finish the replay,
+// a flow-stats dump lists the cookies present, and each ovsmesh
+// generation/app pair that is not current is deleted by cookie and mask.
+// A final barrier orders the deletes before later messages.
+func (s *session) reconcile(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := s.w.send(flows.BarrierRequest{}); err != nil {
+		return err
+	}
+	parts, err := s.multipart(ctx, flows.FlowStatsRequest{Table: flows.TableAll})
+	if err != nil {
+		return fmt.Errorf("flow stats: %w", err)
+	}
+	stale := map[flows.Cookie]bool{}
+	for _, body := range parts {
+		entries, err := flows.DecodeFlowStats(body)
+		if err != nil {
+			return fmt.Errorf("flow stats: %w", err)
+		}
+		for _, e := range entries {
+			if e.Cookie.Owned() && e.Cookie.Generation() != s.c.opts.Generation {
+				stale[e.Cookie&flows.CookieGenAppMask] = true
+			}
+		}
+	}
+	for c := range stale {
+		if err := s.w.send(flows.DeleteByCookie(c, flows.CookieGenAppMask)); err != nil {
+			return err
+		}
+	}
+	if len(stale) > 0 {
+		s.c.metrics.staleDeleted.WithLabelValues(dpidLabel(s.dpid)).Add(float64(len(stale)))
+		s.log.Info("deleted flows of older generations", "generation_app_pairs", len(stale))
+	}
+	return s.w.send(flows.BarrierRequest{})
+}

@@ -1,0 +1,132 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	openflow "github.com/netrack/openflow"
+	"github.com/netrack/openflow/ofp"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+)
+
+// maxEarlyEvents bounds the port-status and flow-removed messages held
+// while the handshake is still running.
+const maxEarlyEvents = 256
+
+// handshake runs HELLO with version negotiation, FEATURES_REQUEST,
+// SET_CONFIG (miss_send_len OFPCML_NO_BUFFER) and the PORT_DESC multipart
+// exchange (OpenFlow 1.3.5 §6.3.1, §7.3.1, §7.3.2, §7.3.5.7). Echo
+// requests are answered throughout; port-status and flow-removed messages
+// that arrive early are returned to be handled after SwitchUp, and early
+// packet-ins are dropped (nothing is installed yet to make use of them).
+func (s *session) handshake() (early []any, err error) {
+	s.conn.SetReadDeadline(time.Now().Add(s.c.opts.HandshakeTimeout))
+	defer s.conn.SetReadDeadline(time.Time{})
+
+	if err := s.w.send(flows.Hello{}); err != nil {
+		return nil, err
+	}
+	h, body, err := s.r.Next()
+	if err != nil {
+		return nil, fmt.Errorf("waiting for hello: %w", err)
+	}
+	if h.Type != openflow.TypeHello {
+		return nil, fmt.Errorf("first message is %s, want HELLO", h.Type)
+	}
+	if err := flows.NegotiateHello(h, body); err != nil {
+		// OpenFlow 1.3.5 §6.3.1: refuse with OFPET_HELLO_FAILED /
+		// OFPHFC_INCOMPATIBLE and a text naming what we speak.
+		s.w.send(flows.Error{Type: ofp.ErrTypeHelloFailed, Code: ofp.ErrCodeHelloFailedIncompatible,
+			Data: []byte("ovsmesh speaks only OpenFlow 1.3 (wire version 0x04)")})
+		s.w.stop()
+		return nil, fmt.Errorf("version negotiation failed: %w", err)
+	}
+
+	featuresXID := s.w.nextXID()
+	if _, err := s.w.sendXID(featuresXID, flows.FeaturesRequest{}); err != nil {
+		return nil, err
+	}
+	var features flows.Features
+	if err := s.readUntil(&early, func(h flows.Header, body []byte) (bool, error) {
+		if h.Type != openflow.TypeFeaturesReply || h.XID != featuresXID {
+			return false, nil
+		}
+		features, err = flows.DecodeFeatures(body)
+		return true, err
+	}); err != nil {
+		return nil, err
+	}
+	if features.AuxiliaryID != 0 {
+		return nil, fmt.Errorf("auxiliary connection %d of datapath %s is not supported", features.AuxiliaryID, dpidLabel(features.DPID))
+	}
+	s.dpid = features.DPID
+	s.log = s.log.With("dpid", dpidLabel(s.dpid))
+
+	portsXID := s.w.nextXID()
+	if err := s.w.send(flows.SetConfig{MissSendLen: flows.MaxLenNoBuffer}); err != nil {
+		return nil, err
+	}
+	if _, err := s.w.sendXID(portsXID, flows.PortDescRequest{}); err != nil {
+		return nil, err
+	}
+	err = s.readUntil(&early, func(h flows.Header, body []byte) (bool, error) {
+		if h.Type != openflow.TypeMultipartReply || h.XID != portsXID {
+			return false, nil
+		}
+		mp, err := flows.DecodeMultipartReply(body)
+		if err != nil {
+			return false, err
+		}
+		ports, err := flows.DecodePortDesc(mp.Body)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range ports {
+			s.ports[p.No] = p
+		}
+		return !mp.More, nil
+	})
+	return early, err
+}
+
+// readUntil reads messages until done reports true, answering echo
+// requests, failing on switch errors and keeping early port-status and
+// flow-removed events.
+func (s *session) readUntil(early *[]any, done func(flows.Header, []byte) (bool, error)) error {
+	for {
+		h, body, err := s.r.Next()
+		if err != nil {
+			return fmt.Errorf("handshake: %w", err)
+		}
+		if h.Version != flows.Version {
+			return fmt.Errorf("handshake: %s with wire version %#02x after negotiating 0x04", h.Type, h.Version)
+		}
+		ok, err := done(h, body)
+		if err != nil {
+			return fmt.Errorf("handshake: %w", err)
+		}
+		if ok {
+			return nil
+		}
+		switch h.Type {
+		case openflow.TypeEchoRequest:
+			s.w.sendXID(h.XID, flows.EchoReply{Data: body})
+		case openflow.TypeError:
+			e, err := flows.DecodeError(body)
+			if err != nil {
+				return fmt.Errorf("handshake: %w", err)
+			}
+			return fmt.Errorf("handshake: switch error: %w", e)
+		case openflow.TypePortStatus, openflow.TypeFlowRemoved:
+			ev, err := decodeEvent(h, body)
+			if err != nil {
+				return fmt.Errorf("handshake: %w", err)
+			}
+			if len(*early) >= maxEarlyEvents {
+				return fmt.Errorf("handshake: more than %d events before the port list", maxEarlyEvents)
+			}
+			*early = append(*early, ev)
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package controller
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the controller's Prometheus collectors. Labels are dpid
+// (16 hex digits), app and OpenFlow type names only: never MAC or IP.
+type metrics struct {
+	connections    *prometheus.CounterVec
+	disconnects    *prometheus.CounterVec
+	connected      prometheus.Gauge
+	packetIns      *prometheus.CounterVec
+	packetInsDrop  *prometheus.CounterVec
+	switchErrors   *prometheus.CounterVec
+	badMessages    *prometheus.CounterVec
+	appErrors      *prometheus.CounterVec
+	sent           *prometheus.CounterVec
+	packetInTiming prometheus.Histogram
+	staleDeleted   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		connections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_switch_connections_total", Help: "OpenFlow sessions that completed the handshake.",
+		}, []string{"dpid"}),
+		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_switch_disconnects_total", Help: "OpenFlow sessions that ended after the handshake.",
+		}, []string{"dpid"}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ovsmesh_switches_connected", Help: "Switches with an OpenFlow session up.",
+		}),
+		packetIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_packet_ins_total", Help: "Packet-ins received and queued for the apps.",
+		}, []string{"dpid"}),
+		packetInsDrop: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_packet_ins_dropped_total", Help: "Packet-ins dropped because the switch's queue was full.",
+		}, []string{"dpid"}),
+		switchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_switch_errors_total", Help: "OFPT_ERROR messages from switches, by error type and offending message type.",
+		}, []string{"dpid", "type", "offending"}),
+		badMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_bad_messages_total", Help: "Malformed or unexpected messages from switches.",
+		}, []string{"dpid"}),
+		appErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_app_errors_total", Help: "Errors and recovered panics returned by app handlers.",
+		}, []string{"app"}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_messages_sent_total", Help: "OpenFlow messages sent to switches, by type.",
+		}, []string{"type"}),
+		packetInTiming: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ovsmesh_packet_in_handling_seconds", Help: "Time the apps took to handle one packet-in, in seconds.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10),
+		}),
+		staleDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_stale_cookies_deleted_total", Help: "Cookie generation/app pairs deleted by reconnect reconciliation.",
+		}, []string{"dpid"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.connections, m.disconnects, m.connected, m.packetIns, m.packetInsDrop,
+			m.switchErrors, m.badMessages, m.appErrors, m.sent, m.packetInTiming, m.staleDeleted)
+	}
+	return m
+}

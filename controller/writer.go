@@ -1,0 +1,143 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+)
+
+// errSlowSwitch is returned by Send when a switch does not read fast
+// enough and its send queue passed the byte limit.
+var errSlowSwitch = errors.New("switch send queue over its limit")
+
+// errClosed is returned by Send after the session ended.
+var errClosed = errors.New("session closed")
+
+// writer queues encoded messages for one connection and writes them from
+// its own goroutine, coalescing everything queued since the last write.
+type writer struct {
+	conn    net.Conn
+	limit   int           // bytes queued before the switch counts as too slow
+	timeout time.Duration // per write
+	sent    *[32]prometheus.Counter
+
+	mu     sync.Mutex
+	buf    []byte
+	err    error // sticky: set once the writer stops
+	wake   chan struct{}
+	xid    atomic.Uint32
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newWriter(conn net.Conn, limit int, timeout time.Duration, sent *[32]prometheus.Counter) *writer {
+	return &writer{conn: conn, limit: limit, timeout: timeout, sent: sent,
+		wake: make(chan struct{}, 1), closed: make(chan struct{})}
+}
+
+// nextXID returns a fresh transaction ID; 0 is never used.
+func (w *writer) nextXID() uint32 {
+	for {
+		if x := w.xid.Add(1); x != 0 {
+			return x
+		}
+	}
+}
+
+// send encodes msgs under fresh xids and queues them.
+func (w *writer) send(msgs ...flows.Message) error {
+	for _, m := range msgs {
+		if _, err := w.sendXID(w.nextXID(), m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendXID queues m with the given xid and returns the xid.
+func (w *writer) sendXID(xid uint32, m flows.Message) (uint32, error) {
+	w.mu.Lock()
+	if w.err != nil {
+		w.mu.Unlock()
+		return 0, w.err
+	}
+	var err error
+	w.buf, err = flows.Encode(w.buf, xid, m)
+	if err != nil {
+		w.mu.Unlock()
+		return 0, err
+	}
+	if len(w.buf) > w.limit {
+		w.err = fmt.Errorf("%w (%d bytes queued)", errSlowSwitch, len(w.buf))
+		w.mu.Unlock()
+		w.conn.Close()
+		return 0, w.err
+	}
+	w.mu.Unlock()
+	if c := w.sent[m.MsgType()&31]; c != nil {
+		c.Inc()
+	}
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return xid, nil
+}
+
+// run writes queued bytes until the connection fails or stop is called.
+// It exits when a write fails or after stop, once the queue is flushed.
+func (w *writer) run() {
+	var out []byte
+	for {
+		select {
+		case <-w.wake:
+		case <-w.closed:
+			w.flush(&out)
+			return
+		}
+		if !w.flush(&out) {
+			return
+		}
+	}
+}
+
+// flush writes everything queued; it reports false when the writer must
+// stop.
+func (w *writer) flush(out *[]byte) bool {
+	w.mu.Lock()
+	*out, w.buf = w.buf, (*out)[:0]
+	w.mu.Unlock()
+	if len(*out) == 0 {
+		return true
+	}
+	if w.timeout > 0 {
+		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	if _, err := w.conn.Write(*out); err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = fmt.Errorf("write: %w", err)
+		}
+		w.mu.Unlock()
+		w.conn.Close()
+		return false
+	}
+	return true
+}
+
+// stop makes send fail from now on and lets run flush and exit.
+func (w *writer) stop() {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = errClosed
+	}
+	w.mu.Unlock()
+	w.once.Do(func() { close(w.closed) })
+}
