@@ -1,0 +1,99 @@
+package ovsdb
+
+import (
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the ovsmesh_ovsdb_* series. Every per-host series has the
+// single label "host".
+type metrics struct {
+	connected      *prometheus.GaugeVec
+	connects       *prometheus.CounterVec
+	connectErrors  *prometheus.CounterVec
+	disconnects    *prometheus.CounterVec
+	transactErrors *prometheus.CounterVec
+	repairs        *prometheus.CounterVec
+	overlayMTU     prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	const ns, sub = "ovsmesh", "ovsdb"
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: name, Help: help}, []string{"host"})
+	}
+	return &metrics{
+		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "connected",
+			Help: "1 while the host's OVSDB session is up and monitoring, else 0."}, []string{"host"}),
+		connects:       counter("connects_total", "OVSDB sessions established."),
+		connectErrors:  counter("connect_errors_total", "Failed OVSDB connection attempts (dial, schema check or monitor)."),
+		disconnects:    counter("disconnects_total", "OVSDB sessions lost after being established."),
+		transactErrors: counter("transact_errors_total", "OVSDB transactions that failed or returned operation errors."),
+		repairs:        counter("repairs_total", "Committed transactions that repaired drift after the host had converged."),
+		overlayMTU: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "overlay_mtu_bytes",
+			Help: "Largest guest MTU that fits the mesh tunnels: underlay MTU minus tunnel overhead."}),
+	}
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs, m.overlayMTU}
+}
+
+// forget drops the series of a host that left the configuration.
+func (m *metrics) forget(host string) {
+	for _, v := range []interface{ DeleteLabelValues(...string) bool }{
+		m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs,
+	} {
+		v.DeleteLabelValues(host)
+	}
+}
+
+// trackingRegisterer passes registrations through to inner and remembers
+// them, so the collectors libovsdb registers for one session can be
+// unregistered when the session ends and registered afresh by the next.
+// A failed MustRegister is logged instead of panicking: metrics are never
+// worth a crash.
+type trackingRegisterer struct {
+	inner prometheus.Registerer
+	log   *slog.Logger
+
+	mu   sync.Mutex
+	regs []prometheus.Collector
+}
+
+func (r *trackingRegisterer) Register(c prometheus.Collector) error {
+	if err := r.inner.Register(c); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.regs = append(r.regs, c)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *trackingRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			r.log.Warn("libovsdb metrics not registered", "err", err)
+		}
+	}
+}
+
+func (r *trackingRegisterer) Unregister(c prometheus.Collector) bool {
+	return r.inner.Unregister(c)
+}
+
+// unregisterAll undoes every registration made through r; nil r is a no-op.
+func (r *trackingRegisterer) unregisterAll() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.regs {
+		r.inner.Unregister(c)
+	}
+	r.regs = nil
+}

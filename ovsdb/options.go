@@ -1,0 +1,112 @@
+package ovsdb
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ovsmesh/ovsmesh/config"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// Publisher is where the Manager reports live OVSDB-side state; *topo.Mesh
+// satisfies it. Calls come from the per-host goroutines concurrently.
+type Publisher interface {
+	// SetOVSDBState records host's OVSDB connection state.
+	SetOVSDBState(host string, st topo.OVSDBState)
+	// SetTunnelOFPort records the OFPort on host of the tunnel towards
+	// peer; ofport <= 0 forgets it.
+	SetTunnelOFPort(host, peer string, ofport int32)
+}
+
+// Options configures a Manager. Zero durations take the defaults below.
+type Options struct {
+	// Mesh is the bridge and tunnel configuration (bridge name,
+	// datapath_type, tunnel type, tunnel key, underlay MTU).
+	Mesh config.Mesh
+	// Targets are the OpenFlow controller targets (tcp:IP:PORT) written
+	// into every mesh bridge's Controller rows.
+	Targets []string
+	// Hosts are the mesh members; each gets tunnels to all the others.
+	Hosts []topo.Host
+	// Publisher receives connection state and tunnel OFPorts; nil
+	// publishes nowhere.
+	Publisher Publisher
+	// Logger is the package's logger; nil discards. libovsdb's own logs
+	// go to it too, at debug levels.
+	Logger *slog.Logger
+	// Registerer receives the ovsmesh_ovsdb_* metrics and libovsdb's
+	// client metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// ResyncInterval is how often every connected host is reconciled even
+	// without monitor updates, a backstop for missed updates. Default 10s.
+	ResyncInterval time.Duration
+	// RetryMin and RetryMax bound the exponential backoff between
+	// connection attempts and between retries of a failed reconcile.
+	// Defaults 250ms and 30s.
+	RetryMin, RetryMax time.Duration
+	// ConnectTimeout bounds one connection attempt (dial, schema and
+	// initial monitor). Default 5s.
+	ConnectTimeout time.Duration
+	// TransactTimeout bounds one transaction. Default 10s.
+	TransactTimeout time.Duration
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.ResyncInterval, 10*time.Second)
+	def(&o.RetryMin, 250*time.Millisecond)
+	def(&o.RetryMax, 30*time.Second)
+	def(&o.ConnectTimeout, 5*time.Second)
+	def(&o.TransactTimeout, 10*time.Second)
+	if o.RetryMax < o.RetryMin {
+		o.RetryMax = o.RetryMin
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate checks what the Manager relies on: a bridge name, a known
+// tunnel type, dialable OVSDB addresses and unique host names. The config
+// package checks the rest (key range, duplicate tunnel IPs, targets).
+func (o Options) Validate() error {
+	var errs []error
+	if o.Mesh.Bridge == "" || len(o.Mesh.Bridge) > 15 {
+		errs = append(errs, fmt.Errorf("bridge name %q must be 1 to 15 bytes", o.Mesh.Bridge))
+	}
+	if o.Mesh.Tunnel != "vxlan" && o.Mesh.Tunnel != "gre" {
+		errs = append(errs, fmt.Errorf("tunnel type %q: want vxlan or gre", o.Mesh.Tunnel))
+	}
+	errs = append(errs, validateHosts(o.Hosts))
+	return errors.Join(errs...)
+}
+
+func validateHosts(hosts []topo.Host) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		if h.Name == "" {
+			errs = append(errs, errors.New("host with empty name"))
+			continue
+		}
+		if seen[h.Name] {
+			errs = append(errs, fmt.Errorf("duplicate host name %q", h.Name))
+		}
+		seen[h.Name] = true
+		if err := CheckAddress(h.OVSDB); err != nil {
+			errs = append(errs, fmt.Errorf("host %s: %w", h.Name, err))
+		}
+		if !h.TunnelIP.Is4() {
+			errs = append(errs, fmt.Errorf("host %s: tunnel IP %v is not IPv4", h.Name, h.TunnelIP))
+		}
+	}
+	return errors.Join(errs...)
+}
