@@ -7,9 +7,15 @@ import (
 )
 
 // Exec runs argv inside namespace ns (a host's or guest's NS, or
-// UnderlayNS) and returns its stdout. The error names the command and
-// carries its stderr; ctx bounds the run.
+// UnderlayNS; "" is the root namespace) and returns its stdout. The error
+// names the command and carries its stderr; ctx bounds the run.
 func (l *Lab) Exec(ctx context.Context, ns string, argv ...string) (string, error) {
+	if len(argv) == 0 {
+		return "", fmt.Errorf("exec in %q: no command", ns)
+	}
+	if ns == "" {
+		return run(ctx, nil, argv...)
+	}
 	return inNS(ctx, ns, argv...)
 }
 

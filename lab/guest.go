@@ -94,19 +94,19 @@ func (l *Lab) AddGuest(ctx context.Context, host string) (Guest, error) {
 	}
 	var g Guest
 	err = l.update(func(s *state) {
-		for j := 1; ; j++ {
+		for j := 1; j <= maxGuestNumber; j++ {
 			if _, taken := s.guest(guestName(h.Index, j)); !taken {
 				g = newGuest(s.Options.Prefix, h.Name, h.Index, j)
-				break
+				s.Guests = append(s.Guests, g)
+				return
 			}
 		}
-		s.Guests = append(s.Guests, g)
 	})
 	if err != nil {
 		return Guest{}, err
 	}
-	if g.IP.As4()[3] > 250 {
-		return Guest{}, fmt.Errorf("add guest on %s: no guest numbers left", host)
+	if g.Name == "" {
+		return Guest{}, fmt.Errorf("add guest on %s: all %d guest numbers are taken", host, maxGuestNumber)
 	}
 	l.mu.Lock()
 	attach := l.st.Attached

@@ -55,14 +55,17 @@ const (
 
 	maxHosts  = 32
 	maxGuests = 32
-	ulNSName  = "ul"
-	ulBridge  = "ulbr"
-	mgmtIf    = "mgmt0"
-	ulIf      = "ul0"
-	phyBridge = "br-phy"
-	lxcBridge = "lxcbr0"
-	lxcOVS    = "lxc-ovs"
-	lxcBr     = "lxc-br"
+	// maxGuestNumber bounds J in guest names hIgJ (AddGuest can exceed
+	// maxGuests).
+	maxGuestNumber = 250
+	ulNSName       = "ul"
+	ulBridge       = "ulbr"
+	mgmtIf         = "mgmt0"
+	ulIf           = "ul0"
+	phyBridge      = "br-phy"
+	lxcBridge      = "lxcbr0"
+	lxcOVS         = "lxc-ovs"
+	lxcBr          = "lxc-br"
 )
 
 var prefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,9}$`)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,17 @@ func checkFree(ctx context.Context, st *state) error {
 	for _, l := range st.RootLinks {
 		if _, err := os.Stat("/sys/class/net/" + l); err == nil {
 			taken = append(taken, "link "+l)
+		}
+	}
+	cip := ControllerIP(st.Options.Slot)
+	if ifs, err := net.Interfaces(); err == nil {
+		for _, ifc := range ifs {
+			addrs, _ := ifc.Addrs()
+			for _, a := range addrs {
+				if n, ok := a.(*net.IPNet); ok && n.IP.Equal(cip.AsSlice()) {
+					taken = append(taken, fmt.Sprintf("controller address %s (on %s: slot %d is in use, pick another --slot)", cip, ifc.Name, st.Options.Slot))
+				}
+			}
 		}
 	}
 	if len(taken) > 0 {
