@@ -1,0 +1,33 @@
+package learning
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the learning app's collectors (no MAC labels).
+type Metrics struct {
+	learned, moved, damped, aged, reinstalled, portGone, badFrames, ignored prometheus.Counter
+	macs                                                                    prometheus.Gauge
+}
+
+// NewMetrics builds the app's metrics and registers them with reg (nil:
+// unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "ovsmesh_learning_" + name, Help: help})
+	}
+	m := &Metrics{
+		learned:     c("macs_learned_total", "MACs learned at a new location."),
+		moved:       c("mac_moves_total", "MACs moved to another port or host."),
+		damped:      c("mac_moves_damped_total", "MAC moves refused because the MAC was flapping."),
+		aged:        c("macs_aged_total", "MACs forgotten because their source flow idled out."),
+		reinstalled: c("flows_reinstalled_total", "Packet-ins for known MACs whose flows the switch had lost."),
+		portGone:    c("macs_port_gone_total", "MACs forgotten because their port went away or down."),
+		badFrames:   c("bad_frames_total", "Packet-ins with an undecodable frame or a multicast source."),
+		ignored:     c("ignored_port_packet_ins_total", "Packet-ins from ports that are neither local nor a known tunnel."),
+		macs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ovsmesh_learning_macs",
+			Help: "MACs in the mesh-wide table."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.learned, m.moved, m.damped, m.aged, m.reinstalled, m.portGone, m.badFrames, m.ignored, m.macs)
+	}
+	return m
+}

@@ -1,0 +1,190 @@
+package learning
+
+import (
+	"encoding/binary"
+	"sort"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// view is what the planner knows of one switch: its identity and which
+// ports are local and which are tunnels to which peer host.
+type view struct {
+	dpid   uint64
+	host   string // configured host name; "" for a standalone switch
+	domain uint64 // 0 for mesh hosts, the DPID for a standalone switch
+	local  map[uint32]bool
+	// tunnels maps peer host name -> OFPort of the tunnel towards it.
+	tunnels map[string]uint32
+}
+
+// isTunnel reports whether port is one of the view's tunnel ports.
+func (v *view) isTunnel(port uint32) bool {
+	for _, p := range v.tunnels {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+// planner builds flows for one cookie generation and timeout setting.
+// Its methods are pure: they read views and entries and return messages.
+type planner struct {
+	gen         uint16
+	idleTimeout uint16 // seconds
+}
+
+func (p planner) cookie(object uint32) flows.Cookie {
+	return flows.NewCookie(p.gen, flows.AppLearning, object)
+}
+
+// macObject is the cookie object of a MAC's flows: its low 32 bits.
+func macObject(mac []byte) uint32 { return binary.BigEndian.Uint32(mac[2:6]) }
+
+// floodGroups returns the split-horizon flood groups of v: from a local
+// port, every other local port and every tunnel; from a tunnel, local
+// ports only. The switch itself skips the in_port (OpenFlow 1.3.5 §5.12
+// output to the ingress port is dropped unless it is OFPP_IN_PORT).
+func (p planner) floodGroups(v *view) []flows.Message {
+	var localBuckets, allBuckets [][]flows.Action
+	for _, port := range sortedPorts(v.local) {
+		b := []flows.Action{flows.Output{Port: port}}
+		localBuckets = append(localBuckets, b)
+		allBuckets = append(allBuckets, b)
+	}
+	for _, port := range sortedTunnels(v.tunnels) {
+		allBuckets = append(allBuckets, []flows.Action{flows.Output{Port: port}})
+	}
+	return []flows.Message{
+		flows.GroupMod{Command: flows.GroupAddOrModify, ID: flows.GroupFloodLocal, Buckets: allBuckets},
+		flows.GroupMod{Command: flows.GroupAddOrModify, ID: flows.GroupFloodTunnel, Buckets: localBuckets},
+	}
+}
+
+// baseline returns v's groups, table-miss entries and tunnel admission
+// flows, groups first so no flow refers to a missing group.
+func (p planner) baseline(v *view) []flows.Message {
+	msgs := p.floodGroups(v)
+	msgs = append(msgs,
+		flows.AddFlow(flows.Flow{Table: flows.TableClassify, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
+			Actions: []flows.Action{flows.ToController}}),
+		flows.AddFlow(flows.Flow{Table: flows.TableL2, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
+			Actions: []flows.Action{flows.Group{ID: flows.GroupFloodLocal}}}),
+		flows.AddFlow(flows.Flow{Table: flows.TableL2, Priority: flows.PrioFloodFromTunnel, Cookie: p.cookie(0),
+			Match:   flows.Match{Metadata: flows.MetaFromTunnel, MetadataMask: flows.MetaFromTunnel},
+			Actions: []flows.Action{flows.Group{ID: flows.GroupFloodTunnel}}}),
+	)
+	for _, port := range sortedTunnels(v.tunnels) {
+		msgs = append(msgs, flows.AddFlow(p.tunnelIn(port)))
+	}
+	return msgs
+}
+
+// tunnelIn admits everything arriving on a tunnel port, tagged so that
+// TableL2 floods it to local ports only.
+func (p planner) tunnelIn(port uint32) flows.Flow {
+	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioTunnelIn, Cookie: p.cookie(0),
+		Match:         flows.Match{InPort: port},
+		WriteMetadata: flows.MetaFromTunnel, WriteMetadataMask: flows.MetaFromTunnel,
+		Goto: flows.TableL2}
+}
+
+// srcFlow admits e's MAC from its port; it idles out after the idle
+// timeout and reports its removal, which is how MACs age.
+func (p planner) srcFlow(e topo.MACEntry) flows.Flow {
+	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioKnownSrc, Cookie: p.cookie(macObject(e.MAC)),
+		IdleTimeout: p.idleTimeout, SendFlowRem: true,
+		Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC},
+		Goto:  flows.TableL2}
+}
+
+// dampFlow drops a flapping MAC at a port for hold seconds.
+func (p planner) dampFlow(e topo.MACEntry, hold uint16) flows.Flow {
+	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioDamped, Cookie: p.cookie(macObject(e.MAC)),
+		HardTimeout: hold, Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC}}
+}
+
+// dstFlow returns v's flow towards e's MAC: out of the local port when e
+// is on v, else out of v's tunnel towards e's host. It reports false
+// when v has no path (a standalone switch's MAC seen from another switch,
+// or a tunnel not up yet; the MAC is then flooded).
+func (p planner) dstFlow(v *view, e topo.MACEntry) (flows.Flow, bool) {
+	port := e.OFPort
+	if e.DPID != v.dpid {
+		if e.Domain != 0 || v.domain != 0 {
+			return flows.Flow{}, false
+		}
+		var ok bool
+		if port, ok = v.tunnels[e.Host]; !ok {
+			return flows.Flow{}, false
+		}
+	}
+	return flows.Flow{Table: flows.TableL2, Priority: flows.PrioL2Dst, Cookie: p.cookie(macObject(e.MAC)),
+		Match: flows.Match{EthDst: e.MAC}, Actions: []flows.Action{flows.Output{Port: port}}}, true
+}
+
+// install returns the flows v needs for e: source admission and
+// destination when e is on v, destination only elsewhere.
+func (p planner) install(v *view, e topo.MACEntry) []flows.Message {
+	var msgs []flows.Message
+	if e.DPID == v.dpid {
+		msgs = append(msgs, flows.AddFlow(p.srcFlow(e)))
+	}
+	if f, ok := p.dstFlow(v, e); ok {
+		msgs = append(msgs, flows.AddFlow(f))
+	}
+	return msgs
+}
+
+// uninstall returns the deletes that remove e's flows from v.
+func (p planner) uninstall(v *view, e topo.MACEntry) []flows.Message {
+	msgs := []flows.Message{flows.DeleteStrict(flows.Flow{Table: flows.TableL2, Priority: flows.PrioL2Dst,
+		Match: flows.Match{EthDst: e.MAC}})}
+	if e.DPID == v.dpid {
+		msgs = append(msgs, flows.DeleteStrict(p.srcFlow(e)))
+	}
+	return msgs
+}
+
+// move returns, per DPID, what changes when a MAC moves from old to now
+// across views (every view of the domain, including old's and now's).
+func (p planner) move(views []*view, old, now topo.MACEntry) map[uint64][]flows.Message {
+	out := map[uint64][]flows.Message{}
+	for _, v := range views {
+		var msgs []flows.Message
+		if v.dpid == old.DPID {
+			msgs = append(msgs, flows.DeleteStrict(p.srcFlow(old)))
+		}
+		if f, ok := p.dstFlow(v, now); ok {
+			msgs = append(msgs, flows.AddFlow(f))
+			if v.dpid == now.DPID {
+				msgs = append(msgs, flows.AddFlow(p.srcFlow(now)))
+			}
+		} else {
+			msgs = append(msgs, flows.DeleteStrict(flows.Flow{Table: flows.TableL2, Priority: flows.PrioL2Dst,
+				Match: flows.Match{EthDst: now.MAC}}))
+		}
+		out[v.dpid] = msgs
+	}
+	return out
+}
+
+func sortedPorts(m map[uint32]bool) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func sortedTunnels(m map[string]uint32) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

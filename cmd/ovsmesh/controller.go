@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/ovsmesh/ovsmesh/api"
+	"github.com/ovsmesh/ovsmesh/apps/learning"
+	"github.com/ovsmesh/ovsmesh/config"
+	"github.com/ovsmesh/ovsmesh/controller"
+	"github.com/ovsmesh/ovsmesh/ovsdb"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+type controllerFlags struct {
+	config   string
+	listen   []string
+	api      string
+	state    string
+	logLevel string
+}
+
+func newControllerCmd() *cobra.Command {
+	var f controllerFlags
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the controller: OpenFlow sessions, OVSDB host management, API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runController(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "configuration file (YAML); defaults apply when empty")
+	fl.StringSliceVar(&f.listen, "listen", nil, "OpenFlow listeners, tcp:[IP]:PORT (overrides openflow.listen)")
+	fl.StringVar(&f.api, "api", "", "API listener host:port (overrides api.listen)")
+	fl.StringVar(&f.state, "state", "", "state file (overrides state)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func loadConfig(f controllerFlags) (config.Config, error) {
+	cfg := config.Default()
+	if f.config != "" {
+		var err error
+		if cfg, err = config.Load(f.config); err != nil {
+			return cfg, err
+		}
+	}
+	if len(f.listen) > 0 {
+		for _, l := range f.listen {
+			if _, err := config.ParseListen(l); err != nil {
+				return cfg, fmt.Errorf("--listen: %w", err)
+			}
+		}
+		cfg.OpenFlow.Listen = f.listen
+	}
+	if f.api != "" {
+		cfg.API.Listen = f.api
+	}
+	if f.state != "" {
+		cfg.State = f.state
+	}
+	return cfg, nil
+}
+
+func runController(ctx context.Context, f controllerFlags) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg, err := loadConfig(f)
+	if err != nil {
+		return err
+	}
+	store, err := topo.OpenStore(cfg.State, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	gen, err := store.NextGeneration()
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mesh := topo.NewMesh(cfg.TopoHosts())
+	macs := topo.NewMACTable()
+	learn := learning.New(learning.Options{
+		Mesh: mesh, Table: macs, Generation: gen,
+		IdleTimeout: cfg.Apps.Learning.IdleTimeout, FlapMoves: cfg.Apps.Learning.FlapMoves, FlapWindow: cfg.Apps.Learning.FlapWindow,
+		Logger: log.With("app", "learning"), Metrics: learning.NewMetrics(reg),
+	})
+	var listen []string
+	for _, l := range cfg.OpenFlow.Listen {
+		addr, _ := config.ParseListen(l)
+		listen = append(listen, addr)
+	}
+	ctl := controller.New(controller.Options{
+		Listen: listen, EchoInterval: cfg.OpenFlow.EchoInterval, QueueLen: cfg.OpenFlow.QueueLen,
+		Generation: gen, Logger: log, Registerer: reg,
+	}, learn)
+	if err := ctl.Listen(); err != nil {
+		return err
+	}
+	mgr, err := ovsdb.NewManager(ovsdb.Options{
+		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, Hosts: cfg.TopoHosts(), Publisher: mesh,
+		Logger: log.With("component", "ovsdb"), Registerer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	apiLn, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("listen for the API on %s: %w", cfg.API.Listen, err)
+	}
+	srv := &http.Server{Handler: api.New(api.Sources{Mesh: mesh, MACs: macs, Switches: ctl, Registry: reg}), ReadHeaderTimeout: 5 * time.Second}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log.Info("ovsmesh controller started", "openflow", strings.Join(cfg.OpenFlow.Listen, ","), "api", apiLn.Addr().String(),
+		"hosts", len(cfg.Hosts), "generation", gen, "overlay_mtu", cfg.Mesh.OverlayMTU())
+
+	errc := make(chan error, 3)
+	go func() { errc <- ctl.Serve(ctx) }()
+	go func() { errc <- mgr.Run(ctx) }()
+	go func() {
+		if err := srv.Serve(apiLn); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("api: %w", err)
+		}
+	}()
+	go reloadOnHUP(ctx, f, log, mesh, mgr)
+
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stop()
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shut)
+	log.Info("ovsmesh controller stopping")
+	return err
+}
+
+// reloadOnHUP re-reads the host list on SIGHUP; a bad file is reported
+// and the running configuration kept.
+func reloadOnHUP(ctx context.Context, f controllerFlags, log *slog.Logger, mesh *topo.Mesh, mgr *ovsdb.Manager) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		cfg, err := loadConfig(f)
+		if err != nil {
+			log.Error("reload refused: keeping the running configuration", "err", err)
+			continue
+		}
+		mesh.SetHosts(cfg.TopoHosts())
+		if err := mgr.Reload(cfg.TopoHosts()); err != nil {
+			log.Error("reload of the host list failed", "err", err)
+			continue
+		}
+		log.Info("configuration reloaded", "hosts", len(cfg.Hosts))
+	}
+}

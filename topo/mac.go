@@ -1,0 +1,99 @@
+package topo
+
+import (
+	"net"
+	"sort"
+	"sync"
+	"time"
+)
+
+// MACKey identifies a MAC within an L2 domain: Domain 0 is the mesh;
+// a standalone switch (not a configured host) is its own domain, keyed by
+// its DPID.
+type MACKey struct {
+	Domain uint64
+	MAC    [6]byte
+}
+
+// MACEntry is where a MAC was learned.
+type MACEntry struct {
+	// MAC is the learned Ethernet address.
+	MAC net.HardwareAddr
+	// Domain is 0 for the mesh, else the standalone switch's DPID.
+	Domain uint64
+	// DPID and OFPort are the switch and local port the MAC sits behind.
+	DPID   uint64
+	OFPort uint32
+	// Host is the configured host owning DPID ("" for a standalone switch).
+	Host string
+	// Learned is when the MAC was learned at this location; Moves counts
+	// moves since it was first learned.
+	Learned time.Time
+	Moves   uint64
+}
+
+// MACTable is the mesh-wide MAC table. It is safe for concurrent use; the
+// learning app is its only writer.
+type MACTable struct {
+	mu      sync.RWMutex
+	entries map[MACKey]MACEntry
+}
+
+// NewMACTable returns an empty table.
+func NewMACTable() *MACTable { return &MACTable{entries: map[MACKey]MACEntry{}} }
+
+// KeyOf returns the key of mac in domain; mac must be 6 bytes.
+func KeyOf(domain uint64, mac net.HardwareAddr) MACKey {
+	return MACKey{Domain: domain, MAC: [6]byte(mac[:6])}
+}
+
+// Get returns the entry for k.
+func (t *MACTable) Get(k MACKey) (MACEntry, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	e, ok := t.entries[k]
+	return e, ok
+}
+
+// Put stores e under its key.
+func (t *MACTable) Put(e MACEntry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.entries[KeyOf(e.Domain, e.MAC)] = e
+}
+
+// Delete removes k and reports whether it was there.
+func (t *MACTable) Delete(k MACKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.entries[k]
+	delete(t.entries, k)
+	return ok
+}
+
+// Len returns the number of entries.
+func (t *MACTable) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.entries)
+}
+
+// Select returns the entries for which keep reports true, ordered by
+// domain then MAC.
+func (t *MACTable) Select(keep func(MACEntry) bool) []MACEntry {
+	t.mu.RLock()
+	var out []MACEntry
+	for _, e := range t.entries {
+		if keep == nil || keep(e) {
+			out = append(out, e)
+		}
+	}
+	t.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Domain != out[j].Domain {
+			return out[i].Domain < out[j].Domain
+		}
+		return string(out[i].MAC) < string(out[j].MAC)
+	})
+	return out
+}
