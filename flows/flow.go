@@ -85,13 +85,24 @@ func (f Flow) String() string {
 	if f.SendFlowRem {
 		b.WriteString("send_flow_rem ")
 	}
-	fmt.Fprintf(&b, "priority=%d", f.Priority)
-	if m := f.Match.String(); m != "" {
-		b.WriteString("," + m)
+	// Like ovs-ofctl, leave out the default priority; with an empty match
+	// too, "actions=" follows the last ", " or "send_flow_rem " directly.
+	var m []string
+	if f.Priority != defaultPriority {
+		m = append(m, fmt.Sprintf("priority=%d", f.Priority))
 	}
-	b.WriteString(" actions=" + f.actionsString())
+	if s := f.Match.String(); s != "" {
+		m = append(m, s)
+	}
+	if len(m) > 0 {
+		b.WriteString(strings.Join(m, ",") + " ")
+	}
+	b.WriteString("actions=" + f.actionsString())
 	return b.String()
 }
+
+// defaultPriority is OFP_DEFAULT_PRIORITY, which ovs-ofctl does not print.
+const defaultPriority = 0x8000
 
 func (f *Flow) actionsString() string {
 	var parts []string
@@ -99,7 +110,12 @@ func (f *Flow) actionsString() string {
 		parts = append(parts, a.String())
 	}
 	if f.WriteMetadataMask != 0 {
-		parts = append(parts, fmt.Sprintf("write_metadata:%#x/%#x", f.WriteMetadata&f.WriteMetadataMask, f.WriteMetadataMask))
+		// ovs-ofctl leaves out an all-ones mask.
+		if f.WriteMetadataMask == ^uint64(0) {
+			parts = append(parts, fmt.Sprintf("write_metadata:%#x", f.WriteMetadata))
+		} else {
+			parts = append(parts, fmt.Sprintf("write_metadata:%#x/%#x", f.WriteMetadata&f.WriteMetadataMask, f.WriteMetadataMask))
+		}
 	}
 	if f.Goto != 0 {
 		parts = append(parts, fmt.Sprintf("goto_table:%d", f.Goto))

@@ -14,6 +14,9 @@ import (
 const (
 	EthTypeARP  uint16 = 0x0806
 	EthTypeIPv4 uint16 = 0x0800
+	// ethTypeIPv6 and ethTypeRARP only have ovs-ofctl shorthands.
+	ethTypeIPv6 uint16 = 0x86dd
+	ethTypeRARP uint16 = 0x8035
 )
 
 // Match is an OpenFlow 1.3 OXM match (OpenFlow 1.3.5 §7.2.3). The zero
@@ -191,6 +194,10 @@ func (m Match) String() string {
 		parts = append(parts, "arp")
 	case EthTypeIPv4:
 		parts = append(parts, "ip")
+	case ethTypeIPv6:
+		parts = append(parts, "ipv6")
+	case ethTypeRARP:
+		parts = append(parts, "rarp")
 	}
 	if m.MetadataMask != 0 {
 		if m.MetadataMask == ^uint64(0) {
@@ -208,8 +215,10 @@ func (m Match) String() string {
 	if m.EthDst != nil {
 		parts = append(parts, "dl_dst="+m.EthDst.String())
 	}
-	if m.EthType != 0 && m.EthType != EthTypeARP && m.EthType != EthTypeIPv4 {
-		parts = append(parts, fmt.Sprintf("dl_type=%#06x", m.EthType))
+	switch m.EthType {
+	case 0, EthTypeARP, EthTypeIPv4, ethTypeIPv6, ethTypeRARP:
+	default:
+		parts = append(parts, fmt.Sprintf("dl_type=0x%04x", m.EthType))
 	}
 	if m.ARPSPA.IsValid() {
 		parts = append(parts, "arp_spa="+m.ARPSPA.String())
