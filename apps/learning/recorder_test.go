@@ -1,0 +1,127 @@
+package learning
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// recorder stands in for a switch: it records what the app sends.
+type recorder struct {
+	dpid  uint64
+	ports []flows.Port
+	mu    sync.Mutex
+	msgs  []flows.Message
+}
+
+func (r *recorder) DPID() uint64        { return r.dpid }
+func (r *recorder) Ports() []flows.Port { return append([]flows.Port(nil), r.ports...) }
+func (r *recorder) Send(msgs ...flows.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, msgs...)
+	return nil
+}
+
+// take returns and clears the recorded messages, rendered as text.
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.msgs))
+	for i, m := range r.msgs {
+		out[i] = fmt.Sprint(m)
+	}
+	r.msgs = nil
+	return out
+}
+
+// fakeMesh is a map-backed Mesh.
+type fakeMesh struct{ hosts []topo.Host }
+
+func (m fakeMesh) HostByDPID(dpid uint64) (topo.Host, bool) {
+	for _, h := range m.hosts {
+		if h.DPID() == dpid {
+			return h, true
+		}
+	}
+	return topo.Host{}, false
+}
+
+func (m fakeMesh) PeerByTunnelPort(name string) (topo.Host, bool) {
+	for _, h := range m.hosts {
+		if topo.TunnelPortName(h.Name) == name {
+			return h, true
+		}
+	}
+	return topo.Host{}, false
+}
+
+// clock is a settable time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time              { return c.t }
+func (c *clock) advance(d time.Duration)     { c.t = c.t.Add(d) }
+func newClock() *clock                       { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func mac(s string) net.HardwareAddr          { m, _ := net.ParseMAC(s); return m }
+func port(no uint32, name string) flows.Port { return flows.Port{No: no, Name: name} }
+
+// mesh3 builds three mesh hosts h1..h3; on each, guests sit on ports 1
+// and 2 and the tunnel towards peer hN is port 10+N.
+func mesh3() (fakeMesh, []*recorder) {
+	m := fakeMesh{}
+	for i := 1; i <= 3; i++ {
+		m.hosts = append(m.hosts, topo.Host{Name: fmt.Sprintf("h%d", i), TunnelIP: netip.AddrFrom4([4]byte{198, 18, 0, byte(i)})})
+	}
+	var recs []*recorder
+	for i, h := range m.hosts {
+		r := &recorder{dpid: h.DPID(), ports: []flows.Port{port(1, "g1"), port(2, "g2"), port(flows.PortLocal, "br-int")}}
+		for j, p := range m.hosts {
+			if j != i {
+				r.ports = append(r.ports, port(uint32(11+j), topo.TunnelPortName(p.Name)))
+			}
+		}
+		recs = append(recs, r)
+	}
+	return m, recs
+}
+
+// frame builds an Ethernet frame from src to dst carrying an ARP request.
+func frame(src, dst net.HardwareAddr) []byte {
+	buf := gopacket.NewSerializeBuffer()
+	eth := &layers.Ethernet{SrcMAC: src, DstMAC: dst, EthernetType: layers.EthernetTypeARP}
+	arp := &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+		Operation: layers.ARPRequest, SourceHwAddress: src, SourceProtAddress: []byte{10, 0, 0, 1},
+		DstHwAddress: make([]byte, 6), DstProtAddress: []byte{10, 0, 0, 2}}
+	gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, eth, arp)
+	return buf.Bytes()
+}
+
+func packetIn(inPort uint32, src, dst net.HardwareAddr) *flows.PacketIn {
+	return &flows.PacketIn{BufferID: flows.NoBuffer, InPort: inPort, Data: frame(src, dst)}
+}
+
+// render lists every recorder's messages under its name, sorted by name.
+func render(recs map[string]*recorder) string {
+	names := make([]string, 0, len(recs))
+	for n := range recs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		for _, m := range recs[n].take() {
+			fmt.Fprintf(&b, "[%s] %s\n", n, m)
+		}
+	}
+	return b.String()
+}
