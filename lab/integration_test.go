@@ -254,3 +254,40 @@ func mustPing(ctx context.Context, t *testing.T, l *Lab, guest, ns string, dst n
 		t.Fatalf("ping %s from %s%s: %+v, %v", dst, guest, ns, res, err)
 	}
 }
+
+// TestLabTunnel wires two hosts by hand with one VXLAN port each (what
+// ovsmesh does over OVSDB; two hosts cannot loop) and checks that guests
+// reach each other from the first ping and that the encapsulated traffic
+// can be counted on the underlay.
+func TestLabTunnel(t *testing.T) {
+	needLab(t)
+	l := upLab(t, Options{Prefix: "labv", Slot: 204, Hosts: 2, Guests: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hosts := l.Hosts()
+	for i, h := range hosts {
+		peer := hosts[1-i]
+		if _, err := l.VSCtl(ctx, h.Name, "add-br", MeshBridge, "--", "set", "bridge", MeshBridge,
+			"datapath_type=netdev", "fail_mode=standalone",
+			"--", "add-port", MeshBridge, "vx", "--", "set", "interface", "vx", "type=vxlan",
+			"options:remote_ip="+peer.UnderlayIP.String(), "options:key=5001"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.AttachGuests(ctx); err != nil {
+		t.Fatal(err)
+	}
+	capt, err := l.StartCapture(ctx, l.UnderlayNS(), l.UnderlayPort("h2"), "udp dst port 4789")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Ping(ctx, "h1g1", GuestIP(2, 1), 1)
+	if err != nil || !res.OK() {
+		t.Fatalf("first ping across the tunnel: %+v, %v", res, err)
+	}
+	n, err := capt.Stop()
+	// ARP request and reply, echo request and reply.
+	if err != nil || n < 4 {
+		t.Errorf("underlay capture: %d VXLAN packets, %v; want at least 4 (%q)", n, err, capt.Lines())
+	}
+}

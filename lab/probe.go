@@ -80,7 +80,7 @@ var capturedRE = regexp.MustCompile(`(\d+) packets? captured`)
 // pcap filter (may be ""), and returns once tcpdump is listening. ctx
 // bounds the start and the capture's lifetime; call Stop for the count.
 func (l *Lab) StartCapture(ctx context.Context, ns, iface, filter string) (*Capture, error) {
-	argv := []string{"ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-n", "-e", "-l", "-U"}
+	argv := []string{"ip", "netns", "exec", ns, "tcpdump", "--immediate-mode", "-i", iface, "-n", "-e", "-l"}
 	if filter != "" {
 		argv = append(argv, filter)
 	}
@@ -132,9 +132,12 @@ func (l *Lab) StartCapture(ctx context.Context, ns, iface, filter string) (*Capt
 	return c, nil
 }
 
-// Stop stops tcpdump (SIGINT) and returns how many packets it captured
-// (matching the filter). Lines returns what it printed.
+// Stop waits until tcpdump has printed nothing new for 100ms (at most
+// 2s, so packets still in flight are counted), stops it (SIGINT) and
+// returns how many packets it captured (matching the filter). Lines
+// returns what it printed.
 func (c *Capture) Stop() (int, error) {
+	c.settle(100*time.Millisecond, 2*time.Second)
 	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) && !errors.Is(err, os.ErrProcessDone) {
 		return 0, fmt.Errorf("stop capture: %w", err)
 	}
@@ -146,6 +149,26 @@ func (c *Capture) Stop() (int, error) {
 	}
 	n, _ := strconv.Atoi(m[1])
 	return n, nil
+}
+
+// settle waits until the output has not grown for quiet, or for at most
+// limit.
+func (c *Capture) settle(quiet, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	last, since := -1, time.Now()
+	for time.Now().Before(deadline) {
+		if n := len(c.stdout.String()); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+		select {
+		case err := <-c.done:
+			c.done <- err
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Lines returns the packets tcpdump printed so far, one per line

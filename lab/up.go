@@ -293,8 +293,8 @@ func (l *Lab) startOVS(ctx context.Context, h Host) error {
 	return nil
 }
 
-// setupPhy (re)creates br-phy with the underlay port and puts the underlay
-// address on it. It is idempotent, and is rerun after ovs-vswitchd
+// setupPhy (re)creates br-phy with the underlay port, puts the underlay
+// address on it and seeds the tunnel neighbour cache. It is idempotent, and is rerun after ovs-vswitchd
 // restarts because the br-phy tap device dies with the daemon.
 func (l *Lab) setupPhy(ctx context.Context, h Host) error {
 	fail := func(what string, err error) error { return fmt.Errorf("host %s: %s: %w", h.Name, what, err) }
@@ -306,6 +306,19 @@ func (l *Lab) setupPhy(ctx context.Context, h Host) error {
 	if err := ipBatch(ctx, h.NS, fmt.Sprintf("addr replace %s/16 dev %s", h.UnderlayIP, phyBridge),
 		"link set "+phyBridge+" up"); err != nil {
 		return fail("br-phy address", err)
+	}
+	// Seed the userspace tunnel neighbour cache with every peer's br-phy
+	// MAC (they are deterministic). Otherwise the first packet to each
+	// peer is dropped while OVS resolves it, and a guest's first ARP
+	// waits a one-second retransmit.
+	for _, p := range l.Hosts() {
+		if p.Name == h.Name {
+			continue
+		}
+		if _, err := run(ctx, nil, "ovs-appctl", "-t", h.CtlSocket(Vswitchd), "tnl/neigh/set", phyBridge,
+			p.UnderlayIP.String(), phyMAC(p.Index).String()); err != nil {
+			return fail("tunnel neighbour", err)
+		}
 	}
 	return nil
 }
