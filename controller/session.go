@@ -37,6 +37,7 @@ type session struct {
 
 	waitMu  sync.Mutex
 	waiters map[uint32]chan reply
+	ended   bool // set by failWaiters: no reply will come any more
 
 	packetIns, packetInsDrop, badMessages prometheus.Counter
 }
@@ -81,7 +82,7 @@ func (s *session) Send(msgs ...flows.Message) error { return s.w.send(msgs...) }
 func (s *session) serve(ctx context.Context) {
 	defer s.conn.Close()
 	go s.w.run()
-	defer s.w.stop()
+	defer s.w.stopAndWait()
 
 	early, err := s.handshake()
 	if err != nil {
@@ -250,6 +251,7 @@ func (s *session) deliver(h flows.Header, body []byte) {
 func (s *session) failWaiters() {
 	s.waitMu.Lock()
 	defer s.waitMu.Unlock()
+	s.ended = true
 	for xid, ch := range s.waiters {
 		close(ch)
 		delete(s.waiters, xid)
@@ -266,6 +268,10 @@ func (s *session) multipart(ctx context.Context, req flows.Message) ([][]byte, e
 	xid := s.w.nextXID()
 	ch := make(chan reply, 64)
 	s.waitMu.Lock()
+	if s.ended {
+		s.waitMu.Unlock()
+		return nil, errSessionEnded
+	}
 	s.waiters[xid] = ch
 	s.waitMu.Unlock()
 	defer func() {

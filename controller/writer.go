@@ -34,12 +34,13 @@ type writer struct {
 	wake   chan struct{}
 	xid    atomic.Uint32
 	closed chan struct{}
+	done   chan struct{} // closed when run returns
 	once   sync.Once
 }
 
 func newWriter(conn net.Conn, limit int, timeout time.Duration, sent *[32]prometheus.Counter) *writer {
 	return &writer{conn: conn, limit: limit, timeout: timeout, sent: sent,
-		wake: make(chan struct{}, 1), closed: make(chan struct{})}
+		wake: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{})}
 }
 
 // nextXID returns a fresh transaction ID; 0 is never used.
@@ -94,6 +95,7 @@ func (w *writer) sendXID(xid uint32, m flows.Message) (uint32, error) {
 // run writes queued bytes until the connection fails or stop is called.
 // It exits when a write fails or after stop, once the queue is flushed.
 func (w *writer) run() {
+	defer close(w.done)
 	var out []byte
 	for {
 		select {
@@ -140,4 +142,13 @@ func (w *writer) stop() {
 	}
 	w.mu.Unlock()
 	w.once.Do(func() { close(w.closed) })
+}
+
+// stopAndWait stops the writer and waits until run has flushed what was
+// queued and returned (bounded by the write timeout), so that a message
+// queued just before the connection is closed, such as the HELLO_FAILED
+// error, reaches the switch.
+func (w *writer) stopAndWait() {
+	w.stop()
+	<-w.done
 }
