@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 )
@@ -12,9 +13,6 @@ import (
 func (l *Lab) Exec(ctx context.Context, ns string, argv ...string) (string, error) {
 	if len(argv) == 0 {
 		return "", fmt.Errorf("exec in %q: no command", ns)
-	}
-	if ns == "" {
-		return run(ctx, nil, argv...)
 	}
 	return inNS(ctx, ns, argv...)
 }
@@ -83,9 +81,24 @@ func (l *Lab) Start(ctx context.Context, host string, d Daemon) error {
 	if err != nil {
 		return err
 	}
+	// Record the start first: if this process dies before it learns the
+	// pid, Down waits for the daemon's pid file instead of missing it.
+	if err := l.update(func(s *state) {
+		if i, ok := s.host(host); ok {
+			s.Hosts[i].PIDs[d] = pidStarting
+		}
+	}); err != nil {
+		return err
+	}
 	pid, err := startDaemon(ctx, h, d)
 	if err != nil {
-		return err
+		// The start is over; a daemon that got as far as its pid file
+		// is still found there by Down.
+		return errors.Join(err, l.update(func(s *state) {
+			if i, ok := s.host(host); ok {
+				s.Hosts[i].PIDs[d] = 0
+			}
+		}))
 	}
 	if err := l.update(func(s *state) {
 		if i, ok := s.host(host); ok {

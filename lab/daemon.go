@@ -63,6 +63,10 @@ func startDaemon(ctx context.Context, h Host, d Daemon) (int, error) {
 	default:
 		return 0, fmt.Errorf("start %s on %s: unknown daemon", d, h.Name)
 	}
+	// A stale pid file would hide whether this start got that far.
+	if err := os.Remove(h.pidFile(d)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("start %s on %s: %w", d, h.Name, err)
+	}
 	argv = append(argv, "--pidfile="+h.pidFile(d), "--log-file="+h.LogFile(d),
 		"--unixctl="+h.CtlSocket(d), "--detach")
 	full := append([]string{"ip", "netns", "exec", h.NS, "env", env}, argv...)
@@ -140,14 +144,35 @@ func stopPID(ctx context.Context, pid int, sig syscall.Signal, grace time.Durati
 	return nil
 }
 
+// pidStarting in Host.PIDs marks a daemon start in flight.
+const pidStarting = -1
+
+// startGrace bounds how long stopDaemon waits for the pid file of a start
+// that was in flight when its process died.
+const startGrace = 3 * time.Second
+
 // stopDaemon stops daemon d of host h: the recorded pid and the pid in the
-// pid file, if they are alive and belong to this host's directory.
+// pid file, if they are alive and belong to this host's directory. For a
+// start in flight (pidStarting) it first waits up to startGrace for the
+// daemon to write its pid file.
 func stopDaemon(ctx context.Context, h Host, d Daemon, sig syscall.Signal) error {
 	pids := []int{}
 	if p := h.PIDs[d]; p > 0 {
 		pids = append(pids, p)
 	}
-	if p, err := readPID(h.pidFile(d)); err == nil && p != h.PIDs[d] {
+	p, err := readPID(h.pidFile(d))
+	if h.PIDs[d] == pidStarting {
+		deadline := time.Now().Add(startGrace)
+		for tick := time.Millisecond; err != nil && time.Now().Before(deadline); tick = min(2*tick, 50*time.Millisecond) {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("stop %s on %s: wait for pid file: %w", d, h.Name, ctx.Err())
+			case <-time.After(tick):
+			}
+			p, err = readPID(h.pidFile(d))
+		}
+	}
+	if err == nil && p != h.PIDs[d] {
 		pids = append(pids, p)
 	}
 	var errs []error

@@ -35,9 +35,17 @@ func run(ctx context.Context, env []string, argv ...string) (string, error) {
 	return out.String(), nil
 }
 
-// inNS runs argv inside network namespace ns.
+// inNS runs argv inside network namespace ns ("" for the root namespace).
 func inNS(ctx context.Context, ns string, argv ...string) (string, error) {
-	return run(ctx, nil, append([]string{"ip", "netns", "exec", ns}, argv...)...)
+	return run(ctx, nil, nsArgv(ns, argv)...)
+}
+
+// nsArgv prefixes argv with "ip netns exec ns" unless ns is "".
+func nsArgv(ns string, argv []string) []string {
+	if ns == "" {
+		return argv
+	}
+	return append([]string{"ip", "netns", "exec", ns}, argv...)
 }
 
 // ipCmd runs "ip -n ns ARGS" (the root namespace when ns is "").

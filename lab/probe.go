@@ -47,8 +47,8 @@ func (l *Lab) Ping(ctx context.Context, guest string, dst netip.Addr, count int)
 	return PingNS(ctx, g.NS, dst, count)
 }
 
-// PingNS is Ping from any namespace (a host's NS pings over the underlay
-// or management network).
+// PingNS is Ping from any namespace: a host's NS pings over the underlay
+// or management network, "" is the root namespace.
 func PingNS(ctx context.Context, ns string, dst netip.Addr, count int) (PingResult, error) {
 	if count < 1 {
 		count = 1
@@ -76,11 +76,12 @@ type Capture struct {
 
 var capturedRE = regexp.MustCompile(`(\d+) packets? captured`)
 
-// StartCapture starts tcpdump on interface iface in namespace ns with a
+// StartCapture starts tcpdump on interface iface in namespace ns ("" for
+// the root namespace, for example on the management bridge) with a
 // pcap filter (may be ""), and returns once tcpdump is listening. ctx
 // bounds the start and the capture's lifetime; call Stop for the count.
 func (l *Lab) StartCapture(ctx context.Context, ns, iface, filter string) (*Capture, error) {
-	argv := []string{"ip", "netns", "exec", ns, "tcpdump", "--immediate-mode", "-i", iface, "-n", "-e", "-l"}
+	argv := nsArgv(ns, []string{"tcpdump", "--immediate-mode", "-i", iface, "-n", "-e", "-l"})
 	if filter != "" {
 		argv = append(argv, filter)
 	}

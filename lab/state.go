@@ -48,7 +48,8 @@ type Host struct {
 	MgmtIP netip.Addr `json:"mgmt_ip"`
 	// UnderlayIP is the address on br-phy, the host's tunnel IP.
 	UnderlayIP netip.Addr `json:"underlay_ip"`
-	// PIDs maps daemon to its last known pid (0 when not started).
+	// PIDs maps daemon to its last known pid: 0 when not running,
+	// pidStarting while a start is in flight and the pid is not known yet.
 	PIDs map[Daemon]int `json:"pids"`
 }
 
