@@ -135,8 +135,11 @@ type Loop struct {
 	Lost uint64 `json:"lost"`
 }
 
-// Result is the outcome of Run.
+// Result is the outcome of Run. Rates are summed over switches; Min, Max,
+// Median, Avg and Stdev are taken over the per-loop rates.
 type Result struct {
+	// Controller is the address benchmarked; Mode, Switches and MACs
+	// repeat the configuration (MACs per switch).
 	Controller      string  `json:"controller"`
 	Mode            Mode    `json:"mode"`
 	Switches        int     `json:"switches"`
