@@ -30,6 +30,9 @@ func run(ctx context.Context, env []string, argv ...string) (string, error) {
 	// Daemons started with --detach may keep the pipes open a moment.
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err() // "signal: killed" says less
+		}
 		return out.String(), cmdError(argv, err, errb.Bytes())
 	}
 	return out.String(), nil
@@ -71,6 +74,9 @@ func ipBatch(ctx context.Context, ns string, lines ...string) error {
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		return cmdError(append(argv, "<<", strings.Join(lines, "; ")), err, errb.Bytes())
 	}
 	return nil

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,8 +42,13 @@ func newLabUpCmd() *cobra.Command {
 		Use:   "up",
 		Short: "Bring a lab up and write DIR/ovsmesh.yaml",
 		Args:  cobra.NoArgs,
+		// Errors here are about the machine, not the command line.
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			// Ctrl-C cancels the bring-up, which then tears down what it made.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			o.Logger = slog.Default()
 			start := time.Now()
@@ -74,6 +82,8 @@ func newLabAttachCmd() *cobra.Command {
 		Use:   "attach",
 		Short: "Wait for br-int on every host (made by ovsmesh) and plug the guests into it",
 		Args:  cobra.NoArgs,
+		// Errors here are about the machine, not the command line.
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
@@ -102,6 +112,8 @@ func newLabDownCmd() *cobra.Command {
 		Use:   "down",
 		Short: "Tear down the lab recorded in DIR (idempotent; works after a crashed up)",
 		Args:  cobra.NoArgs,
+		// Errors here are about the machine, not the command line.
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
