@@ -136,7 +136,7 @@ func printLab(w io.Writer, l *lab.Lab, took time.Duration) {
 	for _, g := range l.Guests() {
 		fmt.Fprintf(w, "  %s  netns %-10s on %s  %s  %s\n", g.Name, g.NS, g.Host, g.MAC, g.IP)
 	}
-	fmt.Fprintf(w, "next: ovsmesh --config %s, then ovsmesh lab attach --dir %s\n", l.ConfigPath(), l.Dir())
+	fmt.Fprintf(w, "next: ovsmesh controller --config %s, then ovsmesh lab attach --dir %s\n", l.ConfigPath(), l.Dir())
 	if gs := l.Guests(); len(gs) > 1 {
 		fmt.Fprintf(w, "      ip netns exec %s ping %s\n", gs[0].NS, gs[len(gs)-1].IP)
 	}
