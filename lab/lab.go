@@ -138,6 +138,9 @@ func buildConfig(dir string, st *state) config.Config {
 	cfg := config.Default()
 	cfg.OpenFlow.Listen = []string{fmt.Sprintf("tcp:%s:%d", cip, OpenFlowPort), fmt.Sprintf("tcp:%s:6633", cip)}
 	cfg.OpenFlow.Targets = []string{fmt.Sprintf("tcp:%s:%d", cip, OpenFlowPort)}
+	// On the management address too, so labs in different slots can run
+	// their controllers side by side.
+	cfg.API.Listen = fmt.Sprintf("%s:%d", cip, APIPort)
 	cfg.State = filepath.Join(dir, "ovsmesh.db")
 	cfg.Mesh.Bridge = MeshBridge
 	cfg.Mesh.DatapathType = "netdev"

@@ -164,6 +164,9 @@ func TestConfig(t *testing.T) {
 	if got := cfg.OpenFlow.Targets; len(got) != 1 || got[0] != "tcp:198.19.9.254:6653" {
 		t.Errorf("targets = %v", got)
 	}
+	if cfg.API.Listen != "198.19.9.254:9633" {
+		t.Errorf("api.listen = %s", cfg.API.Listen)
+	}
 	if cfg.Mesh.DatapathType != "netdev" || cfg.Mesh.Tunnel != "gre" || cfg.State != filepath.Join(dir, "ovsmesh.db") {
 		t.Errorf("mesh = %+v, state = %s", cfg.Mesh, cfg.State)
 	}

@@ -52,6 +52,9 @@ const (
 	OVSDBPort = 6640
 	// OpenFlowPort is the controller port written into the targets.
 	OpenFlowPort = 6653
+	// APIPort is the port of the API listener written into ovsmesh.yaml,
+	// on the controller address.
+	APIPort = 9633
 
 	maxHosts  = 32
 	maxGuests = 32
