@@ -132,6 +132,19 @@ func TestManagerBuildsMeshAndPublishes(t *testing.T) {
 		}
 		return nil
 	})
+	mfs, err := env.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	libovsdbMetrics := 0
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "ovsmesh_ovsdb_libovsdb_") {
+			libovsdbMetrics++
+		}
+	}
+	if libovsdbMetrics == 0 {
+		t.Error("no ovsmesh_ovsdb_libovsdb_* metrics registered")
+	}
 	if mtu := env.mgr.OverlayMTU(); mtu != 1450 {
 		t.Errorf("OverlayMTU = %d, want 1450", mtu)
 	}
