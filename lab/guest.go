@@ -32,9 +32,11 @@ func (l *Lab) plugGuest(ctx context.Context, g Guest, h Host, attach bool, fail 
 	if err := offloadsOff(ctx, h.NS, g.Port, false); err != nil {
 		return fail("offloads", err)
 	}
-	up := []string{"link", "set", g.Port, "up"}
+	// The host end gets the guest MTU too: ovsmesh warns about mesh ports
+	// whose MTU exceeds the overlay's.
+	up := []string{"link", "set", g.Port, "mtu", fmt.Sprint(GuestMTU), "up"}
 	if l.Options().LXC {
-		up = []string{"link", "set", g.Port, "master", lxcBridge, "up"}
+		up = []string{"link", "set", g.Port, "mtu", fmt.Sprint(GuestMTU), "master", lxcBridge, "up"}
 	}
 	if err := ipCmd(ctx, h.NS, up...); err != nil {
 		return fail("host end", err)

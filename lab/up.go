@@ -248,7 +248,7 @@ func (l *Lab) upHost(ctx context.Context, o Options, h Host) error {
 	}
 	if o.LXC {
 		if err := ipBatch(ctx, h.NS, "link add "+lxcBridge+" type bridge",
-			"link add "+lxcOVS+" type veth peer name "+lxcBr,
+			fmt.Sprintf("link add %s mtu %d type veth peer name %s mtu %d", lxcOVS, GuestMTU, lxcBr, GuestMTU),
 			"link set "+lxcBr+" master "+lxcBridge,
 			"link set "+lxcBridge+" up", "link set "+lxcBr+" up", "link set "+lxcOVS+" up"); err != nil {
 			return fail("lxc bridge", err)
