@@ -27,7 +27,7 @@ func ExampleUp() {
 		fmt.Println(err)
 		return
 	}
-	capt, err := l.StartCapture(ctx, l.UnderlayNS(), l.UnderlayPort("h3"), "udp port 4789 and udp[39] = 0x06")
+	capt, err := l.StartCapture(ctx, l.UnderlayNS(), l.UnderlayPort("h3"), "udp port 4789 and udp[28:2] = 0x0806")
 	if err != nil {
 		fmt.Println(err)
 		return

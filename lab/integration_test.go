@@ -281,6 +281,12 @@ func TestLabTunnel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ARP inside VXLAN: the inner EtherType sits 28 bytes into the UDP
+	// header (8 UDP + 8 VXLAN + 12 Ethernet).
+	arps, err := l.StartCapture(ctx, l.UnderlayNS(), l.UnderlayPort("h2"), "udp dst port 4789 and udp[28:2] = 0x0806")
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, err := l.Ping(ctx, "h1g1", GuestIP(2, 1), 1)
 	if err != nil || !res.OK() {
 		t.Fatalf("first ping across the tunnel: %+v, %v", res, err)
@@ -289,5 +295,8 @@ func TestLabTunnel(t *testing.T) {
 	// ARP request and reply, echo request and reply.
 	if err != nil || n < 4 {
 		t.Errorf("underlay capture: %d VXLAN packets, %v; want at least 4 (%q)", n, err, capt.Lines())
+	}
+	if n, err := arps.Stop(); err != nil || n < 2 {
+		t.Errorf("underlay capture: %d encapsulated ARP, %v; want request and reply (%q)", n, err, arps.Lines())
 	}
 }
