@@ -634,3 +634,14 @@ func TestFlowModInstructionsOnlyForAddAndModify(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodePointer checks that a pointer to a message encodes like the
+// value (the hot path passes *FlowMod to avoid copying it to the heap).
+func TestEncodePointer(t *testing.T) {
+	m := AddFlow(flowARP)
+	byValue, err1 := Encode(nil, 3, m)
+	byPointer, err2 := Encode(nil, 3, &m)
+	if err1 != nil || err2 != nil || !bytes.Equal(byValue, byPointer) {
+		t.Errorf("value %x (%v), pointer %x (%v)", byValue, err1, byPointer, err2)
+	}
+}

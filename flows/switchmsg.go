@@ -184,7 +184,8 @@ func DecodeError(body []byte) (SwitchError, error) {
 	return e, nil
 }
 
-// Error implements error: "ErrTypeBadMatch/ErrCodeBadMatchBadLen in reply to TypeFlowMod xid 7".
+// Error implements error: "ErrCodeBadMatchBadLen in reply to TypeFlowMod xid 7"
+// (netrack/openflow names the code; the name includes the type).
 func (e SwitchError) Error() string {
 	s := ofp.Error{Type: e.Type, Code: e.Code}.String()
 	if e.Offending != 0xff {
