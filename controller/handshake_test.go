@@ -184,3 +184,42 @@ func portNumbers(ps []flows.Port) []uint32 {
 	}
 	return out
 }
+
+// TestConcurrentHandshakes connects several switches at once, as after a
+// controller restart.
+func TestConcurrentHandshakes(t *testing.T) {
+	t.Skip("flows.DecodeFeatures and flows.DecodePortDesc go through netrack/openflow's ReadFrom, " +
+		"which reads padding into package globals (ofp.defaultPad2/defaultPad4): a data race under -race " +
+		"when two sessions decode at once; un-skip once flows decodes these by hand")
+	const n = 8
+	app := newRecorder("rec")
+	tc := startController(t, Options{}, app)
+	sws := make([]*fakeSwitch, n)
+	xids := make([]uint32, n)
+	for i := range sws {
+		sws[i] = dialSwitch(t, tc.addr)
+		sws[i].send(tHello, helloBitmap(1<<4))
+	}
+	for i, f := range sws {
+		f.expect(tHello, "controller HELLO")
+		xids[i] = f.expect(tFeaturesRequest, "FEATURES_REQUEST").h.XID
+	}
+	for i, f := range sws { // back to back: the sessions decode concurrently
+		f.sendXID(tFeaturesReply, xids[i], featuresReply(uint64(0x100+i), 0))
+	}
+	for i, f := range sws {
+		f.expect(tSetConfig, "SET_CONFIG")
+		xids[i] = f.expect(tMultipartRequest, "PORT_DESC request").h.XID
+	}
+	for i, f := range sws {
+		f.sendXID(tMultipartReply, xids[i], multipartReply(mpPortDesc, 0, append(ofPort(1, "eth1", 0), ofPort(2, "eth2", 0)...)))
+	}
+	for range n {
+		if ev := app.next(t, "up"); len(ev.ports) != 2 {
+			t.Errorf("switch %016x came up with %d ports", ev.dpid, len(ev.ports))
+		}
+	}
+	if got := len(tc.Switches()); got != n {
+		t.Errorf("%d switches connected, want %d", got, n)
+	}
+}
