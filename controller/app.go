@@ -24,8 +24,10 @@ type Switch interface {
 	// Send encodes msgs and queues them, in order, for the switch. It
 	// never blocks on the network; it fails when the session is closed
 	// or its send queue is over its byte limit (the session is then
-	// closed: the switch is too slow).
-	Send(msgs ...flows.Message) error
+	// closed: the switch is too slow). Called with the ctx of one of
+	// this switch's own handlers, the bytes are written when the handler
+	// returns; otherwise the session's writer is woken at once.
+	Send(ctx context.Context, msgs ...flows.Message) error
 }
 
 // SwitchUpHandler is called once a switch has finished the handshake

@@ -22,8 +22,15 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 	for _, ev := range early {
 		s.handle(ctx, ev)
 	}
+	// Handlers get a ctx marked with this session: their sends to this
+	// switch only queue bytes, and the batch is written once the queue
+	// is empty, without a hand-off to the writer goroutine.
+	hctx := context.WithValue(ctx, dispatchKey{}, s)
 	for ev := range s.queue {
-		s.handle(ctx, ev)
+		s.handle(hctx, ev)
+		if len(s.queue) == 0 {
+			s.w.flush()
+		}
 	}
 	for _, app := range s.c.apps {
 		if h, ok := app.(SwitchDownHandler); ok {

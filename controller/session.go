@@ -76,7 +76,16 @@ func (s *session) Ports() []flows.Port {
 }
 
 // Send implements Switch.
-func (s *session) Send(msgs ...flows.Message) error { return s.w.send(msgs...) }
+func (s *session) Send(ctx context.Context, msgs ...flows.Message) error {
+	if ctx.Value(dispatchKey{}) == s {
+		return s.w.queue(msgs...)
+	}
+	return s.w.send(msgs...)
+}
+
+// dispatchKey marks the ctx handed to a session's own handlers; its
+// value is the session.
+type dispatchKey struct{}
 
 // serve runs the session until the connection ends or ctx is done.
 func (s *session) serve(ctx context.Context) {

@@ -28,9 +28,11 @@ type writer struct {
 	timeout time.Duration // per write
 	sent    *[32]prometheus.Counter
 
+	wmu    sync.Mutex // held across taking the queue and writing it, so flushes never reorder
 	mu     sync.Mutex
 	buf    []byte
-	err    error // sticky: set once the writer stops
+	out    []byte // the buffer being written, guarded by wmu
+	err    error  // sticky: set once the writer stops
 	wake   chan struct{}
 	xid    atomic.Uint32
 	closed chan struct{}
@@ -62,8 +64,37 @@ func (w *writer) send(msgs ...flows.Message) error {
 	return nil
 }
 
-// sendXID queues m with the given xid and returns the xid.
+// signal wakes the writer goroutine.
+func (w *writer) signal() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// queue encodes msgs without waking the writer goroutine: the
+// dispatcher uses it for the switch it is handling and flushes itself.
+func (w *writer) queue(msgs ...flows.Message) error {
+	for _, m := range msgs {
+		if _, err := w.enqueue(w.nextXID(), m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendXID queues m with the given xid, wakes the writer and returns the
+// xid.
 func (w *writer) sendXID(xid uint32, m flows.Message) (uint32, error) {
+	xid, err := w.enqueue(xid, m)
+	if err == nil {
+		w.signal()
+	}
+	return xid, err
+}
+
+// enqueue encodes m with xid onto the send queue.
+func (w *writer) enqueue(xid uint32, m flows.Message) (uint32, error) {
 	w.mu.Lock()
 	if w.err != nil {
 		w.mu.Unlock()
@@ -85,10 +116,6 @@ func (w *writer) sendXID(xid uint32, m flows.Message) (uint32, error) {
 	if c := w.sent[m.MsgType()&31]; c != nil {
 		c.Inc()
 	}
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
 	return xid, nil
 }
 
@@ -96,33 +123,35 @@ func (w *writer) sendXID(xid uint32, m flows.Message) (uint32, error) {
 // It exits when a write fails or after stop, once the queue is flushed.
 func (w *writer) run() {
 	defer close(w.done)
-	var out []byte
 	for {
 		select {
 		case <-w.wake:
 		case <-w.closed:
-			w.flush(&out)
+			w.flush()
 			return
 		}
-		if !w.flush(&out) {
+		if !w.flush() {
 			return
 		}
 	}
 }
 
 // flush writes everything queued; it reports false when the writer must
-// stop.
-func (w *writer) flush(out *[]byte) bool {
+// stop. The dispatcher also calls it directly after an event, which saves
+// a goroutine hand-off on the packet-in path.
+func (w *writer) flush() bool {
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
 	w.mu.Lock()
-	*out, w.buf = w.buf, (*out)[:0]
+	w.out, w.buf = w.buf, w.out[:0]
 	w.mu.Unlock()
-	if len(*out) == 0 {
+	if len(w.out) == 0 {
 		return true
 	}
 	if w.timeout > 0 {
 		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
 	}
-	if _, err := w.conn.Write(*out); err != nil {
+	if _, err := w.conn.Write(w.out); err != nil {
 		w.mu.Lock()
 		if w.err == nil {
 			w.err = fmt.Errorf("write: %w", err)

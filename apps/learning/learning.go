@@ -152,12 +152,12 @@ func (a *App) domainViews(domain uint64) []*view {
 
 // send queues msgs for dpid; a closed or slow switch is skipped (its
 // session is ending and it is replayed on reconnect).
-func (a *App) send(dpid uint64, msgs []flows.Message) {
+func (a *App) send(ctx context.Context, dpid uint64, msgs []flows.Message) {
 	s := a.switches[dpid]
 	if s == nil || len(msgs) == 0 {
 		return
 	}
-	if err := s.sw.Send(msgs...); err != nil {
+	if err := s.sw.Send(ctx, msgs...); err != nil {
 		a.log.Debug("send to switch failed", "dpid", topo.DPIDString(dpid), "err", err)
 	}
 }
@@ -174,12 +174,12 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 	msgs := a.plan.baseline(&s.v)
 	for _, e := range a.table.Select(func(e topo.MACEntry) bool { return e.Domain == s.v.domain }) {
 		if e.DPID == s.v.dpid && !s.v.local[e.OFPort] {
-			a.forget(e) // its port is gone while the switch was away
+			a.forget(ctx, e) // its port is gone while the switch was away
 			continue
 		}
 		msgs = append(msgs, a.plan.install(&s.v, e)...)
 	}
-	if err := sw.Send(msgs...); err != nil {
+	if err := sw.Send(ctx, msgs...); err != nil {
 		return fmt.Errorf("install baseline: %w", err)
 	}
 	return nil

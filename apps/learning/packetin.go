@@ -39,7 +39,7 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	case s.v.isTunnel(pi.InPort):
 		// The tunnel admission flow is missing (evicted or not yet
 		// installed): put it back. Remote MACs are learned at their host.
-		a.send(s.v.dpid, append([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}, deliver...))
+		a.send(ctx, s.v.dpid, append([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}, deliver...))
 		return nil
 	case !s.v.local[pi.InPort]:
 		a.m.ignored.Inc()
@@ -60,28 +60,28 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		a.m.learned.Inc()
 		a.m.macs.Set(float64(a.table.Len()))
 		for _, v := range a.domainViews(here.Domain) {
-			a.send(v.dpid, a.plan.install(v, here))
+			a.send(ctx, v.dpid, a.plan.install(v, here))
 		}
 	case old.DPID == here.DPID && old.OFPort == here.OFPort:
 		// The switch lost the flow (evicted, restarted): reinstall.
 		a.m.reinstalled.Inc()
-		a.send(s.v.dpid, a.plan.install(&s.v, old))
+		a.send(ctx, s.v.dpid, a.plan.install(&s.v, old))
 	default:
 		if hold, damped := a.damp(key, now); damped {
 			a.m.damped.Inc()
 			a.log.Warn("MAC flapping: move damped", "mac", src.String(), "dpid", topo.DPIDString(here.DPID), "port", here.OFPort,
 				"from_dpid", topo.DPIDString(old.DPID), "from_port", old.OFPort)
-			a.send(s.v.dpid, []flows.Message{flows.AddFlow(a.plan.dampFlow(here, hold))})
+			a.send(ctx, s.v.dpid, []flows.Message{flows.AddFlow(a.plan.dampFlow(here, hold))})
 			return nil
 		}
 		here.Moves = old.Moves + 1
 		a.table.Put(here)
 		a.m.moved.Inc()
 		for dpid, msgs := range a.plan.move(a.domainViews(here.Domain), old, here) {
-			a.send(dpid, msgs)
+			a.send(ctx, dpid, msgs)
 		}
 	}
-	a.send(s.v.dpid, deliver)
+	a.send(ctx, s.v.dpid, deliver)
 	return nil
 }
 
@@ -105,7 +105,7 @@ func (a *App) damp(key topo.MACKey, now time.Time) (uint16, bool) {
 
 // forget removes e from the table and its flows from every switch of its
 // domain.
-func (a *App) forget(e topo.MACEntry) {
+func (a *App) forget(ctx context.Context, e topo.MACEntry) {
 	key := topo.KeyOf(e.Domain, e.MAC)
 	if !a.table.Delete(key) {
 		return
@@ -113,7 +113,7 @@ func (a *App) forget(e topo.MACEntry) {
 	delete(a.moves, key)
 	a.m.macs.Set(float64(a.table.Len()))
 	for _, v := range a.domainViews(e.Domain) {
-		a.send(v.dpid, a.plan.uninstall(v, e))
+		a.send(ctx, v.dpid, a.plan.uninstall(v, e))
 	}
 }
 
@@ -147,14 +147,14 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 				flows.FlowMod{Command: flows.FlowDelete, Flow: flows.Flow{Table: flows.TableAll}, OutPort: port})
 		}
 	}
-	a.send(s.v.dpid, msgs)
+	a.send(ctx, s.v.dpid, msgs)
 	for port := range before.local {
 		if s.v.local[port] {
 			continue
 		}
 		for _, e := range a.table.Select(func(e topo.MACEntry) bool { return e.DPID == s.v.dpid && e.OFPort == port }) {
 			a.m.portGone.Inc()
-			a.forget(e)
+			a.forget(ctx, e)
 		}
 	}
 	return nil
@@ -178,6 +178,6 @@ func (a *App) FlowRemoved(ctx context.Context, sw controller.Switch, fr *flows.F
 		return nil // it moved or was forgotten already
 	}
 	a.m.aged.Inc()
-	a.forget(e)
+	a.forget(ctx, e)
 	return nil
 }

@@ -1,6 +1,7 @@
 package learning
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -26,7 +27,7 @@ type recorder struct {
 
 func (r *recorder) DPID() uint64        { return r.dpid }
 func (r *recorder) Ports() []flows.Port { return append([]flows.Port(nil), r.ports...) }
-func (r *recorder) Send(msgs ...flows.Message) error {
+func (r *recorder) Send(_ context.Context, msgs ...flows.Message) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.msgs = append(r.msgs, msgs...)
