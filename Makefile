@@ -1,0 +1,54 @@
+# ovsmesh: `make demo` and `make test` work on a fresh Debian 12 machine as root.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/ovsmesh
+PKGS_APT := openvswitch-switch openvswitch-common openvswitch-testcontroller iproute2 iputils-ping ethtool tcpdump arping iperf3
+FUZZTIME ?= 10s
+
+.PHONY: all build deps test unit fuzz integration bench demo lint generate check-generated clean fuzz-long
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ovsmesh
+
+# deps installs what is missing: Debian packages (OVS and the tools the
+# lab and the tests use) and the Go modules.
+deps:
+	@missing=""; for p in $(PKGS_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run as root to install them)"; exit 1; fi; \
+		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	$(GO) mod download
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# test: unit tests, a short fuzz run, then the integration suite on real OVS.
+test: deps lint unit fuzz check-generated integration
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test ./flows -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./flows -run '^$$' -fuzz '^FuzzNegotiateHello$$' -fuzztime $(FUZZTIME)
+
+fuzz-long:
+	$(GO) test ./flows -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30m
+
+# integration: real OVS hosts in network namespaces (root only), one lab at a time.
+integration: build
+	OVSMESH_BIN=$(CURDIR)/$(BIN) $(GO) test -tags integration -p 1 -count=1 -timeout 15m -v ./test/
+
+bench: deps build
+	$(GO) test ./flows -run '^$$' -bench . -benchmem
+	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
+
+demo: deps build
+	bash scripts/demo.sh
+
+clean:
+	rm -rf bin

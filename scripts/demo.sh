@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# ovsmesh's main job, for real, on one machine: a 3-host x 2-guest lab of
+# Open vSwitch hosts in network namespaces, steered by one ovsmesh
+# controller. Run by `make demo` as root. KEEP=1 leaves the lab up.
+set -euo pipefail
+
+BIN=${OVSMESH:-bin/ovsmesh}
+DIR=${DIR:-/tmp/ovsmesh-demo}
+HOSTS=${HOSTS:-3}
+GUESTS=${GUESTS:-2}
+TUNNEL=${TUNNEL:-vxlan}
+PREFIX=${PREFIX:-omdemo}
+SLOT=${SLOT:-200}
+
+[ "$(id -u)" = 0 ] || { echo "demo: must run as root (it creates network namespaces)"; exit 1; }
+[ -x "$BIN" ] || { echo "demo: $BIN is missing: run 'make build' first"; exit 1; }
+
+CTL_PID=""
+cleanup() {
+	if [ -n "$CTL_PID" ] && kill -0 "$CTL_PID" 2>/dev/null; then kill "$CTL_PID"; wait "$CTL_PID" 2>/dev/null || true; fi
+	"$BIN" lab down --dir "$DIR" >/dev/null 2>&1 || true
+}
+
+# wait_for DESC SECONDS CMD...: poll CMD until it succeeds or the deadline passes.
+wait_for() {
+	local desc=$1 secs=$2; shift 2
+	local end=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		if [ $SECONDS -ge $end ]; then echo "demo: timed out after ${secs}s waiting for $desc"; return 1; fi
+		sleep 0.1
+	done
+}
+
+"$BIN" lab down --dir "$DIR" >/dev/null 2>&1 || true
+echo "== lab: $HOSTS hosts x $GUESTS guests, $TUNNEL tunnels, in $DIR"
+"$BIN" lab up --hosts "$HOSTS" --guests "$GUESTS" --tunnel "$TUNNEL" --dir "$DIR" --name "$PREFIX" --slot "$SLOT"
+if [ "${KEEP:-0}" != 1 ]; then trap cleanup EXIT; fi
+
+API=$(awk '/^api:/{a=1} a && /listen:/{print $2; exit}' "$DIR/ovsmesh.yaml")
+echo "== controller: $BIN controller --config $DIR/ovsmesh.yaml (log $DIR/controller.log, API $API)"
+"$BIN" controller --config "$DIR/ovsmesh.yaml" >"$DIR/controller.log" 2>&1 &
+CTL_PID=$!
+echo "$CTL_PID" >"$DIR/controller.pid"
+
+switches_up() { [ "$(curl -sf "http://$API/api/v1/switches" | grep -c '"dpid"')" -ge "$HOSTS" ]; }
+wait_for "every host's br-int to connect to the controller" 20 switches_up
+"$BIN" lab attach --dir "$DIR" >/dev/null
+
+packet_ins() { curl -sf "http://$API/metrics" | awk '/^ovsmesh_packet_ins_total/{s+=$2} END{print s+0}'; }
+before=$(packet_ins)
+
+echo "== pinging every guest pair"
+mapfile -t guests < <(for h in $(seq 1 "$HOSTS"); do for g in $(seq 1 "$GUESTS"); do echo "$h $g"; done; done)
+ok=0; total=0
+for a in "${guests[@]}"; do
+	read -r ah ag <<<"$a"
+	for b in "${guests[@]}"; do
+		[ "$a" = "$b" ] && continue
+		read -r bh bg <<<"$b"
+		total=$((total + 1))
+		if ip netns exec "$PREFIX-h${ah}g${ag}" ping -c 1 -W 2 "10.0.$bh.$bg" >/dev/null 2>&1; then
+			ok=$((ok + 1))
+		else
+			echo "   h${ah}g${ag} -> h${bh}g${bg} (10.0.$bh.$bg): no reply"
+		fi
+	done
+done
+after=$(packet_ins)
+
+echo
+echo "== reachability: $ok/$total guest pairs answered"
+echo
+echo "== mesh-wide MAC table (ovsmesh macs --api $API)"
+"$BIN" macs --api "$API"
+for h in $(seq 1 "$HOSTS"); do
+	echo
+	echo "== flows on h$h (ovs-ofctl -O OpenFlow13 dump-flows br-int)"
+	ip netns exec "$PREFIX-h$h" env OVS_RUNDIR="$DIR/h$h" ovs-ofctl -O OpenFlow13 dump-flows br-int | tail -n +2
+done
+echo
+echo "== packet-ins caused by the pings: $((after - before)) (for $total pings; after the first packet of each MAC the datapath carries everything)"
+
+if [ "${KEEP:-0}" = 1 ]; then
+	cat <<EOF
+
+The lab is still up (KEEP=1). Look around:
+  ip netns exec $PREFIX-h1g1 ping 10.0.2.1
+  $BIN macs --api $API
+  curl http://$API/api/v1/hosts
+  ip netns exec $PREFIX-h1 env OVS_RUNDIR=$DIR/h1 ovs-ofctl -O OpenFlow13 dump-flows br-int
+  ip netns exec $PREFIX-h1 ovs-vsctl --db=unix:$DIR/h1/db.sock show
+Tear it down with: kill \$(cat $DIR/controller.pid); $BIN lab down --dir $DIR
+EOF
+fi
+[ "$ok" = "$total" ]
