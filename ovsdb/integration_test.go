@@ -38,16 +38,26 @@ func startOVSDBServer(t *testing.T) (sock string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	db, sock, pidfile := filepath.Join(dir, "conf.db"), filepath.Join(dir, "db.sock"), filepath.Join(dir, "ovsdb.pid")
+	db := filepath.Join(dir, "conf.db")
 	run(t, dir, "ovsdb-tool", "create", db, "vswitch.ovsschema")
-	run(t, dir, "ovsdb-server", db, "--remote=punix:"+sock, "--pidfile="+pidfile,
-		"--log-file="+filepath.Join(dir, "ovsdb.log"), "--unixctl="+filepath.Join(dir, "ovsdb.ctl"), "--detach")
-	t.Cleanup(func() { stopByPidfile(t, pidfile) })
+	sock = filepath.Join(dir, "db.sock")
+	serveOVSDB(t, sock)
+	t.Cleanup(func() { stopByPidfile(t, pidfileOf(sock)) })
 	if _, err := vsctl(sock, "init"); err != nil {
 		t.Fatal(err)
 	}
 	return sock
 }
+
+// serveOVSDB starts ovsdb-server, detached, on the database next to sock.
+func serveOVSDB(t *testing.T, sock string) {
+	t.Helper()
+	dir := filepath.Dir(sock)
+	run(t, dir, "ovsdb-server", filepath.Join(dir, "conf.db"), "--remote=punix:"+sock, "--pidfile="+pidfileOf(sock),
+		"--log-file="+filepath.Join(dir, "ovsdb.log"), "--unixctl="+filepath.Join(dir, "ovsdb.ctl"), "--detach")
+}
+
+func pidfileOf(sock string) string { return filepath.Join(filepath.Dir(sock), "ovsdb.pid") }
 
 func run(t *testing.T, rundir, name string, args ...string) {
 	t.Helper()
@@ -202,6 +212,30 @@ func TestRealOVSDB(t *testing.T) {
 				return fmt.Errorf("got %d, %v", p, ok)
 			}
 			return nil
+		})
+	})
+
+	t.Run("server restart: reported down, then reconnected and repaired", func(t *testing.T) {
+		sock := socks["h3"]
+		stopByPidfile(t, pidfileOf(sock))
+		eventually(t, 5*time.Second, "h3 reported disconnected", func() error {
+			if st := mesh.OVSDBState("h3"); st.Connected || st.LastError == "" {
+				return fmt.Errorf("state %+v", st)
+			}
+			return nil
+		})
+		serveOVSDB(t, sock)
+		if _, err := vsctl(sock, "del-port", "br-mesh", topo.TunnelPortName("h2")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "h3 reconnected", func() error {
+			if st := mesh.OVSDBState("h3"); !st.Connected {
+				return fmt.Errorf("state %+v", st)
+			}
+			return nil
+		})
+		eventually(t, 5*time.Second, "mesh on h3 repaired after restart", func() error {
+			return vsctlMesh(sock, hosts[2], hosts)
 		})
 	})
 

@@ -14,7 +14,10 @@ import (
 func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 	hosts, gen := w.m.desired()
 	if gen != w.gen {
+		// New host list: converge afresh and republish every OFPort, since
+		// topo.Mesh drops the tunnels of hosts that leave.
 		w.gen, w.settled = gen, false
+		clear(w.published)
 	}
 	self, ok := findHost(hosts, w.host.Name)
 	if !ok {
