@@ -237,3 +237,32 @@ func lineOf(root *yaml.Node, path []string) int {
 	}
 	return line
 }
+
+// UnmarshalYAML decodes a host, so that errors (an unknown field, an
+// address that does not parse) carry the line of the offending field.
+func (h *Host) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: a host must be a mapping with name, ovsdb and tunnel_ip", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var err error
+		switch k.Value {
+		case "name":
+			err = v.Decode(&h.Name)
+		case "ovsdb":
+			err = v.Decode(&h.OVSDB)
+		case "tunnel_ip":
+			var s string
+			if err = v.Decode(&s); err == nil {
+				h.TunnelIP, err = netip.ParseAddr(s)
+			}
+		default:
+			return fmt.Errorf("line %d: field %s not found in type config.Host", k.Line, k.Value)
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %s: %w", v.Line, k.Value, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package topo
+
+import (
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDPIDFor(t *testing.T) {
+	seen := map[uint64]string{}
+	for _, name := range []string{"h1", "h2", "h3", "host-with-a-long-name", ""} {
+		d := DPIDFor(name)
+		if d>>48 != 0x0a55 || d == 0 {
+			t.Errorf("DPIDFor(%q) = %#x, want the 0a55 prefix", name, d)
+		}
+		if d != DPIDFor(name) {
+			t.Errorf("DPIDFor(%q) is not stable", name)
+		}
+		if other, dup := seen[d]; dup {
+			t.Errorf("DPIDFor(%q) collides with %q", name, other)
+		}
+		seen[d] = name
+		if s := DPIDString(d); len(s) != 16 || strings.ToLower(s) != s {
+			t.Errorf("DPIDString(%#x) = %q, want 16 lower-case hex digits", d, s)
+		}
+	}
+}
+
+func TestTunnelPortName(t *testing.T) {
+	tests := []struct{ peer, want string }{
+		{"h1", "om-h1"},
+		{"twelve-chars", "om-twelve-chars"},
+	}
+	for _, tc := range tests {
+		if got := TunnelPortName(tc.peer); got != tc.want {
+			t.Errorf("TunnelPortName(%q) = %q, want %q", tc.peer, got, tc.want)
+		}
+	}
+	for _, peer := range []string{"rack12-node03", "a-name-longer-than-twelve", "under_score"} {
+		if got := TunnelPortName(peer); len(got) != 15 {
+			t.Errorf("TunnelPortName(%q) = %q: a name that does not fit is hashed to 15 bytes", peer, got)
+		}
+	}
+	for _, peer := range []string{"a-name-longer-than-twelve", "under_score", "h1"} {
+		got := TunnelPortName(peer)
+		if len(got) > 15 || !strings.HasPrefix(got, "om-") {
+			t.Errorf("TunnelPortName(%q) = %q: must be at most 15 bytes and start with om-", peer, got)
+		}
+	}
+	if TunnelPortName("a-name-longer-than-twelve") == TunnelPortName("a-name-longer-than-thirteen") {
+		t.Errorf("hashed tunnel names collide")
+	}
+}
+
+func TestMesh(t *testing.T) {
+	h1 := Host{Name: "h1", TunnelIP: netip.MustParseAddr("198.18.0.1")}
+	h2 := Host{Name: "h2", TunnelIP: netip.MustParseAddr("198.18.0.2")}
+	m := NewMesh([]Host{h1, h2})
+	if h, ok := m.HostByDPID(h2.DPID()); !ok || h.Name != "h2" {
+		t.Errorf("HostByDPID(h2) = %v, %v", h, ok)
+	}
+	if h, ok := m.PeerByTunnelPort("om-h1"); !ok || h.Name != "h1" {
+		t.Errorf("PeerByTunnelPort(om-h1) = %v, %v", h, ok)
+	}
+	m.SetTunnelOFPort("h1", "h2", 7)
+	m.SetOVSDBState("h1", OVSDBState{Connected: true})
+	if p, ok := m.TunnelOFPort("h1", "h2"); !ok || p != 7 {
+		t.Errorf("TunnelOFPort = %d, %v", p, ok)
+	}
+	m.SetHosts([]Host{h1}) // h2 leaves
+	if _, ok := m.TunnelOFPort("h1", "h2"); ok {
+		t.Errorf("tunnel towards a departed peer survived SetHosts")
+	}
+	if !m.OVSDBState("h1").Connected {
+		t.Errorf("state of a remaining host was lost")
+	}
+	if _, ok := m.HostByDPID(h2.DPID()); ok {
+		t.Errorf("departed host still known by DPID")
+	}
+}
+
+func TestStoreGeneration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "state.db")
+	s, err := OpenStore(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1, _ := s.NextGeneration()
+	g2, _ := s.NextGeneration()
+	if g1 != 1 || g2 != 2 {
+		t.Errorf("generations %d, %d; want 1, 2", g1, g2)
+	}
+	if _, err := OpenStore(path, 50*time.Millisecond); !errors.Is(err, ErrLocked) {
+		t.Errorf("second open while locked: %v, want ErrLocked", err)
+	}
+	s.Close()
+	s, err = OpenStore(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if g, _ := s.NextGeneration(); g != 3 {
+		t.Errorf("generation after reopen = %d, want 3 (persisted)", g)
+	}
+}
