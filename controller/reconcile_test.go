@@ -45,7 +45,7 @@ func TestReconcile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := newRecorder("rec")
 			baseline := flows.AddFlow(flows.Flow{Table: 0, Priority: 0, Cookie: c(gen, flows.AppBaseline, 0)})
-			app.onUp = func(ctx context.Context, sw Switch) error { return sw.Send(baseline) }
+			app.onUp = func(ctx context.Context, sw Switch) error { return sw.Send(ctx, baseline) }
 			tc := startController(t, Options{Generation: gen}, app)
 			dpid := uint64(0xc0 + i)
 			f := dialSwitch(t, tc.addr)
@@ -189,7 +189,7 @@ func TestReconnectReplaces(t *testing.T) {
 	if ev := app.next(t, "packet-in"); ev.sw != up2.sw || ev.pi.InPort != 2 {
 		t.Errorf("packet-in on %v from port %d, want the second session from port 2", ev.sw, ev.pi.InPort)
 	}
-	if err := up1.sw.Send(flows.BarrierRequest{}); err == nil {
+	if err := up1.sw.Send(context.Background(), flows.BarrierRequest{}); err == nil {
 		t.Error("Send on the replaced session succeeded")
 	}
 }
