@@ -30,6 +30,11 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 		s.handle(hctx, ev)
 		if len(s.queue) == 0 {
 			s.w.flush()
+		} else {
+			// More events wait: let the writer goroutine send this
+			// batch meanwhile, or it would sit until the queue drains
+			// (behind a blocked handler, or for ever under a flood).
+			s.w.signal()
 		}
 	}
 	for _, app := range s.c.apps {
