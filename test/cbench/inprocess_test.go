@@ -1,0 +1,37 @@
+package cbench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/ovsmesh/ovsmesh/apps/learning"
+	"github.com/ovsmesh/ovsmesh/controller"
+	"github.com/ovsmesh/ovsmesh/test/cbench"
+)
+
+// BenchmarkInProcess runs the generator against an in-process ovsmesh
+// controller with the learning app, for profiling the packet-in path
+// (go test ./test/cbench -run '^$' -bench InProcess -cpuprofile cpu.out).
+// The comparison with ovs-testcontroller is test/cbench/compare.sh.
+func BenchmarkInProcess(b *testing.B) {
+	for _, mode := range []cbench.Mode{cbench.Latency, cbench.Throughput} {
+		b.Run(string(mode), func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ctl := controller.New(controller.Options{Listen: []string{"127.0.0.1:0"}, Generation: 1},
+				learning.New(learning.Options{Generation: 1}))
+			if err := ctl.Listen(); err != nil {
+				b.Fatal(err)
+			}
+			go ctl.Serve(ctx)
+			b.ResetTimer()
+			res, err := cbench.Run(ctx, cbench.Config{Controller: ctl.Addrs()[0].String(), Mode: mode,
+				Loops: 1, Duration: time.Duration(b.N) * time.Millisecond, Warmup: time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(res.Median, "responses/s")
+		})
+	}
+}
