@@ -112,12 +112,13 @@ func vsctl(sock string, args ...string) (string, error) {
 // tunnels towards all other hosts are in place.
 // foreign lists ports not owned by ovsmesh expected on the bridge.
 func vsctlMesh(sock string, self topo.Host, hosts []topo.Host, foreign ...string) error {
-	want := map[string]string{
-		"get-fail-mode br-mesh":                            "secure",
-		"get Bridge br-mesh other_config:datapath-id":      topo.DPIDString(self.DPID()),
-		"get Bridge br-mesh datapath_type":                 "netdev",
-		"get-controller br-mesh":                           strings.Join(testTargets, "\n"),
-		"--columns=connection_mode --bare list Controller": "out-of-band",
+	type check struct{ cmd, want string }
+	checks := []check{
+		{"get-fail-mode br-mesh", "secure"},
+		{"get Bridge br-mesh other_config:datapath-id", topo.DPIDString(self.DPID())},
+		{"get Bridge br-mesh datapath_type", "netdev"},
+		{"get-controller br-mesh", strings.Join(testTargets, "\n")},
+		{"--columns=connection_mode list Controller", "out-of-band"},
 	}
 	var ports []string
 	for _, peer := range hosts {
@@ -126,22 +127,28 @@ func vsctlMesh(sock string, self topo.Host, hosts []topo.Host, foreign ...string
 		}
 		name := topo.TunnelPortName(peer.Name)
 		ports = append(ports, name)
-		want["get Interface "+name+" type"] = "vxlan"
-		want["get Interface "+name+" options"] = fmt.Sprintf(`{key="5001", remote_ip="%s"}`, peer.TunnelIP)
-		want["get Port "+name+" external_ids:ovsmesh-peer"] = peer.Name
+		checks = append(checks,
+			check{"get Interface " + name + " type", "vxlan"},
+			check{"get Interface " + name + " options", fmt.Sprintf("{key=5001, remote_ip=%s}", peer.TunnelIP)},
+			check{"get Port " + name + " external_ids:ovsmesh-peer", peer.Name})
 	}
 	ports = append(ports, foreign...)
 	slices.Sort(ports)
-	want["list-ports br-mesh"] = strings.Join(ports, "\n")
-	for cmd, exp := range want {
-		got, err := vsctl(sock, strings.Fields(cmd)...)
-		if err != nil {
-			return err
-		}
-		// ovs-vsctl quotes strings only when they need it.
-		if got = strings.Trim(got, `"`); got != exp {
-			return fmt.Errorf("ovs-vsctl %s = %q, want %q", cmd, got, exp)
-		}
+	checks = append(checks, check{"list-ports br-mesh", strings.Join(ports, "\n")})
+	// One ovs-vsctl run for all checks ("--" separates commands), so
+	// polling stays cheap on a loaded machine.
+	var args, want []string
+	for _, c := range checks {
+		args = append(append(args, strings.Fields(c.cmd)...), "--")
+		want = append(want, c.want)
+	}
+	got, err := vsctl(sock, append([]string{"--bare"}, args[:len(args)-1]...)...)
+	if err != nil {
+		return err
+	}
+	// ovs-vsctl quotes strings only when they need it.
+	if got = strings.ReplaceAll(got, `"`, ""); got != strings.Join(want, "\n") {
+		return fmt.Errorf("ovs-vsctl %s:\n got: %q\nwant: %q", strings.Join(args, " "), got, strings.Join(want, "\n"))
 	}
 	return nil
 }
