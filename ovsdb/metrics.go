@@ -63,6 +63,7 @@ type trackingRegisterer struct {
 	regs []prometheus.Collector
 }
 
+// Register registers c with the inner registerer and remembers it.
 func (r *trackingRegisterer) Register(c prometheus.Collector) error {
 	if err := r.inner.Register(c); err != nil {
 		return err
@@ -73,6 +74,7 @@ func (r *trackingRegisterer) Register(c prometheus.Collector) error {
 	return nil
 }
 
+// MustRegister registers cs, logging (not panicking on) failures.
 func (r *trackingRegisterer) MustRegister(cs ...prometheus.Collector) {
 	for _, c := range cs {
 		if err := r.Register(c); err != nil {
@@ -81,6 +83,7 @@ func (r *trackingRegisterer) MustRegister(cs ...prometheus.Collector) {
 	}
 }
 
+// Unregister unregisters c from the inner registerer.
 func (r *trackingRegisterer) Unregister(c prometheus.Collector) bool {
 	return r.inner.Unregister(c)
 }
