@@ -23,19 +23,27 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 		s.handle(ctx, ev)
 	}
 	// Handlers get a ctx marked with this session: their sends to this
-	// switch only queue bytes, and the batch is written once the queue
-	// is empty, without a hand-off to the writer goroutine.
+	// switch only queue bytes, written once the mailbox is empty without
+	// a hand-off to the writer goroutine.
 	hctx := context.WithValue(ctx, dispatchKey{}, s)
-	for ev := range s.queue {
-		s.handle(hctx, ev)
-		if len(s.queue) == 0 {
-			s.w.flush()
-		} else {
-			// More events wait: let the writer goroutine send this
-			// batch meanwhile, or it would sit until the queue drains
-			// (behind a blocked handler, or for ever under a flood).
-			s.w.signal()
+	var spare []any
+	for {
+		batch, ok := s.queue.take(spare)
+		if !ok {
+			break
 		}
+		for i, ev := range batch {
+			s.handle(hctx, ev)
+			batch[i] = nil
+			if i < len(batch)-1 || s.queue.len() > 0 {
+				// More events wait: let the writer goroutine send what
+				// this one queued, or it would sit behind a blocked
+				// handler, or for ever under a flood.
+				s.w.signal()
+			}
+		}
+		s.w.flush()
+		spare = batch
 	}
 	for _, app := range s.c.apps {
 		if h, ok := app.(SwitchDownHandler); ok {

@@ -188,9 +188,6 @@ func portNumbers(ps []flows.Port) []uint32 {
 // TestConcurrentHandshakes connects several switches at once, as after a
 // controller restart.
 func TestConcurrentHandshakes(t *testing.T) {
-	t.Skip("flows.DecodeFeatures and flows.DecodePortDesc go through netrack/openflow's ReadFrom, " +
-		"which reads padding into package globals (ofp.defaultPad2/defaultPad4): a data race under -race " +
-		"when two sessions decode at once; un-skip once flows decodes these by hand")
 	const n = 8
 	app := newRecorder("rec")
 	tc := startController(t, Options{}, app)

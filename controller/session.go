@@ -32,7 +32,7 @@ type session struct {
 	portsMu sync.Mutex
 	ports   map[uint32]flows.Port
 
-	queue chan any
+	queue *mailbox
 	rx    atomic.Uint64 // messages received, for the keepalive
 
 	waitMu  sync.Mutex
@@ -106,7 +106,7 @@ func (s *session) serve(ctx context.Context) {
 	s.c.register(s)
 	s.log.Info("switch connected", "ports", len(s.ports))
 
-	s.queue = make(chan any, s.c.opts.QueueLen)
+	s.queue = newMailbox(s.c.opts.QueueLen, 4*s.c.opts.QueueLen)
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
@@ -119,7 +119,7 @@ func (s *session) serve(ctx context.Context) {
 	close(stopKeepalive)
 	s.conn.Close()
 	s.failWaiters()
-	close(s.queue)
+	s.queue.close()
 	<-dispatched
 	s.c.unregister(s)
 	m.disconnects.WithLabelValues(label).Inc()
@@ -199,10 +199,9 @@ func (s *session) readLoop(ctx context.Context) error {
 				s.badMessages.Inc()
 				return err
 			}
-			select {
-			case s.queue <- &pi:
+			if s.queue.put(&pi, true) {
 				s.packetIns.Inc()
-			default:
+			} else {
 				s.packetInsDrop.Inc()
 			}
 			continue
@@ -212,10 +211,9 @@ func (s *session) readLoop(ctx context.Context) error {
 				s.badMessages.Inc()
 				return err
 			}
-			select {
-			case s.queue <- ev:
-			case <-ctx.Done():
-				return nil
+			if !s.queue.put(ev, false) {
+				s.badMessages.Inc()
+				return fmt.Errorf("%d events queued and the apps are not keeping up: %s refused", s.queue.len(), h.Type)
 			}
 			continue
 		case openflow.TypeGetConfigReply, openflow.TypeRoleReply, openflow.TypeGetAsyncReply, openflow.TypeExperiment, openflow.TypeFeaturesReply:

@@ -213,8 +213,8 @@ func TestPacketInQueueBounded(t *testing.T) {
 			f.echo("the flood") // the reader has taken every packet-in
 			tc.waitMetric(t, "ovsmesh_packet_ins_dropped_total", label, float64(tt.flood-tt.queueLen))
 			tc.waitMetric(t, "ovsmesh_packet_ins_total", label, float64(1+tt.queueLen))
-			if s := tc.session(dpid); s == nil || len(s.queue) != tt.queueLen || cap(s.queue) != tt.queueLen {
-				t.Fatalf("session queue holds %d of %d events, want %d of %d", len(s.queue), cap(s.queue), tt.queueLen, tt.queueLen)
+			if s := tc.session(dpid); s == nil || s.queue.len() != tt.queueLen {
+				t.Fatalf("session queue holds %d events, want %d", s.queue.len(), tt.queueLen)
 			}
 
 			close(release)
@@ -590,7 +590,7 @@ func TestHandlerSendsNotHeldBack(t *testing.T) {
 	f.send(tPacketIn, packetIn(1, []byte("first")))
 	app.next(t, "packet-in")
 	f.send(tPacketIn, packetIn(1, []byte("second")))
-	waitUntil(t, "the second packet-in queued", func() bool { return len(tc.session(dpid).queue) == 1 })
+	waitUntil(t, "the second packet-in queued", func() bool { return tc.session(dpid).queue.len() == 1 })
 	close(queued)
 	app.next(t, "packet-in") // the second handler is now blocked
 	m := f.expect(13, "the first handler's PACKET_OUT while the second handler is blocked")

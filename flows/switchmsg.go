@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/netrack/openflow/ofp"
 )
@@ -83,21 +82,25 @@ func (p Port) Up() bool {
 
 const portLen = 64
 
-// decodePort decodes one 64-byte ofp_port through netrack/openflow.
+// decodePort decodes one 64-byte ofp_port: port_no, 4 pad, hw_addr,
+// 2 pad, name[16], config, state, curr, advertised, supported, peer,
+// curr_speed, max_speed. It is decoded by hand: netrack/openflow's
+// ofp.Port.ReadFrom reads padding into shared package variables, a data
+// race when two switches connect at once.
 func decodePort(b []byte) (Port, error) {
 	if len(b) < portLen {
 		return Port{}, fmt.Errorf("port: %d bytes, need %d", len(b), portLen)
 	}
-	var p ofp.Port
-	if _, err := p.ReadFrom(bytes.NewReader(b[:portLen])); err != nil {
-		return Port{}, fmt.Errorf("port: %w", err)
+	name := b[16:32]
+	if i := bytes.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
 	}
 	return Port{
-		No:     uint32(p.PortNo),
-		Name:   strings.TrimRight(p.Name, "\x00"),
-		HWAddr: p.HWAddr,
-		Config: uint32(p.Config),
-		State:  uint32(p.State),
+		No:     binary.BigEndian.Uint32(b),
+		HWAddr: net.HardwareAddr(bytes.Clone(b[8:14])),
+		Name:   string(name),
+		Config: binary.BigEndian.Uint32(b[32:]),
+		State:  binary.BigEndian.Uint32(b[36:]),
 	}, nil
 }
 
@@ -140,16 +143,14 @@ type Features struct {
 	AuxiliaryID uint8
 }
 
-// DecodeFeatures decodes a features-reply body through netrack/openflow.
+// DecodeFeatures decodes a features-reply body: datapath_id, n_buffers,
+// n_tables, auxiliary_id, 2 pad, capabilities, reserved (by hand, for
+// the same reason as decodePort).
 func DecodeFeatures(body []byte) (Features, error) {
 	if len(body) != 24 {
 		return Features{}, fmt.Errorf("features-reply: %d bytes, want 24", len(body))
 	}
-	var f ofp.SwitchFeatures
-	if _, err := f.ReadFrom(bytes.NewReader(body)); err != nil {
-		return Features{}, fmt.Errorf("features-reply: %w", err)
-	}
-	return Features{DPID: f.DatapathID, NumTables: f.NumTables, AuxiliaryID: f.AuxiliaryID}, nil
+	return Features{DPID: binary.BigEndian.Uint64(body), NumTables: body[12], AuxiliaryID: body[13]}, nil
 }
 
 // SwitchError is a decoded OFPT_ERROR from a switch (OpenFlow 1.3.5 §7.5.4).

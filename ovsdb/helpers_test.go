@@ -3,8 +3,10 @@ package ovsdb
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +185,37 @@ func containsStr(ss []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// blackhole returns a tcp: OVSDB address on loopback that accepts
+// connections and never answers: an ovsdb-server that hangs. Tests use it
+// instead of an address outside the test's own namespaces.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "tcp:" + ln.Addr().String()
 }

@@ -265,7 +265,7 @@ func TestManagerReload(t *testing.T) {
 func TestManagerUnreachableHostDoesNotDelayOthers(t *testing.T) {
 	hosts := append(threeHosts()[:2],
 		testHost("gone", "unix:"+t.TempDir()+"/nothing.sock", "198.18.0.8"),
-		testHost("dark", "tcp:198.18.255.254:6640", "198.18.0.9"),
+		testHost("dark", blackhole(t), "198.18.0.9"),
 	)
 	start := time.Now()
 	env := startManager(t, hosts)
