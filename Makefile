@@ -50,5 +50,13 @@ bench: deps build
 demo: deps build
 	bash scripts/demo.sh
 
+# generate rewrites the OVSDB models from ovsdb/vswitch.ovsschema with
+# libovsdb's modelgen; check-generated fails when the committed ones are stale.
+generate:
+	$(GO) generate ./ovsdb/...
+
+check-generated:
+	$(GO) test ./ovsdb/ -run '^TestGeneratedModelsAreCurrent$$' -count=1
+
 clean:
 	rm -rf bin

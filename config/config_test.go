@@ -79,10 +79,10 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"long bridge", "mesh:\n  bridge: a-very-long-bridge-name\n", "mesh.bridge"},
 		{"listen not tcp", "openflow:\n  listen: [\"ssl::6653\"]\n", "line 2: openflow.listen[0]"},
 		{"target wildcard", "openflow:\n  targets: [\"tcp::6653\"]\n", "openflow.targets[0]"},
-		{"duplicate name", "hosts:\n  - {name: a, ovsdb: 'tcp:1.2.3.4:6640', tunnel_ip: 198.18.0.1}\n  - {name: a, ovsdb: 'tcp:1.2.3.5:6640', tunnel_ip: 198.18.0.2}\n",
+		{"duplicate name", "openflow: {targets: ['tcp:1.2.3.4:6653']}\nhosts:\n  - {name: a, ovsdb: 'tcp:1.2.3.4:6640', tunnel_ip: 198.18.0.1}\n  - {name: a, ovsdb: 'tcp:1.2.3.5:6640', tunnel_ip: 198.18.0.2}\n",
 			`line 3: hosts[1].name: duplicate host name "a" (also hosts[0])`},
-		{"duplicate tunnel ip", "hosts:\n  - {name: a, ovsdb: 'tcp:1.2.3.4:6640', tunnel_ip: 198.18.0.1}\n  - {name: b, ovsdb: 'tcp:1.2.3.5:6640', tunnel_ip: 198.18.0.1}\n",
-			"line 3: hosts[1].tunnel_ip: duplicate tunnel_ip 198.18.0.1"},
+		{"duplicate tunnel ip", "openflow: {targets: ['tcp:1.2.3.4:6653']}\nhosts:\n  - {name: a, ovsdb: 'tcp:1.2.3.4:6640', tunnel_ip: 198.18.0.1}\n  - {name: b, ovsdb: 'tcp:1.2.3.5:6640', tunnel_ip: 198.18.0.1}\n",
+			"line 4: hosts[1].tunnel_ip: duplicate tunnel_ip 198.18.0.1"},
 		{"missing ovsdb", "hosts:\n  - name: a\n    tunnel_ip: 198.18.0.1\n", "hosts[0].ovsdb: is required"},
 		{"bad ovsdb", "hosts:\n  - name: a\n    ovsdb: 1.2.3.4:6640\n    tunnel_ip: 198.18.0.1\n", "line 3: hosts[0].ovsdb"},
 		{"ipv6 tunnel ip", "hosts:\n  - name: a\n    ovsdb: unix:/x\n    tunnel_ip: 2001:db8::1\n", "line 4: hosts[0].tunnel_ip: 2001:db8::1 is not an IPv4 address"},
@@ -90,6 +90,7 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"bad host name", "hosts:\n  - name: 'a b'\n    ovsdb: unix:/x\n    tunnel_ip: 198.18.0.1\n", "hosts[0].name"},
 		{"fractional idle timeout", "apps:\n  learning:\n    idle_timeout: 1500ms\n", "line 3: apps.learning.idle_timeout"},
 		{"not yaml", "openflow: [\n", "parse config"},
+		{"hosts without targets", "hosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1}\n", "openflow.targets: is required when hosts are configured"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,6 +100,9 @@ func (c *Config) validate() error {
 		}
 		names[h.Name], ips[h.TunnelIP] = i, i
 	}
+	if len(c.Hosts) > 0 && len(c.OpenFlow.Targets) == 0 {
+		return fieldErr("is required when hosts are configured: it is what their bridges connect to", "openflow", "targets")
+	}
 	return nil
 }
 
