@@ -80,7 +80,7 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"listen not tcp", "openflow:\n  listen: [\"ssl::6653\"]\n", "line 2: openflow.listen[0]"},
 		{"target wildcard", "openflow:\n  targets: [\"tcp::6653\"]\n", "openflow.targets[0]"},
 		{"duplicate name", "openflow: {targets: ['tcp:1.2.3.4:6653']}\nhosts:\n  - {name: a, ovsdb: 'tcp:1.2.3.4:6640', tunnel_ip: 198.18.0.1}\n  - {name: a, ovsdb: 'tcp:1.2.3.5:6640', tunnel_ip: 198.18.0.2}\n",
-			`line 3: hosts[1].name: duplicate host name "a" (also hosts[0])`},
+			`line 4: hosts[1].name: duplicate host name "a" (also hosts[0])`},
 		{"duplicate tunnel ip", "openflow: {targets: ['tcp:1.2.3.4:6653']}\nhosts:\n  - {name: a, ovsdb: 'tcp:1.2.3.4:6640', tunnel_ip: 198.18.0.1}\n  - {name: b, ovsdb: 'tcp:1.2.3.5:6640', tunnel_ip: 198.18.0.1}\n",
 			"line 4: hosts[1].tunnel_ip: duplicate tunnel_ip 198.18.0.1"},
 		{"missing ovsdb", "hosts:\n  - name: a\n    tunnel_ip: 198.18.0.1\n", "hosts[0].ovsdb: is required"},
