@@ -179,6 +179,9 @@ func (c *controllerProc) stop(t *testing.T) {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-c.done:
+		if c.err != nil {
+			t.Errorf("controller pid %d exited with %v on SIGTERM; want a clean exit:\n%s", c.cmd.Process.Pid, c.err, tail(c.log(), 20))
+		}
 		return
 	case <-time.After(10 * time.Second):
 		t.Errorf("controller pid %d ignored SIGTERM for 10s; killing it", c.cmd.Process.Pid)
