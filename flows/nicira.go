@@ -3,6 +3,8 @@ package flows
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
+	"strings"
 )
 
 // Nicira extension actions (OVS include/openflow/nicira-ext.h,
@@ -20,6 +22,10 @@ const (
 	nxastRegMove uint16 = 6
 	// nxastResubmitTable is NXAST_RESUBMIT_TABLE (struct nx_action_resubmit).
 	nxastResubmitTable uint16 = 14
+	// nxastCT is NXAST_CT (struct nx_action_conntrack).
+	nxastCT uint16 = 35
+	// nxastNAT is NXAST_NAT (struct nx_action_nat).
+	nxastNAT uint16 = 36
 )
 
 // NXM header classes (nicira-ext.h "Flexible flow matching").
@@ -161,6 +167,233 @@ func (a Resubmit) String() string {
 	s += ","
 	if a.Table != TableCurrent {
 		s += fmt.Sprint(uint8(a.Table))
+	}
+	return s + ")"
+}
+
+// CT is NXAST_CT: send the packet through the connection tracker in
+// Zone, optionally committing the connection and applying NAT; with
+// Recirc, a copy of the packet then continues in Table with ct_state
+// and the other ct_* fields set (the action list after ct goes on with
+// the original packet).
+//
+// Wire layout (nicira-ext.h struct nx_action_conntrack), 24 bytes plus
+// the nested actions (here at most one nx_action_nat):
+//
+//	type 0xffff (2) | len (2) | vendor 0x00002320 (4) | subtype 35 (2)
+//	flags (2) | zone_src 0 (4) | zone_imm (2) | recirc_table (1) | pad (3) | alg 0 (2)
+//	nested actions
+//
+// flags are NX_CT_F_COMMIT (1) and NX_CT_F_FORCE (2); zone_src 0 means
+// zone_imm holds the zone itself; recirc_table 255 means none. OVS
+// rejects ct unless the match is on IPv4 or IPv6.
+//
+// ovs-ofctl prints "ct(commit,zone=5,nat(src=10.0.0.1))" or
+// "ct(table=3,zone=5,nat)": commit, force, table, zone (when not 0),
+// then nat. Zones taken from a field and ALG helpers are not modelled.
+type CT struct {
+	// Commit commits the connection to the tracker (NX_CT_F_COMMIT).
+	Commit bool
+	// Force, with Commit, ends an existing connection in the opposite
+	// direction and commits this one (NX_CT_F_FORCE).
+	Force bool
+	// Zone is the conntrack zone; 0 is the default zone.
+	Zone uint16
+	// Recirc sends the tracked packet to Table.
+	Recirc bool
+	// Table is the table the packet continues in when Recirc is set.
+	Table TableID
+	// NAT, when not nil, applies network address translation.
+	NAT *NAT
+}
+
+// ctRecircNone is NX_CT_RECIRC_NONE: no recirculation.
+const ctRecircNone = 0xff
+
+// appendTo appends nx_action_conntrack and its nested nat action.
+func (a CT) appendTo(b []byte) []byte {
+	start := len(b)
+	b = appendNXHeader(b, 0, nxastCT)
+	var flags uint16
+	if a.Commit {
+		flags |= 1
+	}
+	if a.Force {
+		flags |= 2
+	}
+	b = binary.BigEndian.AppendUint16(b, flags)
+	b = binary.BigEndian.AppendUint32(b, 0) // zone_src: immediate zone
+	b = binary.BigEndian.AppendUint16(b, a.Zone)
+	table := byte(ctRecircNone)
+	if a.Recirc {
+		table = byte(a.Table)
+	}
+	b = append(b, table, 0, 0, 0)
+	b = binary.BigEndian.AppendUint16(b, 0) // alg: none
+	if a.NAT != nil {
+		b = a.NAT.appendTo(b)
+	}
+	binary.BigEndian.PutUint16(b[start+2:], uint16(len(b)-start))
+	return b
+}
+
+// String renders the ct action as OVS's format_CT does.
+func (a CT) String() string {
+	var parts []string
+	if a.Commit {
+		parts = append(parts, "commit")
+	}
+	if a.Force {
+		parts = append(parts, "force")
+	}
+	if a.Recirc {
+		parts = append(parts, fmt.Sprintf("table=%d", uint8(a.Table)))
+	}
+	if a.Zone != 0 {
+		parts = append(parts, fmt.Sprintf("zone=%d", a.Zone))
+	}
+	if a.NAT != nil {
+		parts = append(parts, a.NAT.String())
+	}
+	return "ct(" + strings.Join(parts, ",") + ")"
+}
+
+// NATKind says which address NAT rewrites.
+type NATKind uint8
+
+// NAT kinds.
+const (
+	// NATExisting applies the NAT already set up for the connection
+	// ("nat" with no arguments): the reverse translation on replies and
+	// the same translation on later packets.
+	NATExisting NATKind = iota
+	// NATSrc rewrites the source address and port (SNAT, NX_NAT_F_SRC).
+	NATSrc
+	// NATDst rewrites the destination address and port (DNAT, NX_NAT_F_DST).
+	NATDst
+)
+
+// NAT is NXAST_NAT, valid only inside CT. With NATSrc or NATDst the
+// translated address is picked from AddrMin..AddrMax (AddrMax unset:
+// AddrMin alone) and the port from PortMin..PortMax (PortMin 0: the
+// packet's port kept when possible; ports are sent only with an
+// address, as OVS does). Only IPv4 ranges are modelled.
+//
+// Wire layout (nicira-ext.h struct nx_action_nat), 16 bytes plus the
+// range fields range_present names, padded to 8:
+//
+//	type 0xffff (2) | len (2) | vendor 0x00002320 (4) | subtype 36 (2)
+//	pad (2) | flags (2) | range_present (2)
+//	[ipv4 min (4)] [ipv4 max (4)] [proto min (2)] [proto max (2)] | pad
+//
+// flags: NX_NAT_F_SRC 1, _DST 2, _PERSISTENT 4, _PROTO_HASH 8,
+// _PROTO_RANDOM 16. range_present: NX_NAT_RANGE_IPV4_MIN 1, _IPV4_MAX 2,
+// _PROTO_MIN 16, _PROTO_MAX 32. As OVS, a range field is sent when it
+// is set (non-zero), and only with NATSrc or NATDst and an address.
+//
+// ovs-ofctl prints "nat", "nat(src=10.0.0.1)" or
+// "nat(dst=10.0.0.2-10.0.0.9:80-90,random)".
+type NAT struct {
+	Kind             NATKind
+	AddrMin, AddrMax netip.Addr
+	PortMin, PortMax uint16
+	// Persistent keeps the mapping across restarts of the translation
+	// for the same addresses (NX_NAT_F_PERSISTENT).
+	Persistent bool
+	// Hash picks the port by hash (NX_NAT_F_PROTO_HASH); Random picks it
+	// at random (NX_NAT_F_PROTO_RANDOM).
+	Hash, Random bool
+}
+
+// appendTo appends nx_action_nat.
+func (n NAT) appendTo(b []byte) []byte {
+	start := len(b)
+	b = appendNXHeader(b, 0, nxastNAT)
+	b = append(b, 0, 0) // pad
+	var flags, present uint16
+	switch n.Kind {
+	case NATSrc:
+		flags |= 1
+	case NATDst:
+		flags |= 2
+	}
+	if n.Persistent {
+		flags |= 4
+	}
+	if n.Hash {
+		flags |= 8
+	}
+	if n.Random {
+		flags |= 16
+	}
+	b = binary.BigEndian.AppendUint16(b, flags)
+	presentAt := len(b)
+	b = append(b, 0, 0)
+	if lo, hi, ok := n.addrs(); ok {
+		b = append(b, lo.AsSlice()...)
+		present |= 1
+		if hi.IsValid() {
+			b = append(b, hi.AsSlice()...)
+			present |= 2
+		}
+		if n.PortMin != 0 {
+			b = binary.BigEndian.AppendUint16(b, n.PortMin)
+			present |= 16
+		}
+		if n.PortMax != 0 {
+			b = binary.BigEndian.AppendUint16(b, n.PortMax)
+			present |= 32
+		}
+	}
+	binary.BigEndian.PutUint16(b[presentAt:], present)
+	b = appendPad8(b, len(b)-start)
+	binary.BigEndian.PutUint16(b[start+2:], uint16(len(b)-start))
+	return b
+}
+
+// addrs returns the IPv4 range to send: ok when the kind is NATSrc or
+// NATDst and AddrMin is a non-zero IPv4 address, hi invalid unless
+// AddrMax is one too. As OVS, ports travel only with an address.
+func (n NAT) addrs() (lo, hi netip.Addr, ok bool) {
+	lo, hi = n.AddrMin.Unmap(), n.AddrMax.Unmap()
+	if n.Kind == NATExisting || !lo.Is4() || lo.IsUnspecified() {
+		return netip.Addr{}, netip.Addr{}, false
+	}
+	if !hi.Is4() || hi.IsUnspecified() {
+		hi = netip.Addr{}
+	}
+	return lo, hi, true
+}
+
+// String renders the nat action as OVS's format_NAT does.
+func (n NAT) String() string {
+	if n.Kind == NATExisting {
+		return "nat"
+	}
+	s := "nat(src"
+	if n.Kind == NATDst {
+		s = "nat(dst"
+	}
+	if lo, hi, ok := n.addrs(); ok {
+		s += "=" + lo.String()
+		if hi.IsValid() && hi != lo {
+			s += "-" + hi.String()
+		}
+		if n.PortMin != 0 {
+			s += fmt.Sprintf(":%d", n.PortMin)
+			if n.PortMax != 0 && n.PortMax != n.PortMin {
+				s += fmt.Sprintf("-%d", n.PortMax)
+			}
+		}
+	}
+	if n.Persistent {
+		s += ",persistent"
+	}
+	if n.Hash {
+		s += ",hash"
+	}
+	if n.Random {
+		s += ",random"
 	}
 	return s + ")"
 }

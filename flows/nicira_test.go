@@ -294,6 +294,165 @@ var nxCases = []actionCase{
 		},
 	},
 	{
+		name: "ct-commit-zone-snat", prereq: "ip",
+		action: CT{Commit: true, Zone: 5, NAT: &NAT{Kind: NATSrc, AddrMin: netip.MustParseAddr("10.0.0.1")}},
+		text:   "ct(commit,zone=5,nat(src=10.0.0.1))",
+		want: []byte{
+			0xff, 0xff, // type OFPAT_EXPERIMENTER
+			0x00, 0x30, // len 48: 24 for nx_action_conntrack, 24 for the nested nat
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x23, // subtype NXAST_CT (35)
+			0x00, 0x01, // flags NX_CT_F_COMMIT
+			0x00, 0x00, 0x00, 0x00, // zone_src 0: immediate zone
+			0x00, 0x05, // zone_imm 5
+			0xff,             // recirc_table NX_CT_RECIRC_NONE
+			0x00, 0x00, 0x00, // pad
+			0x00, 0x00, // alg none
+			0xff, 0xff, // nested: type OFPAT_EXPERIMENTER
+			0x00, 0x18, // len 24
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x24, // subtype NXAST_NAT (36)
+			0x00, 0x00, // pad
+			0x00, 0x01, // flags NX_NAT_F_SRC
+			0x00, 0x01, // range_present NX_NAT_RANGE_IPV4_MIN
+			0x0a, 0x00, 0x00, 0x01, // ipv4 min 10.0.0.1
+			0x00, 0x00, 0x00, 0x00, // pad to 8
+		},
+	},
+	{
+		name: "ct-table-zone-nat", prereq: "ip",
+		action: CT{Recirc: true, Table: 3, Zone: 5, NAT: &NAT{}},
+		text:   "ct(table=3,zone=5,nat)",
+		want: []byte{
+			0xff, 0xff, // type OFPAT_EXPERIMENTER
+			0x00, 0x28, // len 40: 24 + 16 for the nested nat
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x23, // subtype NXAST_CT (35)
+			0x00, 0x00, // flags none
+			0x00, 0x00, 0x00, 0x00, // zone_src 0: immediate zone
+			0x00, 0x05, // zone_imm 5
+			0x03,             // recirc_table 3
+			0x00, 0x00, 0x00, // pad
+			0x00, 0x00, // alg none
+			0xff, 0xff, // nested: type OFPAT_EXPERIMENTER
+			0x00, 0x10, // len 16
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x24, // subtype NXAST_NAT (36)
+			0x00, 0x00, // pad
+			0x00, 0x00, // flags none: apply the connection's existing NAT
+			0x00, 0x00, // range_present none
+		},
+	},
+	{
+		name: "ct-commit", prereq: "ip", action: CT{Commit: true},
+		text: "ct(commit)",
+		want: []byte{
+			0xff, 0xff, // type OFPAT_EXPERIMENTER
+			0x00, 0x18, // len 24
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x23, // subtype NXAST_CT (35)
+			0x00, 0x01, // flags NX_CT_F_COMMIT
+			0x00, 0x00, 0x00, 0x00, // zone_src 0: immediate zone
+			0x00, 0x00, // zone_imm 0
+			0xff,             // recirc_table NX_CT_RECIRC_NONE
+			0x00, 0x00, 0x00, // pad
+			0x00, 0x00, // alg none
+		},
+	},
+	{
+		name: "ct-table-0", prereq: "ip", action: CT{Recirc: true},
+		text: "ct(table=0)",
+		want: []byte{
+			0xff, 0xff, // type OFPAT_EXPERIMENTER
+			0x00, 0x18, // len 24
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x23, // subtype NXAST_CT (35)
+			0x00, 0x00, // flags none
+			0x00, 0x00, 0x00, 0x00, // zone_src 0: immediate zone
+			0x00, 0x00, // zone_imm 0
+			0x00,             // recirc_table 0
+			0x00, 0x00, 0x00, // pad
+			0x00, 0x00, // alg none
+		},
+	},
+	{
+		name: "ct-commit-force-zone", prereq: "ip", action: CT{Commit: true, Force: true, Zone: 0xffff},
+		text: "ct(commit,force,zone=65535)",
+		want: []byte{
+			0xff, 0xff, // type OFPAT_EXPERIMENTER
+			0x00, 0x18, // len 24
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x23, // subtype NXAST_CT (35)
+			0x00, 0x03, // flags NX_CT_F_COMMIT | NX_CT_F_FORCE
+			0x00, 0x00, 0x00, 0x00, // zone_src 0: immediate zone
+			0xff, 0xff, // zone_imm 65535
+			0xff,             // recirc_table NX_CT_RECIRC_NONE
+			0x00, 0x00, 0x00, // pad
+			0x00, 0x00, // alg none
+		},
+	},
+	{
+		name: "ct-commit-dnat-range-random", prereq: "tcp",
+		action: CT{Commit: true, NAT: &NAT{
+			Kind:    NATDst,
+			AddrMin: netip.MustParseAddr("10.0.0.2"), AddrMax: netip.MustParseAddr("10.0.0.9"),
+			PortMin: 80, PortMax: 90,
+			Random: true,
+		}},
+		text: "ct(commit,nat(dst=10.0.0.2-10.0.0.9:80-90,random))",
+		want: []byte{
+			0xff, 0xff, // type OFPAT_EXPERIMENTER
+			0x00, 0x38, // len 56: 24 + 32 for the nested nat
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x23, // subtype NXAST_CT (35)
+			0x00, 0x01, // flags NX_CT_F_COMMIT
+			0x00, 0x00, 0x00, 0x00, // zone_src 0: immediate zone
+			0x00, 0x00, // zone_imm 0
+			0xff,             // recirc_table NX_CT_RECIRC_NONE
+			0x00, 0x00, 0x00, // pad
+			0x00, 0x00, // alg none
+			0xff, 0xff, // nested: type OFPAT_EXPERIMENTER
+			0x00, 0x20, // len 32
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x24, // subtype NXAST_NAT (36)
+			0x00, 0x00, // pad
+			0x00, 0x12, // flags NX_NAT_F_DST | NX_NAT_F_PROTO_RANDOM
+			0x00, 0x33, // range_present IPV4_MIN | IPV4_MAX | PROTO_MIN | PROTO_MAX
+			0x0a, 0x00, 0x00, 0x02, // ipv4 min 10.0.0.2
+			0x0a, 0x00, 0x00, 0x09, // ipv4 max 10.0.0.9
+			0x00, 0x50, // proto min 80
+			0x00, 0x5a, // proto max 90
+			0x00, 0x00, 0x00, 0x00, // pad to 8
+		},
+	},
+	{
+		name: "ct-snat-port-persistent", prereq: "udp",
+		action: CT{Commit: true, Zone: 1, NAT: &NAT{Kind: NATSrc, AddrMin: netip.MustParseAddr("10.0.0.1"), PortMin: 1000, Persistent: true, Hash: true}},
+		text:   "ct(commit,zone=1,nat(src=10.0.0.1:1000,persistent,hash))",
+		want: []byte{
+			0xff, 0xff, // type OFPAT_EXPERIMENTER
+			0x00, 0x30, // len 48: 24 + 24 for the nested nat
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x23, // subtype NXAST_CT (35)
+			0x00, 0x01, // flags NX_CT_F_COMMIT
+			0x00, 0x00, 0x00, 0x00, // zone_src 0: immediate zone
+			0x00, 0x01, // zone_imm 1
+			0xff,             // recirc_table NX_CT_RECIRC_NONE
+			0x00, 0x00, 0x00, // pad
+			0x00, 0x00, // alg none
+			0xff, 0xff, // nested: type OFPAT_EXPERIMENTER
+			0x00, 0x18, // len 24
+			0x00, 0x00, 0x23, 0x20, // vendor NX_VENDOR_ID
+			0x00, 0x24, // subtype NXAST_NAT (36)
+			0x00, 0x00, // pad
+			0x00, 0x0d, // flags NX_NAT_F_SRC | NX_NAT_F_PERSISTENT | NX_NAT_F_PROTO_HASH
+			0x00, 0x11, // range_present IPV4_MIN | PROTO_MIN
+			0x0a, 0x00, 0x00, 0x01, // ipv4 min 10.0.0.1
+			0x03, 0xe8, // proto min 1000
+			0x00, 0x00, // pad to 8
+		},
+	},
+	{
 		// §7.2.5 ofp_action_output to the reserved port IN_PORT, which
 		// the ARP responder uses to answer on the port the request came in.
 		name: "output-in-port", action: Output{Port: PortInPort},
@@ -691,4 +850,22 @@ func TestARPResponderMatchesOVS(t *testing.T) {
 			t.Errorf("ovs-ofctl ofp-print\n got %q\nwant %q", got, want)
 		}
 	})
+}
+
+// TestNATRangeOnlyWithAddress checks that, as in OVS, a port range
+// travels only with an address and NATExisting sends no range.
+func TestNATRangeOnlyWithAddress(t *testing.T) {
+	for _, n := range []NAT{
+		{Kind: NATSrc, PortMin: 1000, PortMax: 2000},
+		{Kind: NATExisting, AddrMin: netip.MustParseAddr("10.0.0.1"), PortMin: 1000},
+		{Kind: NATDst, AddrMin: netip.MustParseAddr("fe80::1")},
+	} {
+		b := n.appendTo(nil)
+		if len(b) != 16 || binary.BigEndian.Uint16(b[14:]) != 0 {
+			t.Errorf("%+v: %x, want 16 bytes with range_present 0", n, b)
+		}
+	}
+	if s := (NAT{Kind: NATSrc, PortMin: 1000}).String(); s != "nat(src)" {
+		t.Errorf("String %q, want nat(src)", s)
+	}
 }
