@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -48,6 +49,9 @@ func (l *Lab) Down(ctx context.Context) error {
 	}); err != nil {
 		errs = append(errs, err)
 	}
+	if err := stopStrays(ctx, l.dir); err != nil {
+		errs = append(errs, err)
+	}
 	// Root links are deleted explicitly (namespace teardown is
 	// asynchronous), the mgmt veths before the bridge.
 	links := slices.Clone(st.RootLinks)
@@ -72,4 +76,49 @@ func (l *Lab) Down(ctx context.Context) error {
 	}
 	l.log.Debug("lab down", "dir", l.dir, "took", time.Since(start))
 	return nil
+}
+
+// stopStrays stops every process whose command line names a path under
+// dir: daemons that a crashed Up started but never recorded (a --detach
+// launcher still forking, a pid file not yet written). The lab directory
+// is unique to this lab, so nothing else matches. It sweeps until two
+// scans in a row find nothing, or ctx ends.
+func stopStrays(ctx context.Context, dir string) error {
+	clean := 0
+	for clean < 2 {
+		pids := strays(dir)
+		if len(pids) == 0 {
+			clean++
+		} else {
+			clean = 0
+		}
+		for _, pid := range pids {
+			if err := stopPID(ctx, pid, syscall.SIGKILL, 0); err != nil {
+				return fmt.Errorf("lab down: stray daemon: %w", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lab down: sweeping stray daemons: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// strays lists live processes (other than this one) whose command line
+// mentions dir.
+func strays(dir string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if ownedBy(pid, dir) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
