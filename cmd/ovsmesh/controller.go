@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ovsmesh/ovsmesh/api"
-	"github.com/ovsmesh/ovsmesh/apps/learning"
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/ovsdb"
@@ -100,12 +99,11 @@ func runController(ctx context.Context, f controllerFlags) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mesh := topo.NewMesh(cfg.TopoHosts())
-	macs := topo.NewMACTable()
-	learn := learning.New(learning.Options{
-		Mesh: mesh, Table: macs, Generation: gen,
-		IdleTimeout: cfg.Apps.Learning.IdleTimeout, FlapMoves: cfg.Apps.Learning.FlapMoves, FlapWindow: cfg.Apps.Learning.FlapWindow,
-		Logger: log.With("app", "learning"), Metrics: learning.NewMetrics(reg),
-	})
+	tables := appTables{MACs: topo.NewMACTable(), ARP: topo.NewARPTable()}
+	apps, err := newApps(cfg, gen, mesh, tables, reg, log)
+	if err != nil {
+		return err
+	}
 	var listen []string
 	for _, l := range cfg.OpenFlow.Listen {
 		addr, _ := config.ParseListen(l)
@@ -114,7 +112,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 	ctl := controller.New(controller.Options{
 		Listen: listen, EchoInterval: cfg.OpenFlow.EchoInterval, QueueLen: cfg.OpenFlow.QueueLen,
 		Generation: gen, Logger: log, Registerer: reg,
-	}, learn)
+	}, apps...)
 	if err := ctl.Listen(); err != nil {
 		return err
 	}
@@ -129,7 +127,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.API.Listen, err)
 	}
-	srv := &http.Server{Handler: api.New(api.Sources{Mesh: mesh, MACs: macs, Switches: ctl, Registry: reg}), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: api.New(api.Sources{Mesh: mesh, MACs: tables.MACs, Switches: ctl, Registry: reg}), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
