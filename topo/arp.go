@@ -32,6 +32,17 @@ type ARPBinding struct {
 type ARPTable struct {
 	mu       sync.RWMutex
 	bindings map[netip.Addr]ARPBinding
+	hook     func(ChangeOp, ARPBinding)
+}
+
+// SetHook makes fn observe every later Put and Delete, for persistence.
+// fn runs under the table's write lock, so calls arrive in table order;
+// it must be quick, must not block and must not call back into the
+// table. nil removes the hook. Set it once at startup.
+func (t *ARPTable) SetHook(fn func(op ChangeOp, b ARPBinding)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hook = fn
 }
 
 // NewARPTable returns an empty table.
@@ -50,14 +61,20 @@ func (t *ARPTable) Put(b ARPBinding) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.bindings[b.IP] = b
+	if t.hook != nil {
+		t.hook(ChangePut, b)
+	}
 }
 
 // Delete removes ip's binding and reports whether it was there.
 func (t *ARPTable) Delete(ip netip.Addr) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, ok := t.bindings[ip]
+	b, ok := t.bindings[ip]
 	delete(t.bindings, ip)
+	if ok && t.hook != nil {
+		t.hook(ChangeDelete, b)
+	}
 	return ok
 }
 

@@ -37,6 +37,28 @@ type MACEntry struct {
 type MACTable struct {
 	mu      sync.RWMutex
 	entries map[MACKey]MACEntry
+	hook    func(ChangeOp, MACEntry)
+}
+
+// ChangeOp says what a table change did.
+type ChangeOp uint8
+
+// Table change operations passed to change hooks.
+const (
+	// ChangePut stored an entry (new, moved or refreshed).
+	ChangePut ChangeOp = iota + 1
+	// ChangeDelete removed an entry; the hook gets the removed entry.
+	ChangeDelete
+)
+
+// SetHook makes fn observe every later Put and Delete, for persistence.
+// fn runs under the table's write lock, so calls arrive in table order;
+// it must be quick, must not block and must not call back into the
+// table. nil removes the hook. Set it once at startup.
+func (t *MACTable) SetHook(fn func(op ChangeOp, e MACEntry)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hook = fn
 }
 
 // NewMACTable returns an empty table.
@@ -60,14 +82,20 @@ func (t *MACTable) Put(e MACEntry) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.entries[KeyOf(e.Domain, e.MAC)] = e
+	if t.hook != nil {
+		t.hook(ChangePut, e)
+	}
 }
 
 // Delete removes k and reports whether it was there.
 func (t *MACTable) Delete(k MACKey) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, ok := t.entries[k]
+	e, ok := t.entries[k]
 	delete(t.entries, k)
+	if ok && t.hook != nil {
+		t.hook(ChangeDelete, e)
+	}
 	return ok
 }
 
