@@ -22,6 +22,8 @@ const (
 	AppBaseline AppID = 1
 	// AppLearning owns the learning switch's flows.
 	AppLearning AppID = 2
+	// AppProxyARP owns the proxy ARP app's flows.
+	AppProxyARP AppID = 3
 )
 
 const (

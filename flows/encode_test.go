@@ -29,7 +29,7 @@ var (
 		IdleTimeout: 300,
 		SendFlowRem: true,
 		Match:       Match{InPort: 1, EthSrc: mac("02:00:00:00:01:01")},
-		Goto:        TableL2,
+		Goto:        TableID(1),
 	}
 	// flowTunnelIn tags packets from tunnel port 5 and moves them on.
 	flowTunnelIn = Flow{
@@ -39,11 +39,11 @@ var (
 		Match:             Match{InPort: 5},
 		WriteMetadata:     MetaFromTunnel,
 		WriteMetadataMask: MetaFromTunnel,
-		Goto:              TableL2,
+		Goto:              TableID(1),
 	}
 	// flowFloodFromTunnel floods tunnel packets to local ports only.
 	flowFloodFromTunnel = Flow{
-		Table:    TableL2,
+		Table:    TableID(1),
 		Priority: PrioFloodFromTunnel,
 		Cookie:   NewCookie(0x1a02, AppBaseline, 0),
 		Match:    Match{Metadata: MetaFromTunnel, MetadataMask: MetaFromTunnel},
@@ -58,7 +58,7 @@ var (
 	}
 	// flowL2Dst forwards a learned eth_dst.
 	flowL2Dst = Flow{
-		Table:    TableL2,
+		Table:    TableID(1),
 		Priority: PrioL2Dst,
 		Cookie:   NewCookie(0x1a02, AppLearning, 7),
 		Match:    Match{EthDst: mac("02:00:00:00:01:02")},
@@ -66,7 +66,7 @@ var (
 	}
 	// flowARP uses every match field and several actions.
 	flowARP = Flow{
-		Table:    TableL2,
+		Table:    TableID(1),
 		Priority: 7,
 		Match: Match{
 			InPort:       1,

@@ -36,6 +36,9 @@ type Match struct {
 	ARPOp uint16
 	// ARPSPA and ARPTPA are OXM_OF_ARP_SPA/TPA; the zero Addr is wildcard.
 	ARPSPA, ARPTPA netip.Addr
+	// ARPSHA is OXM_OF_ARP_SHA, the ARP sender hardware address; nil is
+	// wildcard. Needs EthType EthTypeARP.
+	ARPSHA net.HardwareAddr
 }
 
 // OXM basic-class field numbers (OpenFlow 1.3.5 §7.2.3.7), from the
@@ -50,6 +53,7 @@ const (
 	oxmARPOp      = uint8(ofp.XMTypeARPOpcode)
 	oxmARPSPA     = uint8(ofp.XMTypeARPSPA)
 	oxmARPTPA     = uint8(ofp.XMTypeARPTPA)
+	oxmARPSHA     = uint8(ofp.XMTypeARPSHA)
 )
 
 // appendOXMHeader appends an OXM TLV header: class, field<<1|hasmask, length.
@@ -102,6 +106,10 @@ func (m *Match) appendTo(b []byte) []byte {
 	if m.ARPTPA.IsValid() {
 		b = appendOXMHeader(b, oxmARPTPA, false, 4)
 		b = append(b, m.ARPTPA.AsSlice()...)
+	}
+	if m.ARPSHA != nil {
+		b = appendOXMHeader(b, oxmARPSHA, false, 6)
+		b = append(b, m.ARPSHA[:6]...)
 	}
 	length := len(b) - start
 	binary.BigEndian.PutUint16(b[start+2:], uint16(length))
@@ -165,6 +173,8 @@ func decodeMatch(b []byte) (Match, int, error) {
 			m.ARPSPA = netip.AddrFrom4([4]byte(v[:4]))
 		case oxmARPTPA:
 			m.ARPTPA = netip.AddrFrom4([4]byte(v[:4]))
+		case oxmARPSHA:
+			m.ARPSHA = net.HardwareAddr(append([]byte(nil), v[:6]...))
 		}
 	}
 	return m, padded, nil
@@ -173,7 +183,7 @@ func decodeMatch(b []byte) (Match, int, error) {
 // oxmLen is the value length in bytes of each modelled OXM field.
 var oxmLen = map[uint8]int{
 	oxmInPort: 4, oxmMetadata: 8, oxmEthDst: 6, oxmEthSrc: 6, oxmEthType: 2,
-	oxmARPOp: 2, oxmARPSPA: 4, oxmARPTPA: 4,
+	oxmARPOp: 2, oxmARPSPA: 4, oxmARPTPA: 4, oxmARPSHA: 6,
 }
 
 func b2i(b bool) int {
@@ -185,7 +195,7 @@ func b2i(b bool) int {
 
 // String renders the match as ovs-ofctl prints it: the protocol shorthand
 // ("arp", "ip") first, then metadata, in_port, dl_src, dl_dst, other
-// dl_type, and ARP fields. The empty match renders as "".
+// dl_type, and ARP fields (spa, tpa, op, sha, as OVS orders them). The empty match renders as "".
 func (m Match) String() string {
 	var parts []string
 	switch m.EthType {
@@ -228,6 +238,9 @@ func (m Match) String() string {
 	}
 	if m.ARPOp != 0 {
 		parts = append(parts, fmt.Sprintf("arp_op=%d", m.ARPOp))
+	}
+	if m.ARPSHA != nil {
+		parts = append(parts, "arp_sha="+m.ARPSHA.String())
 	}
 	return strings.Join(parts, ",")
 }

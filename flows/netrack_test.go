@@ -180,7 +180,7 @@ func TestNetrackCrossCheck(t *testing.T) {
 		goldenCase{name: "flow-mod-add-l2-dst", xid: 101, msg: AddFlow(flowL2Dst)},
 		goldenCase{name: "flow-mod-modify-all-instructions", xid: 102, msg: FlowMod{Command: FlowModify, Flow: Flow{
 			Table: TableClassify, Priority: 9, HardTimeout: 60, Match: Match{EthType: EthTypeIPv4},
-			Actions: []Action{Output{Port: PortNormal}}, WriteMetadata: 0xf0, WriteMetadataMask: 0xff, Goto: TableL2,
+			Actions: []Action{Output{Port: PortNormal}}, WriteMetadata: 0xf0, WriteMetadataMask: 0xff, Goto: TableID(1),
 		}}},
 	)
 	for _, tc := range cases {

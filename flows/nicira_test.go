@@ -704,7 +704,7 @@ func fakeSwitch(ctx context.Context, ln net.Listener) ([][]byte, error) {
 // 02:00:00:00:00:05: it turns a request for 10.0.0.5 into the reply and
 // sends it back out of the port it came in on.
 var arpResponder = Flow{
-	Table:    TableL2,
+	Table:    TableID(1),
 	Priority: 50,
 	Cookie:   0x1a02030000000005,
 	Match: Match{

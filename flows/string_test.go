@@ -25,7 +25,7 @@ var stringCases = []stringCase{
 	{
 		name: "arp-reply-to-controller",
 		flow: Flow{
-			Table: TableL2, Priority: 7,
+			Table: TableID(1), Priority: 7,
 			Match: Match{
 				InPort: 1, Metadata: 1, MetadataMask: 1,
 				EthSrc: mac("02:00:00:00:01:01"), EthDst: mac("02:00:00:00:01:02"),

@@ -21,6 +21,9 @@ var errUnknownSwitch = errors.New("switch has no learning state")
 // reinstall it when the switch lost the flow), then deliver the packet
 // through the pipeline with output:TABLE after a barrier.
 func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.PacketIn) error {
+	if pi.Table != flows.TableClassify {
+		return nil // another app's packet-in (proxy ARP sends from TableARP)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := a.switches[sw.DPID()]

@@ -70,6 +70,12 @@ func (p planner) baseline(v *view) []flows.Message {
 	msgs = append(msgs,
 		flows.AddFlow(flows.Flow{Table: flows.TableClassify, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
 			Actions: []flows.Action{flows.ToController}}),
+		// The ARP tables pass everything on unless apps/proxyarp adds
+		// its flows.
+		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
+			Goto: flows.TableL2}),
+		flows.AddFlow(flows.Flow{Table: flows.TableARPResponder, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
+			Goto: flows.TableL2}),
 		flows.AddFlow(flows.Flow{Table: flows.TableL2, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
 			Actions: []flows.Action{flows.Group{ID: flows.GroupFloodLocal}}}),
 		flows.AddFlow(flows.Flow{Table: flows.TableL2, Priority: flows.PrioFloodFromTunnel, Cookie: p.cookie(0),
@@ -83,12 +89,12 @@ func (p planner) baseline(v *view) []flows.Message {
 }
 
 // tunnelIn admits everything arriving on a tunnel port, tagged so that
-// TableL2 floods it to local ports only.
+// TableARP passes it on and TableL2 floods it to local ports only.
 func (p planner) tunnelIn(port uint32) flows.Flow {
 	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioTunnelIn, Cookie: p.cookie(0),
 		Match:         flows.Match{InPort: port},
 		WriteMetadata: flows.MetaFromTunnel, WriteMetadataMask: flows.MetaFromTunnel,
-		Goto: flows.TableL2}
+		Goto: flows.TableARP}
 }
 
 // srcFlow admits e's MAC from its port; it idles out after the idle
@@ -97,7 +103,7 @@ func (p planner) srcFlow(e topo.MACEntry) flows.Flow {
 	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioKnownSrc, Cookie: p.cookie(macObject(e.MAC)),
 		IdleTimeout: p.idleTimeout, SendFlowRem: true,
 		Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC},
-		Goto:  flows.TableL2}
+		Goto:  flows.TableARP}
 }
 
 // dampFlow drops a flapping MAC at a port for hold seconds.
