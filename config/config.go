@@ -78,6 +78,27 @@ type Host struct {
 // Apps holds per-app settings.
 type Apps struct {
 	Learning Learning `yaml:"learning"`
+	ProxyARP ProxyARP `yaml:"proxyarp"`
+}
+
+// ProxyARP configures apps/proxyarp.
+type ProxyARP struct {
+	// Enabled turns proxy ARP on (the default); false floods ARP like
+	// any broadcast.
+	Enabled bool `yaml:"enabled"`
+	// Aging drops a binding whose owner sent no ARP for this long; whole
+	// seconds, 1s to 65535s.
+	Aging time.Duration `yaml:"aging"`
+	// Static lists bindings that never age and never change MAC.
+	Static []StaticARP `yaml:"static,omitempty"`
+}
+
+// StaticARP is one configured IPv4-to-MAC binding.
+type StaticARP struct {
+	// IP is a unicast IPv4 address.
+	IP netip.Addr `yaml:"ip"`
+	// MAC is a unicast Ethernet address.
+	MAC MAC `yaml:"mac"`
 }
 
 // Learning configures apps/learning.
@@ -110,11 +131,14 @@ func Default() Config {
 			UnderlayMTU:  1500,
 		},
 		Hosts: []Host{},
-		Apps: Apps{Learning: Learning{
-			IdleTimeout: 300 * time.Second,
-			FlapMoves:   4,
-			FlapWindow:  10 * time.Second,
-		}},
+		Apps: Apps{
+			Learning: Learning{
+				IdleTimeout: 300 * time.Second,
+				FlapMoves:   4,
+				FlapWindow:  10 * time.Second,
+			},
+			ProxyARP: ProxyARP{Enabled: true, Aging: 20 * time.Minute},
+		},
 	}
 }
 

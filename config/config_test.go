@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-parse of Marshal output: %v\n%s", err, out)
 	}
-	if back.Hosts[0] != cfg.Hosts[0] || back.Apps != cfg.Apps {
+	if back.Hosts[0] != cfg.Hosts[0] || !reflect.DeepEqual(back.Apps, cfg.Apps) {
 		t.Errorf("round trip changed the config")
 	}
 }

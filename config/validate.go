@@ -73,6 +73,9 @@ func (c *Config) validate() error {
 	if err := c.Apps.Learning.validate(); err != nil {
 		return err
 	}
+	if err := c.Apps.ProxyARP.validate(); err != nil {
+		return err
+	}
 	names := map[string]int{}
 	ips := map[netip.Addr]int{}
 	for i, h := range c.Hosts {

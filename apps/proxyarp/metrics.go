@@ -1,0 +1,45 @@
+package proxyarp
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the proxy ARP app's collectors (no MAC or IP labels).
+type Metrics struct {
+	bindings, responders                                    prometheus.Gauge
+	packetIns, learned, moved, changed, conflicts, answered prometheus.Counter
+	aged, portGone, refreshed                               prometheus.Counter
+	refused                                                 *prometheus.CounterVec
+}
+
+// NewMetrics builds the app's metrics and registers them with reg (nil:
+// unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "ovsmesh_proxyarp_" + name, Help: help})
+	}
+	g := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Name: "ovsmesh_proxyarp_" + name, Help: help})
+	}
+	m := &Metrics{
+		bindings:   g("bindings", "IPv4-to-MAC bindings in the mesh-wide ARP table."),
+		responders: g("responder_flows", "ARP responder flows installed on connected switches (each answers in the datapath)."),
+		packetIns:  c("packet_ins_total", "ARP packet-ins handled (new or changed senders)."),
+		learned:    c("learned_total", "Bindings learned for an IP that had none."),
+		moved:      c("moved_total", "Bindings whose MAC was seen on another port or host."),
+		changed:    c("changed_total", "Bindings that took a new MAC because the old owner was gone."),
+		conflicts:  c("conflicts_total", "Claims of a live binding's IP by another MAC, refused."),
+		answered:   c("controller_answers_total", "ARP requests answered by the controller with a packet-out (the first answer for a binding on a switch)."),
+		aged:       c("aged_total", "Bindings dropped because their owner sent no ARP for the aging time."),
+		portGone:   c("port_gone_total", "Bindings dropped because their port went down or away."),
+		refreshed:  c("refreshed_total", "Packet-ins from a known binding at its place (its known-sender flow was missing)."),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ovsmesh_proxyarp_refused_total",
+			Help: "ARP packet-ins dropped without learning, by reason."}, []string{"reason"}),
+	}
+	for _, r := range refusalReasons {
+		m.refused.WithLabelValues(r)
+	}
+	if reg != nil {
+		reg.MustRegister(m.bindings, m.responders, m.packetIns, m.learned, m.moved, m.changed, m.conflicts, m.answered,
+			m.aged, m.portGone, m.refreshed, m.refused)
+	}
+	return m
+}

@@ -1,0 +1,154 @@
+package proxyarp
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// planner builds the app's flows for one cookie generation. Its methods
+// are pure: they read bindings and return flows or messages.
+type planner struct {
+	gen uint16
+	// aging is the known-sender flows' idle timeout in seconds: a
+	// binding whose owner sends no ARP for that long ages out.
+	aging uint16
+	// hold is the hard timeout in seconds of the drop flow installed
+	// after a refused claim.
+	hold uint16
+}
+
+// cookie returns the app's cookie for an object (an IPv4 address as a
+// big-endian uint32, 0 for the baseline).
+func (p planner) cookie(object uint32) flows.Cookie {
+	return flows.NewCookie(p.gen, flows.AppProxyARP, object)
+}
+
+// ipObject is the cookie object of an IPv4 address's flows.
+func ipObject(ip netip.Addr) uint32 {
+	b := ip.As4()
+	return binary.BigEndian.Uint32(b[:])
+}
+
+var zeroIP = netip.AddrFrom4([4]byte{})
+
+// baseline returns the ARP table's fixed flows on a mesh switch:
+// ARP from tunnels passes to l2 (never answered or learned twice), ARP
+// probes (sender 0.0.0.0) go to the responders without learning, other
+// ARP with sender 0.0.0.0 (malformed: OVS zeroes the ARP fields it
+// cannot parse) is dropped, and every other ARP from a local port goes
+// to the controller. Known senders are admitted above these by
+// senderFlow.
+func (p planner) baseline() []flows.Message {
+	arp := flows.Match{EthType: flows.EthTypeARP}
+	probe := arp
+	probe.ARPOp, probe.ARPSPA = 1, zeroIP
+	zero := arp
+	zero.ARPSPA = zeroIP
+	return []flows.Message{
+		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPFromTunnel, Cookie: p.cookie(0),
+			Match: flows.Match{Metadata: flows.MetaFromTunnel, MetadataMask: flows.MetaFromTunnel}, Goto: flows.TableL2}),
+		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPProbe, Cookie: p.cookie(0),
+			Match: probe, Goto: flows.TableARPResponder}),
+		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPProbeDrop, Cookie: p.cookie(0),
+			Match: zero}),
+		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPInspect, Cookie: p.cookie(0),
+			Match: arp, Actions: []flows.Action{flows.ToController}}),
+	}
+}
+
+// senderFlow admits ARP from b's owner without a packet-in: in_port,
+// eth_src, arp_spa and arp_sha must all be b's. Its idle timeout is the
+// aging time and its removal is reported, which is how bindings age.
+func (p planner) senderFlow(b topo.ARPBinding) flows.Flow {
+	return flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPKnownSender, Cookie: p.cookie(ipObject(b.IP)),
+		IdleTimeout: p.aging, SendFlowRem: true,
+		Match: flows.Match{InPort: b.OFPort, EthSrc: b.MAC, EthType: flows.EthTypeARP, ARPSPA: b.IP, ARPSHA: b.MAC},
+		Goto:  flows.TableARPResponder}
+}
+
+// responder answers a request for b.IP in the datapath (the OVN/Neutron
+// ARP responder): the request becomes the reply and leaves by the port
+// it came in on.
+func (p planner) responder(b topo.ARPBinding) flows.Flow {
+	return flows.Flow{Table: flows.TableARPResponder, Priority: flows.PrioARPResponder, Cookie: p.cookie(ipObject(b.IP)),
+		Match: flows.Match{EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP},
+		Actions: []flows.Action{
+			flows.MoveField(flows.FieldEthSrc, flows.FieldEthDst),
+			flows.SetEthSrc(b.MAC),
+			flows.SetARPOp(2),
+			flows.MoveField(flows.FieldARPSHA, flows.FieldARPTHA),
+			flows.SetARPSHA(b.MAC),
+			flows.MoveField(flows.FieldARPSPA, flows.FieldARPTPA),
+			flows.SetARPSPA(b.IP),
+			flows.Output{Port: flows.PortInPort},
+		}}
+}
+
+// holdFlow drops ARP claiming ip from (port, mac) for the hold time,
+// after such a claim was refused.
+func (p planner) holdFlow(port uint32, mac net.HardwareAddr, ip netip.Addr) flows.Flow {
+	return flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPHold, Cookie: p.cookie(ipObject(ip)),
+		HardTimeout: p.hold,
+		Match:       flows.Match{InPort: port, EthSrc: mac, EthType: flows.EthTypeARP, ARPSPA: ip}}
+}
+
+// located reports whether b has a place (learned, or a static binding
+// seen on a port) on switch dpid.
+func located(b topo.ARPBinding, dpid uint64) bool { return b.DPID == dpid && b.OFPort != 0 }
+
+// install returns what switch dpid needs for b: the responder, and the
+// known-sender flow when b sits on dpid.
+func (p planner) install(dpid uint64, b topo.ARPBinding) []flows.Message {
+	msgs := []flows.Message{flows.AddFlow(p.responder(b))}
+	if located(b, dpid) {
+		msgs = append(msgs, flows.AddFlow(p.senderFlow(b)))
+	}
+	return msgs
+}
+
+// uninstall returns the deletes that remove b's flows from switch dpid.
+func (p planner) uninstall(dpid uint64, b topo.ARPBinding) []flows.Message {
+	msgs := []flows.Message{flows.DeleteStrict(p.responder(b))}
+	if located(b, dpid) {
+		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(b)))
+	}
+	return msgs
+}
+
+// change returns, for switch dpid, what changes when binding old becomes
+// now (same IP): the known-sender flow follows the owner, the responder
+// follows the MAC.
+func (p planner) change(dpid uint64, old, now topo.ARPBinding) []flows.Message {
+	var msgs []flows.Message
+	if located(old, dpid) && (old.OFPort != now.OFPort || old.DPID != now.DPID || string(old.MAC) != string(now.MAC)) {
+		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(old)))
+	}
+	if string(old.MAC) != string(now.MAC) {
+		msgs = append(msgs, flows.AddFlow(p.responder(now)))
+	}
+	if located(now, dpid) {
+		msgs = append(msgs, flows.AddFlow(p.senderFlow(now)))
+	}
+	return msgs
+}
+
+// answer is the controller's own answer to req from binding b, sent out
+// of the port the request came in on.
+func answer(req *arpPacket, b topo.ARPBinding, inPort uint32) (flows.PacketOut, error) {
+	data, err := buildReply(req, b.IP, b.MAC)
+	if err != nil {
+		return flows.PacketOut{}, err
+	}
+	return flows.PacketOut{InPort: flows.PortController, Actions: []flows.Action{flows.Output{Port: inPort}}, Data: data}, nil
+}
+
+// deliver sends an accepted ARP packet on through the pipeline from the
+// responder table, as if its sender had been admitted: the switch
+// answers a request for a known IP, and l2 forwards or floods the rest.
+func deliver(inPort uint32, data []byte) flows.PacketOut {
+	return flows.PacketOut{InPort: inPort, Actions: []flows.Action{flows.Resubmit{Table: flows.TableARPResponder}}, Data: data}
+}
