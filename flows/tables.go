@@ -60,8 +60,11 @@ const (
 	// PrioFloodFromTunnel (TableL2) floods packets tagged MetaFromTunnel
 	// to local ports only.
 	PrioFloodFromTunnel uint16 = 1
-	// PrioARPInspect (TableARP) sends ARP from local ports that no
-	// known-sender flow admits to the controller.
+	// PrioARPBadOp (TableARP) drops ARP whose opcode is neither request
+	// nor reply (RFC 826), in the datapath.
+	PrioARPBadOp uint16 = 5
+	// PrioARPInspect (TableARP) sends ARP requests and replies from
+	// local ports that no known-sender flow admits to the controller.
 	PrioARPInspect uint16 = 10
 	// PrioARPResponder (TableARPResponder) answers a request for a
 	// known IP (arp,arp_op=1,arp_tpa=IP).

@@ -39,15 +39,17 @@ var zeroIP = netip.AddrFrom4([4]byte{})
 // ARP from tunnels passes to l2 (never answered or learned twice), ARP
 // probes (sender 0.0.0.0) go to the responders without learning, other
 // ARP with sender 0.0.0.0 (malformed: OVS zeroes the ARP fields it
-// cannot parse) is dropped, and every other ARP from a local port goes
-// to the controller. Known senders are admitted above these by
-// senderFlow.
+// cannot parse) is dropped, every other request or reply from a local
+// port goes to the controller, and ARP with any other opcode is dropped.
+// Known senders are admitted above these by senderFlow.
 func (p planner) baseline() []flows.Message {
 	arp := flows.Match{EthType: flows.EthTypeARP}
 	probe := arp
 	probe.ARPOp, probe.ARPSPA = 1, zeroIP
 	zero := arp
 	zero.ARPSPA = zeroIP
+	req, rep := arp, arp
+	req.ARPOp, rep.ARPOp = 1, 2
 	return []flows.Message{
 		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPFromTunnel, Cookie: p.cookie(0),
 			Match: flows.Match{Metadata: flows.MetaFromTunnel, MetadataMask: flows.MetaFromTunnel}, Goto: flows.TableL2}),
@@ -56,7 +58,11 @@ func (p planner) baseline() []flows.Message {
 		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPProbeDrop, Cookie: p.cookie(0),
 			Match: zero}),
 		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPInspect, Cookie: p.cookie(0),
-			Match: arp, Actions: []flows.Action{flows.ToController}}),
+			Match: req, Actions: []flows.Action{flows.ToController}}),
+		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPInspect, Cookie: p.cookie(0),
+			Match: rep, Actions: []flows.Action{flows.ToController}}),
+		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPBadOp, Cookie: p.cookie(0),
+			Match: arp}),
 	}
 }
 
@@ -88,12 +94,13 @@ func (p planner) responder(b topo.ARPBinding) flows.Flow {
 		}}
 }
 
-// holdFlow drops ARP claiming ip from (port, mac) for the hold time,
-// after such a claim was refused.
-func (p planner) holdFlow(port uint32, mac net.HardwareAddr, ip netip.Addr) flows.Flow {
+// holdFlow drops, for the hold time, ARP from (port, eth_src) claiming
+// ip at sha, after such a claim was refused. The sender's own, valid
+// ARP (another IP, or its own MAC as sha) is not affected.
+func (p planner) holdFlow(port uint32, ethSrc, sha net.HardwareAddr, ip netip.Addr) flows.Flow {
 	return flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPHold, Cookie: p.cookie(ipObject(ip)),
 		HardTimeout: p.hold,
-		Match:       flows.Match{InPort: port, EthSrc: mac, EthType: flows.EthTypeARP, ARPSPA: ip}}
+		Match:       flows.Match{InPort: port, EthSrc: ethSrc, EthType: flows.EthTypeARP, ARPSPA: ip, ARPSHA: sha}}
 }
 
 // located reports whether b has a place (learned, or a static binding

@@ -1,0 +1,376 @@
+package proxyarp
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.flows golden files")
+
+var (
+	macA, ipA = mac("02:00:00:00:01:01"), ip("10.0.1.1")
+	macB, ipB = mac("02:00:00:00:02:01"), ip("10.0.2.1")
+	macC, ipC = mac("02:00:00:00:03:02"), ip("10.0.3.2")
+	macS, ipS = mac("02:00:00:00:09:09"), ip("10.0.9.9")
+)
+
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".flows")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run go test -update to accept):\n--- got\n%s--- want\n%s", path, got, want)
+	}
+}
+
+// newMesh3 starts the app on three mesh switches and discards their
+// baseline.
+func newMesh3(t *testing.T, opts Options) (*App, map[string]*recorder) {
+	t.Helper()
+	m, recs := mesh3()
+	opts.Mesh, opts.Generation = m, 7
+	if opts.Now == nil {
+		opts.Now = newClock().now
+	}
+	a := New(opts)
+	byName := map[string]*recorder{}
+	for i, r := range recs {
+		if err := a.SwitchUp(context.Background(), r); err != nil {
+			t.Fatalf("SwitchUp h%d: %v", i+1, err)
+		}
+		r.take()
+		byName[m.hosts[i].Name] = r
+	}
+	return a, byName
+}
+
+// TestScenarioGolden walks bindings through their life in a 3-host mesh
+// and compares every message sent with testdata/mesh3.flows.
+func TestScenarioGolden(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	m, recs := mesh3()
+	macs := fakeMACs{}
+	a := New(Options{Mesh: m, Generation: 7, Now: clk.now, MACs: macs, Static: []Static{{IP: ipS, MAC: macS}}})
+	sw := map[string]*recorder{"h1": recs[0], "h2": recs[1], "h3": recs[2]}
+	var b strings.Builder
+	step := func(title string, fn func()) {
+		t.Helper()
+		fn()
+		b.WriteString("## " + title + "\n" + render(sw))
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	step("switches connect: baseline and the static binding's responder", func() {
+		for _, r := range recs {
+			must(a.SwitchUp(ctx, r))
+		}
+	})
+	step("A on h1 port 1 asks for unknown B: A learned mesh-wide, request flooded from the responder table", func() {
+		must(a.PacketIn(ctx, recs[0], pin(1, request(macA, ipA, ipB))))
+	})
+	step("B on h2 port 1 replies to A: B learned, reply goes on to A", func() {
+		must(a.PacketIn(ctx, recs[1], pin(1, reply(macB, ipB, macA, ipA))))
+	})
+	step("C new on h3 port 2 asks for A: C learned, the controller answers", func() {
+		must(a.PacketIn(ctx, recs[2], pin(2, request(macC, ipC, ipA))))
+	})
+	step("C claims A's IP while A is live: conflict, held off on h3", func() {
+		must(a.PacketIn(ctx, recs[2], pin(2, garp(macC, ipA))))
+	})
+	step("h1 lost A's known-sender flow: reinstalled on h1 only", func() {
+		must(a.PacketIn(ctx, recs[0], pin(1, request(macA, ipA, ipC))))
+	})
+	step("A's MAC moves to h2 port 2: known-sender flow follows", func() {
+		clk.advance(time.Minute)
+		must(a.PacketIn(ctx, recs[1], pin(2, garp(macA, ipA))))
+	})
+	step("B's MAC is now seen on h3: C's claim of B's IP is a change", func() {
+		macs[topo.KeyOf(0, macB)] = topo.MACEntry{MAC: macB, DPID: recs[2].dpid, OFPort: 1, Host: "h3"}
+		must(a.PacketIn(ctx, recs[2], pin(2, garp(macC, ipB))))
+	})
+	step("A's known-sender flow idles out on h2: A forgotten mesh-wide", func() {
+		must(a.FlowRemoved(ctx, recs[1], &flows.FlowRemoved{Cookie: flows.NewCookie(7, flows.AppProxyARP, ipObject(ipA)),
+			Table: flows.TableARP, Priority: flows.PrioARPKnownSender, Reason: flows.RemovedIdleTimeout,
+			Match: flows.Match{InPort: 2, EthSrc: macA, EthType: flows.EthTypeARP, ARPSPA: ipA, ARPSHA: macA}}))
+	})
+	step("h3 port 2 goes away: C's bindings (10.0.2.1, 10.0.3.2) dropped", func() {
+		recs[2].ports = slices.DeleteFunc(recs[2].ports, func(p flows.Port) bool { return p.No == 2 })
+		must(a.PortStatus(ctx, recs[2], flows.PortStatus{Reason: flows.PortDeleted, Port: port(2, "g2")}))
+	})
+	checkGolden(t, "mesh3", b.String())
+	if got := a.table.Select(nil); len(got) != 1 || got[0].IP != ipS {
+		t.Errorf("table at the end: %+v, want only the static binding", got)
+	}
+	if n := value(a.m.conflicts); n != 1 {
+		t.Errorf("conflicts = %v, want 1", n)
+	}
+	if n := value(a.m.answered); n != 2 {
+		t.Errorf("controller answers = %v, want 2", n)
+	}
+}
+
+// TestDecide is the decision table for a claim of an IP.
+func TestDecide(t *testing.T) {
+	const d1, d2 = 1, 2
+	bound := topo.ARPBinding{IP: ipA, MAC: macA, DPID: d1, OFPort: 1}
+	static := topo.ARPBinding{IP: ipS, MAC: macS, Static: true}
+	live := oldState{PortLive: true}
+	tests := []struct {
+		name  string
+		sha   string
+		dpid  uint64
+		port  uint32
+		old   topo.ARPBinding
+		known bool
+		st    oldState
+		want  verdict
+	}{
+		{"new IP", "02:00:00:00:01:01", d1, 1, topo.ARPBinding{}, false, oldState{}, learn},
+		{"same binding, same place", "02:00:00:00:01:01", d1, 1, bound, true, live, refresh},
+		{"same MAC, other port", "02:00:00:00:01:01", d1, 2, bound, true, live, move},
+		{"same MAC, other host", "02:00:00:00:01:01", d2, 1, bound, true, live, move},
+		{"other MAC, owner live", "02:00:00:00:03:02", d2, 2, bound, true, live, conflict},
+		{"other MAC, owner's port down", "02:00:00:00:03:02", d2, 2, bound, true, oldState{}, change},
+		{"other MAC, owner's MAC elsewhere", "02:00:00:00:03:02", d2, 2, bound, true, oldState{PortLive: true, MACElsewhere: true}, change},
+		{"static, other MAC", "02:00:00:00:03:02", d2, 2, static, true, oldState{}, conflict},
+		{"static, its MAC seen", "02:00:00:00:09:09", d2, 2, static, true, oldState{}, move},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pk := arpPacket{SHA: mac(tc.sha), SPA: ipA}
+			if got := decide(&pk, tc.dpid, tc.port, tc.old, tc.known, tc.st); got != tc.want {
+				t.Errorf("decide = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestBadInput feeds bad ARP to the handler: each is dropped and counted
+// by reason, no binding changes and nothing but a hold flow is sent.
+func TestBadInput(t *testing.T) {
+	good := request(macA, ipA, ipB)
+	mut := func(f func([]byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	tests := []struct {
+		name   string
+		frame  []byte
+		reason string
+		hold   bool
+	}{
+		{"empty", nil, reasonMalformed, false},
+		{"ethernet only", good[:14], reasonMalformed, false},
+		{"truncated ARP header", good[:20], reasonMalformed, false},
+		{"truncated addresses", good[:35], reasonMalformed, false},
+		{"not ARP", mut(func(b []byte) []byte { b[12], b[13] = 0x08, 0x00; return b }), reasonMalformed, false},
+		{"hardware length 8", mut(func(b []byte) []byte { b[18] = 8; return b }), reasonNotEthIPv4, false},
+		{"protocol length 16", mut(func(b []byte) []byte { b[19] = 16; return b[:60] }), reasonMalformed, false},
+		{"protocol length 2", mut(func(b []byte) []byte { b[19] = 2; return b }), reasonNotEthIPv4, false},
+		{"hardware type 6", mut(func(b []byte) []byte { b[15] = 6; return b }), reasonNotEthIPv4, false},
+		{"protocol IPv6", mut(func(b []byte) []byte { b[16], b[17] = 0x86, 0xdd; return b }), reasonNotEthIPv4, false},
+		{"opcode 3", mut(func(b []byte) []byte { b[21] = 3; return b }), reasonBadOp, false},
+		{"opcode 0x0101", mut(func(b []byte) []byte { b[20] = 1; return b }), reasonBadOp, false},
+		{"broadcast sender MAC", arpFrame(macA, bcast, 1, bcast, ipA, zeros, ipB), reasonSenderMAC, true},
+		{"multicast sender MAC", arpFrame(mac("01:00:5e:00:00:01"), bcast, 1, mac("01:00:5e:00:00:01"), ipA, zeros, ipB), reasonSenderMAC, true},
+		{"sender IP 0.0.0.0 reply", arpFrame(macA, bcast, 2, macA, ip("0.0.0.0"), zeros, ipB), reasonSenderIP, true},
+		{"sender IP broadcast", arpFrame(macA, bcast, 1, macA, ip("255.255.255.255"), zeros, ipB), reasonSenderIP, true},
+		{"sender IP multicast", arpFrame(macA, bcast, 1, macA, ip("224.0.0.1"), zeros, ipB), reasonSenderIP, true},
+		{"eth src differs from sender MAC", arpFrame(macC, bcast, 1, macA, ipA, zeros, ipB), reasonEthMismatch, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, sw := newMesh3(t, Options{})
+			if err := a.PacketIn(context.Background(), sw["h1"], pin(1, tc.frame)); err != nil {
+				t.Fatalf("PacketIn: %v", err)
+			}
+			if n := value(a.m.refused.WithLabelValues(tc.reason)); n != 1 {
+				t.Errorf("refused{reason=%s} = %v, want 1", tc.reason, n)
+			}
+			if a.table.Len() != 0 {
+				t.Errorf("a bad frame changed the table: %+v", a.table.Select(nil))
+			}
+			got := sw["h1"].take()
+			switch {
+			case tc.hold && (len(got) != 1 || !strings.Contains(got[0], "priority=250") || !strings.Contains(got[0], "hard_timeout=5")):
+				t.Errorf("want one hold flow, got %q", got)
+			case !tc.hold && len(got) != 0:
+				t.Errorf("want nothing sent, got %q", got)
+			}
+			for _, h := range []string{"h2", "h3"} {
+				if got := sw[h].take(); len(got) != 0 {
+					t.Errorf("%s got %q", h, got)
+				}
+			}
+		})
+	}
+}
+
+// TestHandlerDecisions checks the handler's messages for each kind of
+// packet-in.
+func TestHandlerDecisions(t *testing.T) {
+	ctx := context.Background()
+	a, sw := newMesh3(t, Options{})
+	// A tunnel packet-in, another table's packet-in and an unknown switch
+	// are ignored.
+	if err := a.PacketIn(ctx, sw["h1"], pin(12, request(macB, ipB, ipA))); err != nil {
+		t.Fatal(err)
+	}
+	pi := pin(1, request(macA, ipA, ipB))
+	pi.Table = flows.TableClassify
+	if err := a.PacketIn(ctx, sw["h1"], pi); err != nil {
+		t.Fatal(err)
+	}
+	other := &recorder{dpid: 0x99, ports: []flows.Port{port(1, "p1")}}
+	if err := a.SwitchUp(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PacketIn(ctx, other, pin(1, request(macA, ipA, ipB))); err != nil {
+		t.Fatal(err)
+	}
+	if got := other.take(); len(got) != 0 {
+		t.Errorf("a standalone switch got %q; proxy ARP runs on mesh hosts only", got)
+	}
+	if a.table.Len() != 0 || len(sw["h1"].take()) != 0 {
+		t.Fatalf("ignored packet-ins changed something")
+	}
+
+	// B learned on h2; then A asks for B: the controller builds the
+	// reply, out of A's port.
+	if err := a.PacketIn(ctx, sw["h2"], pin(1, garp(macB, ipB))); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sw {
+		r.take()
+	}
+	if err := a.PacketIn(ctx, sw["h1"], pin(2, request(macA, ipA, ipB))); err != nil {
+		t.Fatal(err)
+	}
+	msgs := sw["h1"].raw()
+	po, ok := msgs[len(msgs)-1].(flows.PacketOut)
+	if !ok || po.InPort != flows.PortController || len(po.Actions) != 1 || po.Actions[0].String() != "output:2" {
+		t.Fatalf("last message %v, want the controller's answer out of port 2", msgs[len(msgs)-1])
+	}
+	p := gopacket.NewPacket(po.Data, layers.LayerTypeEthernet, gopacket.Default)
+	eth, _ := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet)
+	arp, _ := p.Layer(layers.LayerTypeARP).(*layers.ARP)
+	if eth == nil || arp == nil || eth.SrcMAC.String() != macB.String() || eth.DstMAC.String() != macA.String() ||
+		arp.Operation != layers.ARPReply || string(arp.SourceHwAddress) != string(macB) || string(arp.SourceProtAddress) != string(ipB.AsSlice()) ||
+		string(arp.DstHwAddress) != string(macA) || string(arp.DstProtAddress) != string(ipA.AsSlice()) || len(po.Data) != 60 {
+		t.Errorf("answer frame %x is not B's reply to A", po.Data)
+	}
+	// The same packet through the responder flow would be identical:
+	// the controller's answer and the datapath's agree.
+	if n := value(a.m.answered); n != 1 {
+		t.Errorf("controller answers %v, want 1", n)
+	}
+	if n := value(a.m.responders); n != 2*3 {
+		t.Errorf("responder flows gauge %v, want 6 (2 bindings on 3 mesh switches)", n)
+	}
+}
+
+// TestStaticBindingsAndReplay checks static bindings are installed on
+// every switch, never change MAC, and that bindings already in the table
+// (restored from the state file) are replayed, and dropped if their port
+// is gone.
+func TestStaticBindingsAndReplay(t *testing.T) {
+	ctx := context.Background()
+	tbl := topo.NewARPTable()
+	m, recs := mesh3()
+	tbl.Put(topo.ARPBinding{IP: ipA, MAC: macA, DPID: recs[0].dpid, OFPort: 1, Host: "h1"})
+	tbl.Put(topo.ARPBinding{IP: ipB, MAC: macB, DPID: recs[1].dpid, OFPort: 7, Host: "h2"}) // port 7 is gone
+	tbl.Put(topo.ARPBinding{IP: ipC, MAC: macC, Static: true})                              // no longer configured
+	a := New(Options{Mesh: m, Table: tbl, Generation: 3, Static: []Static{{IP: ipS, MAC: macS}}})
+	for _, r := range recs {
+		if err := a.SwitchUp(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := strings.Join(recs[0].take(), "\n")
+	for _, want := range []string{
+		"priority=100,arp,arp_tpa=10.0.9.9,arp_op=1 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:02:00:00:00:09:09->eth_src",
+		"priority=200,arp,in_port=1,dl_src=02:00:00:00:01:01,arp_spa=10.0.1.1,arp_sha=02:00:00:00:01:01 actions=goto_table:2",
+		"arp_tpa=10.0.1.1,arp_op=1",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("h1's replay lacks %q:\n%s", want, got)
+		}
+	}
+	// h1 connected before h2 dropped B (its port is gone): h1 got B's
+	// responder, then its delete; h3, connected after, never sees B.
+	if strings.Contains(got, "10.0.3.2") || !strings.HasSuffix(got, "delete_strict table=2,priority=100,arp,arp_tpa=10.0.2.1,arp_op=1") {
+		t.Errorf("h1's replay:\n%s", got)
+	}
+	if got := strings.Join(recs[2].take(), "\n"); strings.Contains(got, "10.0.2.1") || strings.Contains(got, "10.0.3.2") {
+		t.Errorf("h3's replay installs a dropped binding:\n%s", got)
+	}
+	if _, ok := tbl.Get(ipB); ok {
+		t.Error("a restored binding whose port is gone was kept")
+	}
+	if _, ok := tbl.Get(ipC); ok {
+		t.Error("a static binding no longer configured was kept")
+	}
+	// Another MAC claiming the static IP is refused, even with no owner.
+	if err := a.PacketIn(ctx, recs[2], pin(1, garp(macC, ipS))); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := tbl.Get(ipS); b.MAC.String() != macS.String() || value(a.m.conflicts) != 1 {
+		t.Errorf("static binding after a claim: %+v, conflicts %v", b, value(a.m.conflicts))
+	}
+	// Its own MAC gives it a place; its port going away keeps it static.
+	if err := a.PacketIn(ctx, recs[2], pin(2, garp(macS, ipS))); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := tbl.Get(ipS); !b.Static || b.OFPort != 2 {
+		t.Errorf("static binding seen on port 2: %+v", b)
+	}
+	recs[2].ports = slices.DeleteFunc(recs[2].ports, func(p flows.Port) bool { return p.No == 2 })
+	if err := a.PortStatus(ctx, recs[2], flows.PortStatus{Reason: flows.PortDeleted, Port: port(2, "g2")}); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := tbl.Get(ipS); !ok || !b.Static || b.OFPort != 0 {
+		t.Errorf("static binding after its port went: %+v %v", b, ok)
+	}
+}
+
+// TestReplyMatchesResponder checks that the controller's answer is the
+// frame the responder flow's actions make of the request.
+func TestReplyMatchesResponder(t *testing.T) {
+	p := newParser()
+	req, reason := p.parse(request(macA, ipA, ipB))
+	if reason != "" {
+		t.Fatal(reason)
+	}
+	got, err := buildReply(&req, ipB, macB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The responder: eth_dst := eth_src, eth_src := B, op := 2,
+	// tha := sha, sha := B, tpa := spa, spa := B's IP.
+	want := arpFrame(macB, macA, 2, macB, ipB, macA, ipA)
+	if string(got) != string(want) {
+		t.Errorf("reply\n got %x\nwant %x", got, want)
+	}
+}

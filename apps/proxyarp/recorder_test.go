@@ -1,0 +1,171 @@
+package proxyarp
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// recorder stands in for a switch: it records what the app sends.
+type recorder struct {
+	dpid  uint64
+	ports []flows.Port
+	mu    sync.Mutex
+	msgs  []flows.Message
+}
+
+func (r *recorder) DPID() uint64        { return r.dpid }
+func (r *recorder) Ports() []flows.Port { return append([]flows.Port(nil), r.ports...) }
+func (r *recorder) Send(_ context.Context, msgs ...flows.Message) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, msgs...)
+	return nil
+}
+
+// take returns and clears the recorded messages, rendered as text.
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.msgs))
+	for i, m := range r.msgs {
+		out[i] = fmt.Sprint(m)
+	}
+	r.msgs = nil
+	return out
+}
+
+// raw returns and clears the recorded messages.
+func (r *recorder) raw() []flows.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.msgs
+	r.msgs = nil
+	return out
+}
+
+// fakeMesh is a map-backed Mesh.
+type fakeMesh struct{ hosts []topo.Host }
+
+func (m fakeMesh) HostByDPID(dpid uint64) (topo.Host, bool) {
+	for _, h := range m.hosts {
+		if h.DPID() == dpid {
+			return h, true
+		}
+	}
+	return topo.Host{}, false
+}
+
+// fakeMACs is a map-backed MACs.
+type fakeMACs map[topo.MACKey]topo.MACEntry
+
+func (m fakeMACs) Get(k topo.MACKey) (topo.MACEntry, bool) { e, ok := m[k]; return e, ok }
+
+// clock is a settable time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *clock                   { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func mac(s string) net.HardwareAddr { m, _ := net.ParseMAC(s); return m }
+func ip(s string) netip.Addr        { return netip.MustParseAddr(s) }
+func port(no uint32, name string) flows.Port {
+	return flows.Port{No: no, Name: name}
+}
+
+// mesh3 builds three mesh hosts h1..h3; on each, guests sit on ports 1
+// and 2 and the tunnel towards peer hN is port 10+N.
+func mesh3() (fakeMesh, []*recorder) {
+	m := fakeMesh{}
+	for i := 1; i <= 3; i++ {
+		m.hosts = append(m.hosts, topo.Host{Name: fmt.Sprintf("h%d", i), TunnelIP: netip.AddrFrom4([4]byte{198, 18, 0, byte(i)})})
+	}
+	var recs []*recorder
+	for i, h := range m.hosts {
+		r := &recorder{dpid: h.DPID(), ports: []flows.Port{port(1, "g1"), port(2, "g2"), port(flows.PortLocal, "br-int")}}
+		for j, p := range m.hosts {
+			if j != i {
+				r.ports = append(r.ports, port(uint32(11+j), topo.TunnelPortName(p.Name)))
+			}
+		}
+		recs = append(recs, r)
+	}
+	return m, recs
+}
+
+var (
+	bcast = mac("ff:ff:ff:ff:ff:ff")
+	zeros = mac("00:00:00:00:00:00")
+)
+
+// arpFrame builds an Ethernet ARP frame by hand (so tests can also build
+// wrong ones), padded to 60 bytes.
+func arpFrame(ethSrc, ethDst net.HardwareAddr, op uint16, sha net.HardwareAddr, spa netip.Addr, tha net.HardwareAddr, tpa netip.Addr) []byte {
+	b := append(append([]byte{}, ethDst...), ethSrc...)
+	b = append(b, 0x08, 0x06, 0, 1, 0x08, 0, 6, 4, byte(op>>8), byte(op))
+	b = append(b, sha...)
+	b = append(b, spa.AsSlice()...)
+	b = append(b, tha...)
+	b = append(b, tpa.AsSlice()...)
+	for len(b) < 60 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// request is an ARP request from (m, i) for target.
+func request(m net.HardwareAddr, i netip.Addr, target netip.Addr) []byte {
+	return arpFrame(m, bcast, 1, m, i, zeros, target)
+}
+
+// reply is an ARP reply from (m, i) to (tm, ti).
+func reply(m net.HardwareAddr, i netip.Addr, tm net.HardwareAddr, ti netip.Addr) []byte {
+	return arpFrame(m, tm, 2, m, i, tm, ti)
+}
+
+// garp is a gratuitous ARP request announcing i at m.
+func garp(m net.HardwareAddr, i netip.Addr) []byte { return arpFrame(m, bcast, 1, m, i, zeros, i) }
+
+func pin(inPort uint32, data []byte) *flows.PacketIn {
+	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: flows.TableARP, Reason: 1, InPort: inPort, Data: data}
+}
+
+// render lists every recorder's messages under its name, sorted by name.
+func render(recs map[string]*recorder) string {
+	names := make([]string, 0, len(recs))
+	for n := range recs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		for _, m := range recs[n].take() {
+			fmt.Fprintf(&b, "[%s] %s\n", n, m)
+		}
+	}
+	return b.String()
+}
+
+// value reads a counter or gauge.
+func value(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		panic(err)
+	}
+	if d.Counter != nil {
+		return d.Counter.GetValue()
+	}
+	return d.Gauge.GetValue()
+}
