@@ -35,6 +35,7 @@ unit:
 fuzz:
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzNegotiateHello$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apps/proxyarp -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 fuzz-long:
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30m
@@ -46,6 +47,7 @@ integration: build
 bench: deps build
 	$(GO) test ./flows -run '^$$' -bench . -benchmem
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
+	$(GO) run ./test/arpbench -ovsmesh $(CURDIR)/$(BIN) -count 100 -tunnel vxlan
 
 demo: deps build
 	bash scripts/demo.sh
