@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,9 +228,21 @@ func (j *Journal) commit() bool {
 	j.pending = make(map[journalKey][]byte, len(batch))
 	j.mu.Unlock()
 
+	// bbolt inserts in key order far faster than at random.
+	keys := make([]journalKey, 0, len(batch))
+	for k := range batch {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b journalKey) int {
+		if a.bucket != b.bucket {
+			return int(a.bucket) - int(b.bucket)
+		}
+		return strings.Compare(a.key, b.key)
+	})
 	start := time.Now()
 	err := j.s.db.Update(func(tx *bolt.Tx) error {
-		for k, v := range batch {
+		for _, k := range keys {
+			v := batch[k]
 			b := tx.Bucket(journalBuckets[k.bucket])
 			var err error
 			if v == nil {
