@@ -1,7 +1,11 @@
 package controller
 
 import (
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 // metrics are the controller's Prometheus collectors. Labels are dpid
@@ -32,8 +36,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ovsmesh_switches_connected", Help: "Switches with an OpenFlow session up.",
 		}),
 		packetIns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ovsmesh_packet_ins_total", Help: "Packet-ins received and queued for the apps.",
-		}, []string{"dpid"}),
+			Name: "ovsmesh_packet_ins_total", Help: "Packet-ins received and queued for the apps, by the app owning the flow that sent them (from its cookie) and reason.",
+		}, []string{"dpid", "app", "reason"}),
 		packetInsDrop: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ovsmesh_packet_ins_dropped_total", Help: "Packet-ins dropped because the switch's queue was full.",
 		}, []string{"dpid"}),
@@ -62,4 +66,43 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.switchErrors, m.badMessages, m.appErrors, m.sent, m.packetInTiming, m.staleDeleted)
 	}
 	return m
+}
+
+// appLabel names the app owning a cookie for metric labels: the name of
+// a known app, "none" for foreign flows (app 0), else the app number.
+func appLabel(id flows.AppID) string {
+	switch id {
+	case 0:
+		return "none"
+	case flows.AppBaseline:
+		return "baseline"
+	case flows.AppLearning:
+		return "learning"
+	}
+	return "app" + strconv.Itoa(int(id))
+}
+
+// reasonLabel names an ofp_packet_in_reason (OpenFlow 1.3.5 §7.4.1).
+func reasonLabel(r uint8) string {
+	switch r {
+	case 0:
+		return "no_match"
+	case 1:
+		return "action"
+	case 2:
+		return "invalid_ttl"
+	}
+	return "reason" + strconv.Itoa(int(r))
+}
+
+// packetInCounter returns the packet-in counter of this session for
+// pi's app and reason, caching it: only the reader goroutine calls it.
+func (s *session) packetInCounter(pi *flows.PacketIn) prometheus.Counter {
+	key := uint16(pi.Cookie.App())<<8 | uint16(pi.Reason)
+	c, ok := s.packetInsBy[key]
+	if !ok {
+		c = s.c.metrics.packetIns.WithLabelValues(dpidLabel(s.dpid), appLabel(pi.Cookie.App()), reasonLabel(pi.Reason))
+		s.packetInsBy[key] = c
+	}
+	return c
 }

@@ -39,7 +39,10 @@ type session struct {
 	waiters map[uint32]chan reply
 	ended   bool // set by failWaiters: no reply will come any more
 
-	packetIns, packetInsDrop, badMessages prometheus.Counter
+	packetInsDrop, badMessages prometheus.Counter
+	// packetInsBy caches packet-in counters by app<<8|reason; the reader
+	// goroutine owns it.
+	packetInsBy map[uint16]prometheus.Counter
 }
 
 // reply is a message routed to a waiting request by xid.
@@ -101,7 +104,8 @@ func (s *session) serve(ctx context.Context) {
 	s.since = time.Now()
 	label := dpidLabel(s.dpid)
 	m := s.c.metrics
-	s.packetIns, s.packetInsDrop, s.badMessages = m.packetIns.WithLabelValues(label), m.packetInsDrop.WithLabelValues(label), m.badMessages.WithLabelValues(label)
+	s.packetInsDrop, s.badMessages = m.packetInsDrop.WithLabelValues(label), m.badMessages.WithLabelValues(label)
+	s.packetInsBy = map[uint16]prometheus.Counter{}
 	m.connections.WithLabelValues(label).Inc()
 	s.c.register(s)
 	s.log.Info("switch connected", "ports", len(s.ports))
@@ -200,7 +204,7 @@ func (s *session) readLoop(ctx context.Context) error {
 				return err
 			}
 			if s.queue.put(&pi, true) {
-				s.packetIns.Inc()
+				s.packetInCounter(&pi).Inc()
 			} else {
 				s.packetInsDrop.Inc()
 			}
