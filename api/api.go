@@ -1,40 +1,127 @@
 package api
 
 import (
+	"context"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ovsmesh/ovsmesh/controller"
+	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
-// Switches lists connected switches; *controller.Controller satisfies it.
+// Switches lists connected switches and fetches their flows;
+// *controller.Controller satisfies it.
 type Switches interface {
+	// Switches returns the connected switches ordered by DPID.
 	Switches() []controller.SwitchInfo
+	// FlowStats fetches every flow of switch dpid; it wraps
+	// controller.ErrNoSwitch when dpid is not connected.
+	FlowStats(ctx context.Context, dpid uint64) ([]flows.FlowStats, error)
+}
+
+// Check is one readiness condition of GET /healthz.
+type Check struct {
+	// Name names the condition in the response ("state", "openflow").
+	Name string
+	// Fn returns nil while the condition holds.
+	Fn func() error
 }
 
 // Sources are what the API reads.
 type Sources struct {
-	Mesh     *topo.Mesh
-	MACs     *topo.MACTable
+	Mesh *topo.Mesh
+	MACs *topo.MACTable
+	// ARP is the mesh-wide ARP table; nil serves an empty list.
+	ARP      *topo.ARPTable
 	Switches Switches
+	// Generation is the running cookie generation, to mark flows of
+	// other generations as stale.
+	Generation uint16
+	// Checks must all pass for /healthz to answer 200.
+	Checks []Check
 	// Registry serves /metrics.
 	Registry *prometheus.Registry
+	// FlowTimeout bounds a live flow dump; default 5 s.
+	FlowTimeout time.Duration
 }
 
-// New returns the API handler.
+// New returns the API handler. Every /api/v1 answer is JSON; errors are
+// {"error": "..."} with a 4xx status for bad requests and 5xx when a
+// switch cannot be asked.
 func New(src Sources) http.Handler {
+	if src.FlowTimeout <= 0 {
+		src.FlowTimeout = 5 * time.Second
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { healthz(w, src) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(src.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /api/v1/macs", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, macs(src)) })
-	mux.HandleFunc("GET /api/v1/switches", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, switches(src)) })
-	mux.HandleFunc("GET /api/v1/hosts", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, hosts(src)) })
+	mux.HandleFunc("GET /api/v1/macs", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, macs(src)) }))
+	mux.HandleFunc("GET /api/v1/arp", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, arp(src)) }))
+	mux.HandleFunc("GET /api/v1/switches", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, switches(src)) }))
+	mux.HandleFunc("GET /api/v1/hosts", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, hosts(src)) }))
+	mux.HandleFunc("GET /api/v1/flows", only([]string{"host", "dpid"}, func(w http.ResponseWriter, r *http.Request) { flowsHandler(w, r, src) }))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no API endpoint %s %s (see /api/v1/hosts, switches, macs, arp, flows?host=NAME)", r.Method, r.URL.Path))
+	})
 	return mux
+}
+
+// Error is the body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// only refuses query parameters other than allowed with 400.
+func only(allowed []string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for k := range r.URL.Query() {
+			found := false
+			for _, a := range allowed {
+				found = found || k == a
+			}
+			if !found {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("unknown query parameter %q (allowed: %s)", k, strings.Join(allowed, ", ")))
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+// Health is the body of GET /healthz.
+type Health struct {
+	// Status is "ok" or "unhealthy".
+	Status string `json:"status"`
+	// Failed maps each failing check to its error.
+	Failed map[string]string `json:"failed,omitempty"`
+}
+
+func healthz(w http.ResponseWriter, src Sources) {
+	h := Health{Status: "ok"}
+	for _, c := range src.Checks {
+		if err := c.Fn(); err != nil {
+			if h.Failed == nil {
+				h.Failed = map[string]string{}
+			}
+			h.Failed[c.Name] = err.Error()
+		}
+	}
+	if h.Failed != nil {
+		h.Status = "unhealthy"
+		writeJSON(w, http.StatusServiceUnavailable, h)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
 }
 
 // MAC is one row of GET /api/v1/macs.
@@ -52,6 +139,32 @@ func macs(src Sources) []MAC {
 	out := []MAC{}
 	for _, e := range src.MACs.Select(nil) {
 		out = append(out, MAC{MAC: e.MAC.String(), Host: e.Host, DPID: topo.DPIDString(e.DPID), OFPort: e.OFPort, Learned: e.Learned, Moves: e.Moves})
+	}
+	return out
+}
+
+// ARP is one row of GET /api/v1/arp.
+type ARP struct {
+	IP  string `json:"ip"`
+	MAC string `json:"mac"`
+	// Host is where the binding was last seen, "" for a standalone
+	// switch or a static binding.
+	Host    string    `json:"host"`
+	DPID    string    `json:"dpid"`
+	OFPort  uint32    `json:"ofport"`
+	Static  bool      `json:"static"`
+	Learned time.Time `json:"learned"`
+	Seen    time.Time `json:"seen"`
+}
+
+func arp(src Sources) []ARP {
+	out := []ARP{}
+	if src.ARP == nil {
+		return out
+	}
+	for _, b := range src.ARP.Select(nil) {
+		out = append(out, ARP{IP: b.IP.String(), MAC: b.MAC.String(), Host: b.Host, DPID: topo.DPIDString(b.DPID),
+			OFPort: b.OFPort, Static: b.Static, Learned: b.Learned, Seen: b.Seen})
 	}
 	return out
 }
@@ -121,8 +234,115 @@ func hosts(src Sources) []Host {
 	return out
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+// Flow is one row of GET /api/v1/flows: a flow of the switch, fetched
+// live, with its cookie decoded.
+type Flow struct {
+	Table    uint8  `json:"table"`
+	Priority uint16 `json:"priority"`
+	// Cookie is the raw cookie in hex; App, Generation and Object are
+	// its fields. App is "" for flows ovsmesh does not own.
+	Cookie     string `json:"cookie"`
+	App        string `json:"app"`
+	Generation uint16 `json:"generation"`
+	Object     uint32 `json:"object"`
+	// Stale is true for an ovsmesh flow of another generation than the
+	// running one.
+	Stale bool `json:"stale"`
+	// IdleTimeout and HardTimeout are in seconds.
+	IdleTimeout uint16 `json:"idle_timeout"`
+	HardTimeout uint16 `json:"hard_timeout"`
+	Packets     uint64 `json:"packets"`
+	Bytes       uint64 `json:"bytes"`
+	// Match is in ovs-ofctl syntax ("" matches everything).
+	Match string `json:"match"`
+	// Actions renders the instructions in ovs-ofctl-like text, best
+	// effort; Instructions holds them raw, in hex.
+	Actions      string `json:"actions"`
+	Instructions string `json:"instructions"`
+}
+
+// Flows is the body of GET /api/v1/flows.
+type Flows struct {
+	Host string `json:"host"`
+	DPID string `json:"dpid"`
+	// Generation is the running cookie generation.
+	Generation uint16 `json:"generation"`
+	Flows      []Flow `json:"flows"`
+}
+
+func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
+	name, dpidText := r.URL.Query().Get("host"), r.URL.Query().Get("dpid")
+	var dpid uint64
+	switch {
+	case name != "" && dpidText != "":
+		writeError(w, http.StatusBadRequest, errors.New("give host or dpid, not both"))
+		return
+	case name != "":
+		var found bool
+		for _, h := range src.Mesh.Hosts() {
+			if h.Name == name {
+				dpid, found = h.DPID(), true
+			}
+		}
+		if !found {
+			var names []string
+			for _, h := range src.Mesh.Hosts() {
+				names = append(names, h.Name)
+			}
+			writeError(w, http.StatusNotFound, fmt.Errorf("unknown host %q (configured: %s)", name, strings.Join(names, ", ")))
+			return
+		}
+	case dpidText != "":
+		if _, err := fmt.Sscanf(dpidText, "%x", &dpid); err != nil || len(dpidText) > 16 {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("dpid %q: want up to 16 hex digits", dpidText))
+			return
+		}
+	default:
+		writeError(w, http.StatusBadRequest, errors.New("missing query parameter host=NAME (or dpid=HEX)"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), src.FlowTimeout)
+	defer cancel()
+	fs, err := src.Switches.FlowStats(ctx, dpid)
+	if errors.Is(err, controller.ErrNoSwitch) {
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("switch %s is not connected", topo.DPIDString(dpid)))
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusBadGateway, err)
+		return
+	}
+	out := Flows{Host: name, DPID: topo.DPIDString(dpid), Generation: src.Generation, Flows: []Flow{}}
+	if h, ok := src.Mesh.HostByDPID(dpid); ok {
+		out.Host = h.Name
+	}
+	for _, f := range fs {
+		row := Flow{Table: uint8(f.Table), Priority: f.Priority, Cookie: f.Cookie.String(), Generation: f.Cookie.Generation(),
+			Object: f.Cookie.Object(), IdleTimeout: f.IdleTimeout, HardTimeout: f.HardTimeout, Packets: f.Packets, Bytes: f.Bytes,
+			Match: f.Match.String(), Actions: renderInstructions(f.Instructions), Instructions: hex.EncodeToString(f.Instructions)}
+		if f.Cookie.Owned() {
+			row.App = controller.AppName(f.Cookie.App())
+			row.Stale = f.Cookie.Generation() != src.Generation
+		}
+		out.Flows = append(out.Flows, row)
+	}
+	sort.SliceStable(out.Flows, func(i, j int) bool {
+		a, b := out.Flows[i], out.Flows[j]
+		if a.Table != b.Table {
+			return a.Table < b.Table
+		}
+		return a.Priority > b.Priority
+	})
+	writeJSON(w, http.StatusOK, out)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, Error{Error: err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)

@@ -68,9 +68,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// appLabel names the app owning a cookie for metric labels: the name of
-// a known app, "none" for foreign flows (app 0), else the app number.
-func appLabel(id flows.AppID) string {
+// AppName names the app owning a cookie, for metric labels and the API:
+// "baseline" and "learning" for the apps the controller knows, "none"
+// for foreign flows (app 0), else "app" and the number.
+func AppName(id flows.AppID) string {
 	switch id {
 	case 0:
 		return "none"
@@ -101,7 +102,7 @@ func (s *session) packetInCounter(pi *flows.PacketIn) prometheus.Counter {
 	key := uint16(pi.Cookie.App())<<8 | uint16(pi.Reason)
 	c, ok := s.packetInsBy[key]
 	if !ok {
-		c = s.c.metrics.packetIns.WithLabelValues(dpidLabel(s.dpid), appLabel(pi.Cookie.App()), reasonLabel(pi.Reason))
+		c = s.c.metrics.packetIns.WithLabelValues(dpidLabel(s.dpid), AppName(pi.Cookie.App()), reasonLabel(pi.Reason))
 		s.packetInsBy[key] = c
 	}
 	return c

@@ -94,7 +94,7 @@ func TestPacketInLabels(t *testing.T) {
 		{9, 7, [2]string{"app9", "reason7"}},
 	}
 	for _, tt := range tests {
-		if got := [2]string{appLabel(tt.app), reasonLabel(tt.reason)}; got != tt.want {
+		if got := [2]string{AppName(tt.app), reasonLabel(tt.reason)}; got != tt.want {
 			t.Errorf("labels of app %d reason %d = %v, want %v", tt.app, tt.reason, got, tt.want)
 		}
 	}
