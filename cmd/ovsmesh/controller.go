@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -86,20 +87,20 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
-	store, err := topo.OpenStore(cfg.State, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	gen, err := store.NextGeneration()
-	if err != nil {
-		return err
-	}
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mesh := topo.NewMesh(cfg.TopoHosts())
 	tables := appTables{MACs: topo.NewMACTable(), ARP: topo.NewARPTable()}
+	st, err := openState(cfg.State, tables, mesh, reg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.close(); err != nil {
+			log.Error("closing the state file", "err", err)
+		}
+	}()
+	gen := st.gen
 	apps, err := newApps(cfg, gen, mesh, tables, reg, log)
 	if err != nil {
 		return err
@@ -117,7 +118,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 		return err
 	}
 	mgr, err := ovsdb.NewManager(ovsdb.Options{
-		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, Hosts: cfg.TopoHosts(), Publisher: mesh,
+		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, Hosts: cfg.TopoHosts(), Publisher: persistingMesh{mesh, st.journal},
 		Logger: log.With("component", "ovsdb"), Registerer: reg,
 	})
 	if err != nil {
@@ -127,7 +128,18 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.API.Listen, err)
 	}
-	srv := &http.Server{Handler: api.New(api.Sources{Mesh: mesh, MACs: tables.MACs, Switches: ctl, Registry: reg}), ReadHeaderTimeout: 5 * time.Second}
+	var serving atomic.Bool
+	checks := []api.Check{
+		{Name: "state", Fn: st.store.Healthy},
+		{Name: "listeners", Fn: func() error {
+			if !serving.Load() {
+				return errors.New("OpenFlow listeners are not serving")
+			}
+			return nil
+		}},
+	}
+	srv := &http.Server{Handler: api.New(api.Sources{Mesh: mesh, MACs: tables.MACs, ARP: tables.ARP, Switches: ctl,
+		Generation: gen, Checks: checks, Registry: reg}), ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -135,7 +147,12 @@ func runController(ctx context.Context, f controllerFlags) error {
 		"hosts", len(cfg.Hosts), "generation", gen, "overlay_mtu", cfg.Mesh.OverlayMTU())
 
 	errc := make(chan error, 3)
-	go func() { errc <- ctl.Serve(ctx) }()
+	serving.Store(true)
+	go func() {
+		err := ctl.Serve(ctx)
+		serving.Store(false)
+		errc <- err
+	}()
 	go func() { errc <- mgr.Run(ctx) }()
 	go func() {
 		if err := srv.Serve(apiLn); !errors.Is(err, http.ErrServerClosed) {

@@ -15,7 +15,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newControllerCmd(), newLabCmd(), newMACsCmd())
+	root.AddCommand(newControllerCmd(), newLabCmd())
+	root.AddCommand(newGetCmds()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ovsmesh:", err)
 		os.Exit(1)
