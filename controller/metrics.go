@@ -69,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 // AppName names the app owning a cookie, for metric labels and the API:
-// "baseline" and "learning" for the apps the controller knows, "none"
+// "baseline", "learning" and "proxyarp" for the apps ovsmesh ships, "none"
 // for foreign flows (app 0), else "app" and the number.
 func AppName(id flows.AppID) string {
 	switch id {
@@ -79,6 +79,8 @@ func AppName(id flows.AppID) string {
 		return "baseline"
 	case flows.AppLearning:
 		return "learning"
+	case flows.AppProxyARP:
+		return "proxyarp"
 	}
 	return "app" + strconv.Itoa(int(id))
 }

@@ -107,6 +107,7 @@ func (s *session) serve(ctx context.Context) {
 	s.packetInsDrop, s.badMessages = m.packetInsDrop.WithLabelValues(label), m.badMessages.WithLabelValues(label)
 	s.packetInsBy = map[uint16]prometheus.Counter{}
 	m.connections.WithLabelValues(label).Inc()
+	m.disconnects.WithLabelValues(label) // exported at 0 from the start, so rate() sees the first one
 	s.c.register(s)
 	s.log.Info("switch connected", "ports", len(s.ports))
 
