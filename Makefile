@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/ovsmesh
-PKGS_APT := openvswitch-switch openvswitch-common openvswitch-testcontroller iproute2 iputils-ping ethtool tcpdump arping iperf3
+PKGS_APT := python3 openvswitch-switch openvswitch-common openvswitch-testcontroller iproute2 iputils-ping ethtool tcpdump arping iperf3
 FUZZTIME ?= 10s
 
 .PHONY: all build deps test unit fuzz integration bench demo lint generate check-generated clean fuzz-long soak

@@ -41,6 +41,12 @@ type OpenFlow struct {
 	EchoInterval time.Duration `yaml:"echo_interval"`
 	// QueueLen is the per-switch bound on queued messages, in messages.
 	QueueLen int `yaml:"queue_len"`
+	// PacketInRate and PacketInBurst are written into each mesh bridge's
+	// Controller rows (controller_rate_limit, packets/s, at least 100;
+	// controller_burst_limit, packets, at least 25): the switch queues and
+	// drops packet-ins beyond them, fairly across its ports. 0 disables.
+	PacketInRate  int `yaml:"packet_in_rate"`
+	PacketInBurst int `yaml:"packet_in_burst"`
 }
 
 // API configures the HTTP listener.
@@ -117,9 +123,11 @@ type Learning struct {
 func Default() Config {
 	return Config{
 		OpenFlow: OpenFlow{
-			Listen:       []string{"tcp::6653", "tcp::6633"},
-			EchoInterval: 5 * time.Second,
-			QueueLen:     1024,
+			Listen:        []string{"tcp::6653", "tcp::6633"},
+			EchoInterval:  5 * time.Second,
+			QueueLen:      1024,
+			PacketInRate:  1000,
+			PacketInBurst: 250,
 		},
 		API:   API{Listen: "127.0.0.1:9633"},
 		State: "/var/lib/ovsmesh/state.db",

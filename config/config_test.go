@@ -91,6 +91,8 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"bad host name", "hosts:\n  - name: 'a b'\n    ovsdb: unix:/x\n    tunnel_ip: 198.18.0.1\n", "hosts[0].name"},
 		{"fractional idle timeout", "apps:\n  learning:\n    idle_timeout: 1500ms\n", "line 3: apps.learning.idle_timeout"},
 		{"not yaml", "openflow: [\n", "parse config"},
+		{"packet-in rate below OVS minimum", "openflow:\n  packet_in_rate: 50\n", "line 2: openflow.packet_in_rate: 50 is below OVS's minimum of 100"},
+		{"packet-in burst below OVS minimum", "openflow:\n  packet_in_burst: 5\n", "line 2: openflow.packet_in_burst"},
 		{"hosts without targets", "hosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1}\n", "openflow.targets: is required when hosts are configured"},
 	}
 	for _, tc := range tests {

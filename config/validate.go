@@ -64,6 +64,12 @@ func (c *Config) validate() error {
 	if c.OpenFlow.EchoInterval < 100*time.Millisecond {
 		return fieldErr("must be at least 100ms", "openflow", "echo_interval")
 	}
+	if r := c.OpenFlow.PacketInRate; r != 0 && r < 100 {
+		return fieldErr(fmt.Sprintf("%d is below OVS's minimum of 100 packets/s (0 disables the limit)", r), "openflow", "packet_in_rate")
+	}
+	if b := c.OpenFlow.PacketInBurst; b != 0 && b < 25 {
+		return fieldErr(fmt.Sprintf("%d is below OVS's minimum of 25 packets (0 uses OVS's default)", b), "openflow", "packet_in_burst")
+	}
 	if c.OpenFlow.QueueLen < 1 || c.OpenFlow.QueueLen > 1<<20 {
 		return fieldErr("must be between 1 and 1048576 messages", "openflow", "queue_len")
 	}

@@ -30,6 +30,12 @@ type Bridge struct {
 	// bridge's Controller rows are made to match them exactly, each with
 	// connection_mode=out-of-band.
 	Controllers []string
+	// PacketInRate and PacketInBurst are written into every Controller
+	// row as controller_rate_limit (packets/s, at least 100) and
+	// controller_burst_limit (packets, at least 25): the switch itself
+	// queues and drops packet-ins beyond them, fairly across ports. 0
+	// leaves the columns empty (no limit).
+	PacketInRate, PacketInBurst int
 }
 
 // EnsureBridge makes the bridge match b in one transaction: it creates the
@@ -68,7 +74,7 @@ func createBridgeOps(s *snapshot, b Bridge) []libovsdb.Operation {
 	var ctls []string
 	for i, target := range b.Controllers {
 		id := fmt.Sprintf("ctl%d", i)
-		ops = append(ops, insertOp(vswitchd.ControllerTable, id, controllerRow(target)))
+		ops = append(ops, insertOp(vswitchd.ControllerTable, id, controllerRow(target, b)))
 		ctls = append(ctls, id)
 	}
 	ops = append(ops,
@@ -87,8 +93,32 @@ func createBridgeOps(s *snapshot, b Bridge) []libovsdb.Operation {
 	return ops
 }
 
-func controllerRow(target string) libovsdb.Row {
-	return libovsdb.Row{"target": target, "connection_mode": stringSet(vswitchd.ControllerConnectionModeOutOfBand)}
+func controllerRow(target string, b Bridge) libovsdb.Row {
+	row := limitsRow(b)
+	row["target"] = target
+	row["connection_mode"] = stringSet(vswitchd.ControllerConnectionModeOutOfBand)
+	return row
+}
+
+// limitsRow holds the Controller columns that bound packet-ins.
+func limitsRow(b Bridge) libovsdb.Row {
+	return libovsdb.Row{"controller_rate_limit": intSet(b.PacketInRate), "controller_burst_limit": intSet(b.PacketInBurst)}
+}
+
+// intSet is an optional integer column: empty for 0.
+func intSet(v int) libovsdb.OvsSet {
+	if v == 0 {
+		return libovsdb.OvsSet{GoSet: []any{}}
+	}
+	return libovsdb.OvsSet{GoSet: []any{v}}
+}
+
+// optEqual reports whether an optional integer column holds v (nil for 0).
+func optEqual(p *int, v int) bool {
+	if p == nil {
+		return v == 0
+	}
+	return *p == v
 }
 
 // adoptBridgeOps returns the operations that fix an existing bridge's
@@ -106,7 +136,7 @@ func adoptBridgeOps(s *snapshot, br *vswitchd.Bridge, b Bridge) []libovsdb.Opera
 		row["fail_mode"] = stringSet(vswitchd.BridgeFailModeSecure)
 	}
 	var ops []libovsdb.Operation
-	ctlOps, ctlSet, ctlChanged := controllerOps(s, br, b.Controllers)
+	ctlOps, ctlSet, ctlChanged := controllerOps(s, br, b)
 	ops = append(ops, ctlOps...)
 	if ctlChanged {
 		row["controller"] = uuidSet(ctlSet...)
@@ -124,7 +154,8 @@ func adoptBridgeOps(s *snapshot, br *vswitchd.Bridge, b Bridge) []libovsdb.Opera
 // rows for missing targets, and deletes dropped rows no other bridge
 // references. It returns those operations, the new value of the bridge's
 // controller column, and whether that column changes.
-func controllerOps(s *snapshot, br *vswitchd.Bridge, targets []string) ([]libovsdb.Operation, []string, bool) {
+func controllerOps(s *snapshot, br *vswitchd.Bridge, b Bridge) ([]libovsdb.Operation, []string, bool) {
+	targets := b.Controllers
 	var ops []libovsdb.Operation
 	var set []string
 	kept := map[string]bool{}
@@ -142,6 +173,9 @@ func controllerOps(s *snapshot, br *vswitchd.Bridge, targets []string) ([]libovs
 			ops = append(ops, updateOp(vswitchd.ControllerTable, whereUUID(id),
 				libovsdb.Row{"connection_mode": stringSet(vswitchd.ControllerConnectionModeOutOfBand)}))
 		}
+		if !optEqual(ctl.ControllerRateLimit, b.PacketInRate) || !optEqual(ctl.ControllerBurstLimit, b.PacketInBurst) {
+			ops = append(ops, updateOp(vswitchd.ControllerTable, whereUUID(id), limitsRow(b)))
+		}
 	}
 	var inserts []libovsdb.Operation
 	for i, target := range targets {
@@ -150,7 +184,7 @@ func controllerOps(s *snapshot, br *vswitchd.Bridge, targets []string) ([]libovs
 		}
 		kept[target] = true
 		id := fmt.Sprintf("ctl%d", i)
-		inserts = append(inserts, insertOp(vswitchd.ControllerTable, id, controllerRow(target)))
+		inserts = append(inserts, insertOp(vswitchd.ControllerTable, id, controllerRow(target, b)))
 		set = append(set, id)
 	}
 	changed := len(inserts) > 0 || len(set) != len(br.Controller)

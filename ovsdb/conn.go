@@ -142,7 +142,7 @@ func newMonitor(cli client.Client) *client.Monitor {
 		client.WithTable(port, &port.Name, &port.Interfaces, &port.ExternalIDs),
 		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options, &iface.ExternalIDs,
 			&iface.Ofport, &iface.MTU),
-		client.WithTable(ctl, &ctl.Target, &ctl.ConnectionMode),
+		client.WithTable(ctl, &ctl.Target, &ctl.ConnectionMode, &ctl.ControllerRateLimit, &ctl.ControllerBurstLimit),
 	)
 }
 

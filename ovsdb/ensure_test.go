@@ -15,7 +15,8 @@ import (
 )
 
 func TestEnsureBridge(t *testing.T) {
-	want := Bridge{Name: "br-mesh", DatapathType: "netdev", DPID: topo.DPIDFor("h1"), Controllers: []string{"tcp:127.0.0.1:6653", "tcp:127.0.0.1:6633"}}
+	want := Bridge{Name: "br-mesh", DatapathType: "netdev", DPID: topo.DPIDFor("h1"), Controllers: []string{"tcp:127.0.0.1:6653", "tcp:127.0.0.1:6633"},
+		PacketInRate: 1000, PacketInBurst: 250}
 	tests := []struct {
 		name  string
 		setup func(root string) []libovsdb.Operation // run before EnsureBridge
@@ -69,6 +70,12 @@ func TestEnsureBridge(t *testing.T) {
 			waitFor(t, c, "bridge converged", func(s *snapshot) error {
 				if err := checkMesh(s, testMesh(), want.Controllers, self, []topo.Host{self}); err != nil {
 					return err
+				}
+				for _, id := range s.bridges["br-mesh"].Controller {
+					ctl := s.controllers[id]
+					if !optEqual(ctl.ControllerRateLimit, 1000) || !optEqual(ctl.ControllerBurstLimit, 250) {
+						return fmt.Errorf("controller %s: rate/burst limits %v/%v, want 1000/250", ctl.Target, ctl.ControllerRateLimit, ctl.ControllerBurstLimit)
+					}
 				}
 				if tc.check != nil {
 					return tc.check(s)

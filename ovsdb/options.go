@@ -30,6 +30,9 @@ type Options struct {
 	// Targets are the OpenFlow controller targets (tcp:IP:PORT) written
 	// into every mesh bridge's Controller rows.
 	Targets []string
+	// PacketInRate (packets/s) and PacketInBurst (packets) bound the
+	// packet-ins each switch sends; see Bridge. 0 means no limit.
+	PacketInRate, PacketInBurst int
 	// Hosts are the mesh members; each gets tunnels to all the others.
 	Hosts []topo.Host
 	// Publisher receives connection state and tunnel OFPorts; nil

@@ -24,7 +24,8 @@ func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 		return nil // departed; Reload is stopping this worker
 	}
 	o := w.m.opts
-	bridge := Bridge{Name: o.Mesh.Bridge, DatapathType: o.Mesh.DatapathType, DPID: self.DPID(), Controllers: o.Targets}
+	bridge := Bridge{Name: o.Mesh.Bridge, DatapathType: o.Mesh.DatapathType, DPID: self.DPID(), Controllers: o.Targets,
+		PacketInRate: o.PacketInRate, PacketInBurst: o.PacketInBurst}
 	wrote := 0
 	step := func(what string, f func(context.Context) (bool, error)) error {
 		tctx, cancel := context.WithTimeout(ctx, o.TransactTimeout)

@@ -36,6 +36,11 @@ func TestProxyARP(t *testing.T) {
 
 func testProxyARP(t *testing.T, o lab.Options) {
 	e := newEnv(t, o)
+	// The lowest packet-in limit OVS takes, so that the flood test below
+	// shows the switch holding packet-ins back.
+	cfg := e.cfg
+	cfg.OpenFlow.PacketInRate, cfg.OpenFlow.PacketInBurst = 100, 25
+	e.writeConfig(t, cfg)
 	hosts := e.hostNames()
 	c := e.startController(t)
 	e.waitMesh(t, 30*time.Second-time.Since(c.started), hosts, hosts)
@@ -514,17 +519,27 @@ func testBadARP(t *testing.T, e *env) {
 	if mid != before {
 		t.Errorf("%d malformed ARP frames caused %v packet-ins; want 0 (dropped in the datapath)", rounds*len(malformed), mid-before)
 	}
+	sendStart := time.Now()
 	e.sendFrames(t, src.Name, rounds, claims...)
+	sendTime := time.Since(sendStart)
 	settle(t, e)
+	settleTime := time.Since(sendStart)
 	after, arpAfter := e.metricSum(t, "ovsmesh_packet_ins_total"), e.metricSum(t, "ovsmesh_proxyarp_packet_ins_total")
 	sent := rounds * (len(malformed) + len(claims))
-	// The copies of a claim that arrive while its hold flow is being
-	// installed and the datapath's cached flows revalidated still reach
-	// the controller (tens at thousands of frames per second); the rest
-	// stay in the datapath.
-	limit := float64(rounds * len(claims) / 4)
+	// The copies of a claim that arrive while its hold flow is installed
+	// and the datapath's cached flows are revalidated still reach the
+	// controller; what bounds them is the switch's packet-in limit
+	// (openflow.packet_in_rate and packet_in_burst in the Controller
+	// rows): a token bucket of burst packets refilled at rate per second,
+	// plus a queue of burst packets, over the time from the first frame
+	// until the count settled (with 20% slack for timing).
+	rate, burst := float64(e.cfg.OpenFlow.PacketInRate), float64(e.cfg.OpenFlow.PacketInBurst)
+	limit := 2*burst + 1.2*rate*settleTime.Seconds() + 10
+	if limit >= float64(rounds*len(claims)) {
+		t.Fatalf("the claims took %v to settle: too slow for the packet-in limit to show", settleTime)
+	}
 	if d := arpAfter - arpMid; d > limit {
-		t.Errorf("%d refused claims caused %v ARP packet-ins; want at most %v (held off in the datapath)", rounds*len(claims), d, limit)
+		t.Errorf("%d refused claims sent in %v caused %v ARP packet-ins; want at most %.0f (packet-in limit %v/s, burst %v)", rounds*len(claims), sendTime, d, limit, rate, burst)
 	}
 	if d := after - mid; d > limit {
 		t.Errorf("%d refused claims caused %v packet-ins in all; want at most %v", rounds*len(claims), d, limit)

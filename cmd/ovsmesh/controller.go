@@ -118,7 +118,8 @@ func runController(ctx context.Context, f controllerFlags) error {
 		return err
 	}
 	mgr, err := ovsdb.NewManager(ovsdb.Options{
-		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, Hosts: cfg.TopoHosts(), Publisher: persistingMesh{mesh, st.journal},
+		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
+		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{mesh, st.journal},
 		Logger: log.With("component", "ovsdb"), Registerer: reg,
 	})
 	if err != nil {
