@@ -69,6 +69,12 @@ const (
 	// PrioARPResponder (TableARPResponder) answers a request for a
 	// known IP (arp,arp_op=1,arp_tpa=IP).
 	PrioARPResponder uint16 = 100
+	// PrioARPSamePort (TableARPResponder) drops a request whose target
+	// sits behind the port it came in on: the segment behind that port
+	// (a Linux bridge of containers, say) already delivered it, and an
+	// answer sent back into it with the target's MAC as eth_src would
+	// make that bridge learn the target behind ovsmesh's port.
+	PrioARPSamePort uint16 = 110
 	// PrioARPProbeDrop (TableARP) drops ARP with sender IP 0.0.0.0 that
 	// is not a request: malformed ARP (OVS leaves the ARP fields zero
 	// unless hrd=1, pro=0x0800, hln=6, pln=4) and bogus replies, in the

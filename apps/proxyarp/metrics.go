@@ -4,10 +4,10 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the proxy ARP app's collectors (no MAC or IP labels).
 type Metrics struct {
-	bindings, responders                                    prometheus.Gauge
-	packetIns, learned, moved, changed, conflicts, answered prometheus.Counter
-	aged, portGone, refreshed                               prometheus.Counter
-	refused                                                 *prometheus.CounterVec
+	bindings, responders                                              prometheus.Gauge
+	packetIns, learned, moved, changed, conflicts, answered, samePort prometheus.Counter
+	aged, portGone, refreshed                                         prometheus.Counter
+	refused                                                           *prometheus.CounterVec
 }
 
 // NewMetrics builds the app's metrics and registers them with reg (nil:
@@ -28,6 +28,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		changed:    c("changed_total", "Bindings that took a new MAC because the old owner was gone."),
 		conflicts:  c("conflicts_total", "Claims of a live binding's IP by another MAC, refused."),
 		answered:   c("controller_answers_total", "ARP requests answered by the controller with a packet-out (the first answer for a binding on a switch)."),
+		samePort:   c("same_port_requests_total", "ARP requests not answered because the target sits behind the asker's own port."),
 		aged:       c("aged_total", "Bindings dropped because their owner sent no ARP for the aging time."),
 		portGone:   c("port_gone_total", "Bindings dropped because their port went down or away."),
 		refreshed:  c("refreshed_total", "Packet-ins from a known binding at its place (its known-sender flow was missing)."),
@@ -38,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.refused.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.bindings, m.responders, m.packetIns, m.learned, m.moved, m.changed, m.conflicts, m.answered,
+		reg.MustRegister(m.bindings, m.responders, m.packetIns, m.learned, m.moved, m.changed, m.conflicts, m.answered, m.samePort,
 			m.aged, m.portGone, m.refreshed, m.refused)
 	}
 	return m

@@ -81,6 +81,10 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	// The sender is admitted; now the packet itself.
 	if pk.request() && !pk.gratuitous() {
 		if t, ok := a.table.Get(pk.TPA); ok {
+			if t.DPID == s.dpid && t.OFPort == pi.InPort {
+				a.m.samePort.Inc()
+				return nil // the target is on the asker's segment: it answers itself
+			}
 			po, err := answer(&pk, t, pi.InPort)
 			if err != nil {
 				return err

@@ -94,6 +94,13 @@ func (p planner) responder(b topo.ARPBinding) flows.Flow {
 		}}
 }
 
+// samePort drops, on b's own switch, requests for b.IP that come in on
+// b's own port: the target is on the asker's segment and answers itself.
+func (p planner) samePort(b topo.ARPBinding) flows.Flow {
+	return flows.Flow{Table: flows.TableARPResponder, Priority: flows.PrioARPSamePort, Cookie: p.cookie(ipObject(b.IP)),
+		Match: flows.Match{InPort: b.OFPort, EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP}}
+}
+
 // holdFlow drops, for the hold time, ARP from (port, eth_src) claiming
 // ip at sha, after such a claim was refused. The sender's own, valid
 // ARP (another IP, or its own MAC as sha) is not affected.
@@ -112,7 +119,7 @@ func located(b topo.ARPBinding, dpid uint64) bool { return b.DPID == dpid && b.O
 func (p planner) install(dpid uint64, b topo.ARPBinding) []flows.Message {
 	msgs := []flows.Message{flows.AddFlow(p.responder(b))}
 	if located(b, dpid) {
-		msgs = append(msgs, flows.AddFlow(p.senderFlow(b)))
+		msgs = append(msgs, flows.AddFlow(p.senderFlow(b)), flows.AddFlow(p.samePort(b)))
 	}
 	return msgs
 }
@@ -121,7 +128,7 @@ func (p planner) install(dpid uint64, b topo.ARPBinding) []flows.Message {
 func (p planner) uninstall(dpid uint64, b topo.ARPBinding) []flows.Message {
 	msgs := []flows.Message{flows.DeleteStrict(p.responder(b))}
 	if located(b, dpid) {
-		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(b)))
+		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(b)), flows.DeleteStrict(p.samePort(b)))
 	}
 	return msgs
 }
@@ -133,12 +140,15 @@ func (p planner) change(dpid uint64, old, now topo.ARPBinding) []flows.Message {
 	var msgs []flows.Message
 	if located(old, dpid) && (old.OFPort != now.OFPort || old.DPID != now.DPID || string(old.MAC) != string(now.MAC)) {
 		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(old)))
+		if old.OFPort != now.OFPort || old.DPID != now.DPID {
+			msgs = append(msgs, flows.DeleteStrict(p.samePort(old)))
+		}
 	}
 	if string(old.MAC) != string(now.MAC) {
 		msgs = append(msgs, flows.AddFlow(p.responder(now)))
 	}
 	if located(now, dpid) {
-		msgs = append(msgs, flows.AddFlow(p.senderFlow(now)))
+		msgs = append(msgs, flows.AddFlow(p.senderFlow(now)), flows.AddFlow(p.samePort(now)))
 	}
 	return msgs
 }

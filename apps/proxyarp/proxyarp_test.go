@@ -3,6 +3,8 @@ package proxyarp
 import (
 	"context"
 	"flag"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,6 +290,30 @@ func TestHandlerDecisions(t *testing.T) {
 	}
 	if n := value(a.m.responders); n != 2*3 {
 		t.Errorf("responder flows gauge %v, want 6 (2 bindings on 3 mesh switches)", n)
+	}
+
+	// C joins B's port on h2 (a Linux bridge of containers behind one
+	// OVS port) and asks for B: B is on C's own segment and answers
+	// itself; an answer from ovsmesh with B's MAC as source would make
+	// that bridge learn B behind the OVS port.
+	macC, ipC := net.HardwareAddr{2, 0, 0, 0, 2, 9}, netip.MustParseAddr("10.0.2.9")
+	if err := a.PacketIn(ctx, sw["h2"], pin(1, garp(macC, ipC))); err != nil {
+		t.Fatal(err)
+	}
+	sw["h2"].take()
+	if err := a.PacketIn(ctx, sw["h2"], pin(1, request(macC, ipC, ipB))); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range sw["h2"].raw() {
+		if po, ok := m.(flows.PacketOut); ok {
+			t.Errorf("a request for a target behind the asker's own port was answered or delivered: %v", po)
+		}
+	}
+	if n := value(a.m.samePort); n != 1 {
+		t.Errorf("same-port requests %v, want 1", n)
+	}
+	if got := strings.Join(sw["h2"].take(), "\n"); strings.Contains(got, "packet_out") {
+		t.Errorf("h2 got %s", got)
 	}
 }
 
