@@ -46,8 +46,8 @@ switches_up() { [ "$(curl -sf "http://$API/api/v1/switches" | grep -c '"dpid"')"
 wait_for "every host's br-int to connect to the controller" 20 switches_up
 "$BIN" lab attach --dir "$DIR" >/dev/null
 
-packet_ins() { curl -sf "http://$API/metrics" | awk '/^ovsmesh_packet_ins_total/{s+=$2} END{print s+0}'; }
-before=$(packet_ins)
+packet_ins() { curl -sf "http://$API/metrics" | awk -v app="${1:-}" '/^ovsmesh_packet_ins_total/ && index($0, "app=\"" app) {s+=$2} END{print s+0}'; }
+before=$(packet_ins); before_l2=$(packet_ins learning); before_arp=$(packet_ins proxyarp)
 
 echo "== pinging every guest pair"
 mapfile -t guests < <(for h in $(seq 1 "$HOSTS"); do for g in $(seq 1 "$GUESTS"); do echo "$h $g"; done; done)
@@ -65,20 +65,23 @@ for a in "${guests[@]}"; do
 		fi
 	done
 done
-after=$(packet_ins)
+after=$(packet_ins); after_l2=$(packet_ins learning); after_arp=$(packet_ins proxyarp)
 
 echo
 echo "== reachability: $ok/$total guest pairs answered"
 echo
 echo "== mesh-wide MAC table (ovsmesh macs --api $API)"
 "$BIN" macs --api "$API"
+echo
+echo "== ARP bindings (ovsmesh arp --api $API)"
+"$BIN" arp --api "$API"
 for h in $(seq 1 "$HOSTS"); do
 	echo
 	echo "== flows on h$h (ovs-ofctl -O OpenFlow13 dump-flows br-int)"
 	ip netns exec "$PREFIX-h$h" env OVS_RUNDIR="$DIR/h$h" ovs-ofctl -O OpenFlow13 dump-flows br-int | tail -n +2
 done
 echo
-echo "== packet-ins caused by the pings: $((after - before)) (for $total pings; after the first packet of each MAC the datapath carries everything)"
+echo "== packet-ins caused by the pings: $((after - before)) for $total pings: $((after_l2 - before_l2)) by the learning switch, $((after_arp - before_arp)) by proxy ARP, with ${#guests[@]} guests; the datapath carried the rest"
 
 if [ "${KEEP:-0}" = 1 ]; then
 	cat <<EOF
