@@ -24,6 +24,7 @@ type FieldError struct {
 	path []string
 }
 
+// Error renders "line N: field: message" (without the line when unknown).
 func (e *FieldError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)

@@ -73,6 +73,8 @@ func (a Output) appendTo(b []byte) []byte {
 	return append(b, 0, 0, 0, 0, 0, 0)
 }
 
+// String renders the action as ovs-ofctl prints it: "output:3", or the
+// reserved port's name ("IN_PORT", "TABLE", "CONTROLLER:65535").
 func (a Output) String() string {
 	switch a.Port {
 	case PortController:
@@ -96,6 +98,7 @@ func (a Group) appendTo(b []byte) []byte {
 	return binary.BigEndian.AppendUint32(b, uint32(a.ID))
 }
 
+// String renders the action as ovs-ofctl prints it: "group:1".
 func (a Group) String() string { return fmt.Sprintf("group:%d", a.ID) }
 
 // appendActions appends each action in order.

@@ -188,12 +188,14 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p under the lock; it never fails.
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
+// String returns a copy of what was written so far.
 func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()

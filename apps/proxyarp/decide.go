@@ -24,6 +24,7 @@ const (
 	conflict
 )
 
+// String names the verdict for logs and test output.
 func (v verdict) String() string {
 	return [...]string{"learn", "refresh", "move", "change", "conflict"}[v]
 }
