@@ -1,4 +1,3 @@
-// Command ovsmesh is the ovsmesh controller, its lab and its CLI.
 package main
 
 import (
