@@ -110,12 +110,7 @@ func (f *Flow) actionsString() string {
 		parts = append(parts, a.String())
 	}
 	if f.WriteMetadataMask != 0 {
-		// ovs-ofctl leaves out an all-ones mask.
-		if f.WriteMetadataMask == ^uint64(0) {
-			parts = append(parts, fmt.Sprintf("write_metadata:%#x", f.WriteMetadata))
-		} else {
-			parts = append(parts, fmt.Sprintf("write_metadata:%#x/%#x", f.WriteMetadata&f.WriteMetadataMask, f.WriteMetadataMask))
-		}
+		parts = append(parts, writeMetadataString(f.WriteMetadata, f.WriteMetadataMask))
 	}
 	if f.Goto != 0 {
 		parts = append(parts, fmt.Sprintf("goto_table:%d", f.Goto))
@@ -124,4 +119,13 @@ func (f *Flow) actionsString() string {
 		return "drop"
 	}
 	return strings.Join(parts, ",")
+}
+
+// writeMetadataString renders a write-metadata instruction as ovs-ofctl
+// does, leaving out an all-ones mask.
+func writeMetadataString(value, mask uint64) string {
+	if mask == ^uint64(0) {
+		return fmt.Sprintf("write_metadata:%#x", value)
+	}
+	return fmt.Sprintf("write_metadata:%#x/%#x", value&mask, mask)
 }
