@@ -34,7 +34,7 @@ func newMesh3(t *testing.T, opts Options) (*App, map[string]*recorder) {
 		if err := a.SwitchUp(context.Background(), r); err != nil {
 			t.Fatalf("SwitchUp h%d: %v", i+1, err)
 		}
-		r.take()
+		r.Take()
 		byName[m.hosts[i].Name] = r
 	}
 	return a, byName
@@ -87,7 +87,7 @@ func TestScenarioGolden(t *testing.T) {
 			Priority: flows.PrioKnownSrc, Reason: flows.RemovedIdleTimeout, Match: flows.Match{InPort: 2, EthSrc: macA}})
 	})
 	step("h2 port 1 goes away: B forgotten, flood groups shrink", func() {
-		recs[1].ports = slices.DeleteFunc(recs[1].ports, func(p flows.Port) bool { return p.No == 1 })
+		recs[1].PortList = slices.DeleteFunc(recs[1].PortList, func(p flows.Port) bool { return p.No == 1 })
 		a.PortStatus(ctx, recs[1], flows.PortStatus{Reason: flows.PortDeleted, Port: port(1, "g1")})
 	})
 	checkGolden(t, "mesh3", b.String())
@@ -164,14 +164,14 @@ func TestPacketInDecisions(t *testing.T) {
 				tc.setup(a, sw)
 			}
 			for _, r := range sw {
-				r.take()
+				r.Take()
 			}
 			err := a.PacketIn(ctx, sw[tc.host], tc.pi)
 			if err != nil {
 				t.Fatalf("PacketIn: %v", err)
 			}
 			for _, w := range tc.want {
-				got := strings.Join(sw[w.host].take(), "\n")
+				got := strings.Join(sw[w.host].Take(), "\n")
 				rest := got
 				for _, s := range w.contains {
 					i := strings.Index(rest, s)
@@ -183,7 +183,7 @@ func TestPacketInDecisions(t *testing.T) {
 				}
 			}
 			for _, h := range tc.none {
-				if got := sw[h].take(); len(got) > 0 {
+				if got := sw[h].Take(); len(got) > 0 {
 					t.Errorf("%s got %d messages, want none: %q", h, len(got), got)
 				}
 			}
@@ -212,11 +212,11 @@ func TestFlapDamping(t *testing.T) {
 	for i, s := range steps {
 		clk.advance(time.Second)
 		for _, r := range sw {
-			r.take()
+			r.Take()
 		}
 		a.PacketIn(ctx, sw[s.host], packetIn(s.port, macA, bcast))
 		e, _ := a.table.Get(topo.KeyOf(0, macA))
-		got := strings.Join(sw[s.host].take(), "\n")
+		got := strings.Join(sw[s.host].Take(), "\n")
 		isDamped := strings.Contains(got, "hard_timeout=10, priority=300") && !strings.Contains(got, "packet_out")
 		if isDamped != s.damped {
 			t.Fatalf("step %d (%s port %d): damped=%v, want %v; sent:\n%s", i, s.host, s.port, isDamped, s.damped, got)
@@ -274,20 +274,20 @@ func TestFloodGroupsSplitHorizon(t *testing.T) {
 func TestStandaloneSwitchIsItsOwnDomain(t *testing.T) {
 	ctx := context.Background()
 	a, sw := newMesh3(t, Options{})
-	other := &recorder{dpid: 0x42, ports: []flows.Port{port(1, "eth1"), port(2, "eth2")}}
+	other := &recorder{ID: 0x42, PortList: []flows.Port{port(1, "eth1"), port(2, "eth2")}}
 	if err := a.SwitchUp(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(other.take(), "\n"); !strings.Contains(got, "group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2") {
+	if got := strings.Join(other.Take(), "\n"); !strings.Contains(got, "group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2") {
 		t.Errorf("standalone baseline lacks the flood group over both ports:\n%s", got)
 	}
 	a.PacketIn(ctx, other, packetIn(1, macA, bcast))
 	for h, r := range sw {
-		if got := r.take(); len(got) > 0 {
+		if got := r.Take(); len(got) > 0 {
 			t.Errorf("mesh host %s got flows for a standalone switch's MAC: %q", h, got)
 		}
 	}
-	if got := strings.Join(other.take(), "\n"); !strings.Contains(got, "dl_dst=02:00:00:00:01:01 actions=output:1") {
+	if got := strings.Join(other.Take(), "\n"); !strings.Contains(got, "dl_dst=02:00:00:00:01:01 actions=output:1") {
 		t.Errorf("standalone switch did not learn A:\n%s", got)
 	}
 	a.PacketIn(ctx, sw["h1"], packetIn(1, macA, bcast))
@@ -299,7 +299,7 @@ func TestStandaloneSwitchIsItsOwnDomain(t *testing.T) {
 func TestBadFrameIsReportedNotLearned(t *testing.T) {
 	a, sw := newMesh3(t, Options{})
 	for _, r := range sw {
-		r.take()
+		r.Take()
 	}
 	err := a.PacketIn(context.Background(), sw["h1"], &flows.PacketIn{InPort: 1, Data: []byte{1, 2, 3}})
 	if err == nil || !strings.Contains(err.Error(), "port 1") {

@@ -28,6 +28,6 @@ func FuzzParse(f *testing.F) {
 		if reason != "" && a.table.Len() != before {
 			t.Fatalf("refused frame %x (%s) changed the table", frame, reason)
 		}
-		sw["h1"].take()
+		sw["h1"].Take()
 	})
 }

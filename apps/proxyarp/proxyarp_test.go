@@ -60,7 +60,7 @@ func newMesh3(t *testing.T, opts Options) (*App, map[string]*recorder) {
 		if err := a.SwitchUp(context.Background(), r); err != nil {
 			t.Fatalf("SwitchUp h%d: %v", i+1, err)
 		}
-		r.take()
+		r.Take()
 		byName[m.hosts[i].Name] = r
 	}
 	return a, byName
@@ -112,7 +112,7 @@ func TestScenarioGolden(t *testing.T) {
 		must(a.PacketIn(ctx, recs[1], pin(2, garp(macA, ipA))))
 	})
 	step("B's MAC is now seen on h3: C's claim of B's IP is a change", func() {
-		macs[topo.KeyOf(0, macB)] = topo.MACEntry{MAC: macB, DPID: recs[2].dpid, OFPort: 1, Host: "h3"}
+		macs[topo.KeyOf(0, macB)] = topo.MACEntry{MAC: macB, DPID: recs[2].ID, OFPort: 1, Host: "h3"}
 		must(a.PacketIn(ctx, recs[2], pin(2, garp(macC, ipB))))
 	})
 	step("A's known-sender flow idles out on h2: A forgotten mesh-wide", func() {
@@ -121,7 +121,7 @@ func TestScenarioGolden(t *testing.T) {
 			Match: flows.Match{InPort: 2, EthSrc: macA, EthType: flows.EthTypeARP, ARPSPA: ipA, ARPSHA: macA}}))
 	})
 	step("h3 port 2 goes away: C's bindings (10.0.2.1, 10.0.3.2) dropped", func() {
-		recs[2].ports = slices.DeleteFunc(recs[2].ports, func(p flows.Port) bool { return p.No == 2 })
+		recs[2].PortList = slices.DeleteFunc(recs[2].PortList, func(p flows.Port) bool { return p.No == 2 })
 		must(a.PortStatus(ctx, recs[2], flows.PortStatus{Reason: flows.PortDeleted, Port: port(2, "g2")}))
 	})
 	checkGolden(t, "mesh3", b.String())
@@ -214,7 +214,7 @@ func TestBadInput(t *testing.T) {
 			if a.table.Len() != 0 {
 				t.Errorf("a bad frame changed the table: %+v", a.table.Select(nil))
 			}
-			got := sw["h1"].take()
+			got := sw["h1"].Take()
 			switch {
 			case tc.hold && (len(got) != 1 || !strings.Contains(got[0], "priority=250") || !strings.Contains(got[0], "hard_timeout=5")):
 				t.Errorf("want one hold flow, got %q", got)
@@ -222,7 +222,7 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("want nothing sent, got %q", got)
 			}
 			for _, h := range []string{"h2", "h3"} {
-				if got := sw[h].take(); len(got) != 0 {
+				if got := sw[h].Take(); len(got) != 0 {
 					t.Errorf("%s got %q", h, got)
 				}
 			}
@@ -245,17 +245,17 @@ func TestHandlerDecisions(t *testing.T) {
 	if err := a.PacketIn(ctx, sw["h1"], pi); err != nil {
 		t.Fatal(err)
 	}
-	other := &recorder{dpid: 0x99, ports: []flows.Port{port(1, "p1")}}
+	other := &recorder{ID: 0x99, PortList: []flows.Port{port(1, "p1")}}
 	if err := a.SwitchUp(ctx, other); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.PacketIn(ctx, other, pin(1, request(macA, ipA, ipB))); err != nil {
 		t.Fatal(err)
 	}
-	if got := other.take(); len(got) != 0 {
+	if got := other.Take(); len(got) != 0 {
 		t.Errorf("a standalone switch got %q; proxy ARP runs on mesh hosts only", got)
 	}
-	if a.table.Len() != 0 || len(sw["h1"].take()) != 0 {
+	if a.table.Len() != 0 || len(sw["h1"].Take()) != 0 {
 		t.Fatalf("ignored packet-ins changed something")
 	}
 
@@ -265,12 +265,12 @@ func TestHandlerDecisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range sw {
-		r.take()
+		r.Take()
 	}
 	if err := a.PacketIn(ctx, sw["h1"], pin(2, request(macA, ipA, ipB))); err != nil {
 		t.Fatal(err)
 	}
-	msgs := sw["h1"].raw()
+	msgs := sw["h1"].Raw()
 	po, ok := msgs[len(msgs)-1].(flows.PacketOut)
 	if !ok || po.InPort != flows.PortController || len(po.Actions) != 1 || po.Actions[0].String() != "output:2" {
 		t.Fatalf("last message %v, want the controller's answer out of port 2", msgs[len(msgs)-1])
@@ -300,11 +300,11 @@ func TestHandlerDecisions(t *testing.T) {
 	if err := a.PacketIn(ctx, sw["h2"], pin(1, garp(macC, ipC))); err != nil {
 		t.Fatal(err)
 	}
-	sw["h2"].take()
+	sw["h2"].Take()
 	if err := a.PacketIn(ctx, sw["h2"], pin(1, request(macC, ipC, ipB))); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range sw["h2"].raw() {
+	for _, m := range sw["h2"].Raw() {
 		if po, ok := m.(flows.PacketOut); ok {
 			t.Errorf("a request for a target behind the asker's own port was answered or delivered: %v", po)
 		}
@@ -312,7 +312,7 @@ func TestHandlerDecisions(t *testing.T) {
 	if n := value(a.m.samePort); n != 1 {
 		t.Errorf("same-port requests %v, want 1", n)
 	}
-	if got := strings.Join(sw["h2"].take(), "\n"); strings.Contains(got, "packet_out") {
+	if got := strings.Join(sw["h2"].Take(), "\n"); strings.Contains(got, "packet_out") {
 		t.Errorf("h2 got %s", got)
 	}
 }
@@ -325,16 +325,16 @@ func TestStaticBindingsAndReplay(t *testing.T) {
 	ctx := context.Background()
 	tbl := topo.NewARPTable()
 	m, recs := mesh3()
-	tbl.Put(topo.ARPBinding{IP: ipA, MAC: macA, DPID: recs[0].dpid, OFPort: 1, Host: "h1"})
-	tbl.Put(topo.ARPBinding{IP: ipB, MAC: macB, DPID: recs[1].dpid, OFPort: 7, Host: "h2"}) // port 7 is gone
-	tbl.Put(topo.ARPBinding{IP: ipC, MAC: macC, Static: true})                              // no longer configured
+	tbl.Put(topo.ARPBinding{IP: ipA, MAC: macA, DPID: recs[0].ID, OFPort: 1, Host: "h1"})
+	tbl.Put(topo.ARPBinding{IP: ipB, MAC: macB, DPID: recs[1].ID, OFPort: 7, Host: "h2"}) // port 7 is gone
+	tbl.Put(topo.ARPBinding{IP: ipC, MAC: macC, Static: true})                            // no longer configured
 	a := New(Options{Mesh: m, Table: tbl, Generation: 3, Static: []Static{{IP: ipS, MAC: macS}}})
 	for _, r := range recs {
 		if err := a.SwitchUp(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got := strings.Join(recs[0].take(), "\n")
+	got := strings.Join(recs[0].Take(), "\n")
 	for _, want := range []string{
 		"priority=100,arp,arp_tpa=10.0.9.9,arp_op=1 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:02:00:00:00:09:09->eth_src",
 		"priority=200,arp,in_port=1,dl_src=02:00:00:00:01:01,arp_spa=10.0.1.1,arp_sha=02:00:00:00:01:01 actions=goto_table:2",
@@ -349,7 +349,7 @@ func TestStaticBindingsAndReplay(t *testing.T) {
 	if strings.Contains(got, "10.0.3.2") || !strings.HasSuffix(got, "delete_strict table=2,priority=100,arp,arp_tpa=10.0.2.1,arp_op=1") {
 		t.Errorf("h1's replay:\n%s", got)
 	}
-	if got := strings.Join(recs[2].take(), "\n"); strings.Contains(got, "10.0.2.1") || strings.Contains(got, "10.0.3.2") {
+	if got := strings.Join(recs[2].Take(), "\n"); strings.Contains(got, "10.0.2.1") || strings.Contains(got, "10.0.3.2") {
 		t.Errorf("h3's replay installs a dropped binding:\n%s", got)
 	}
 	if _, ok := tbl.Get(ipB); ok {
@@ -372,7 +372,7 @@ func TestStaticBindingsAndReplay(t *testing.T) {
 	if b, _ := tbl.Get(ipS); !b.Static || b.OFPort != 2 {
 		t.Errorf("static binding seen on port 2: %+v", b)
 	}
-	recs[2].ports = slices.DeleteFunc(recs[2].ports, func(p flows.Port) bool { return p.No == 2 })
+	recs[2].PortList = slices.DeleteFunc(recs[2].PortList, func(p flows.Port) bool { return p.No == 2 })
 	if err := a.PortStatus(ctx, recs[2], flows.PortStatus{Reason: flows.PortDeleted, Port: port(2, "g2")}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,59 +1,23 @@
 package proxyarp
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // recorder stands in for a switch: it records what the app sends.
-type recorder struct {
-	dpid  uint64
-	ports []flows.Port
-	mu    sync.Mutex
-	msgs  []flows.Message
-}
-
-func (r *recorder) DPID() uint64        { return r.dpid }
-func (r *recorder) Ports() []flows.Port { return append([]flows.Port(nil), r.ports...) }
-func (r *recorder) Send(_ context.Context, msgs ...flows.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, msgs...)
-	return nil
-}
-
-// take returns and clears the recorded messages, rendered as text.
-func (r *recorder) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, len(r.msgs))
-	for i, m := range r.msgs {
-		out[i] = fmt.Sprint(m)
-	}
-	r.msgs = nil
-	return out
-}
-
-// raw returns and clears the recorded messages.
-func (r *recorder) raw() []flows.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.msgs
-	r.msgs = nil
-	return out
-}
+type recorder = controllertest.Recorder
 
 // fakeMesh is a map-backed Mesh.
 type fakeMesh struct{ hosts []topo.Host }
@@ -94,10 +58,10 @@ func mesh3() (fakeMesh, []*recorder) {
 	}
 	var recs []*recorder
 	for i, h := range m.hosts {
-		r := &recorder{dpid: h.DPID(), ports: []flows.Port{port(1, "g1"), port(2, "g2"), port(flows.PortLocal, "br-int")}}
+		r := &recorder{ID: h.DPID(), PortList: []flows.Port{port(1, "g1"), port(2, "g2"), port(flows.PortLocal, "br-int")}}
 		for j, p := range m.hosts {
 			if j != i {
-				r.ports = append(r.ports, port(uint32(11+j), topo.TunnelPortName(p.Name)))
+				r.PortList = append(r.PortList, port(uint32(11+j), topo.TunnelPortName(p.Name)))
 			}
 		}
 		recs = append(recs, r)
@@ -151,7 +115,7 @@ func render(recs map[string]*recorder) string {
 	sort.Strings(names)
 	var b strings.Builder
 	for _, n := range names {
-		for _, m := range recs[n].take() {
+		for _, m := range recs[n].Take() {
 			fmt.Fprintf(&b, "[%s] %s\n", n, m)
 		}
 	}
