@@ -3,7 +3,6 @@ package learning
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -19,27 +18,6 @@ import (
 // recorder stands in for a switch: it records what the app sends.
 type recorder = controllertest.Recorder
 
-// fakeMesh is a map-backed Mesh.
-type fakeMesh struct{ hosts []topo.Host }
-
-func (m fakeMesh) HostByDPID(dpid uint64) (topo.Host, bool) {
-	for _, h := range m.hosts {
-		if h.DPID() == dpid {
-			return h, true
-		}
-	}
-	return topo.Host{}, false
-}
-
-func (m fakeMesh) PeerByTunnelPort(name string) (topo.Host, bool) {
-	for _, h := range m.hosts {
-		if topo.TunnelPortName(h.Name) == name {
-			return h, true
-		}
-	}
-	return topo.Host{}, false
-}
-
 // clock is a settable time source.
 type clock struct{ t time.Time }
 
@@ -49,25 +27,8 @@ func newClock() *clock                       { return &clock{t: time.Date(2026, 
 func mac(s string) net.HardwareAddr          { m, _ := net.ParseMAC(s); return m }
 func port(no uint32, name string) flows.Port { return flows.Port{No: no, Name: name} }
 
-// mesh3 builds three mesh hosts h1..h3; on each, guests sit on ports 1
-// and 2 and the tunnel towards peer hN is port 10+N.
-func mesh3() (fakeMesh, []*recorder) {
-	m := fakeMesh{}
-	for i := 1; i <= 3; i++ {
-		m.hosts = append(m.hosts, topo.Host{Name: fmt.Sprintf("h%d", i), TunnelIP: netip.AddrFrom4([4]byte{198, 18, 0, byte(i)})})
-	}
-	var recs []*recorder
-	for i, h := range m.hosts {
-		r := &recorder{ID: h.DPID(), PortList: []flows.Port{port(1, "g1"), port(2, "g2"), port(flows.PortLocal, "br-int")}}
-		for j, p := range m.hosts {
-			if j != i {
-				r.PortList = append(r.PortList, port(uint32(11+j), topo.TunnelPortName(p.Name)))
-			}
-		}
-		recs = append(recs, r)
-	}
-	return m, recs
-}
+// mesh3 is three mesh hosts and their recorders (controllertest.Mesh).
+func mesh3() (*topo.Mesh, []*recorder) { return controllertest.Mesh(3) }
 
 // frame builds an Ethernet frame from src to dst carrying an ARP request.
 func frame(src, dst net.HardwareAddr) []byte {

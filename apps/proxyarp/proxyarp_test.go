@@ -61,7 +61,7 @@ func newMesh3(t *testing.T, opts Options) (*App, map[string]*recorder) {
 			t.Fatalf("SwitchUp h%d: %v", i+1, err)
 		}
 		r.Take()
-		byName[m.hosts[i].Name] = r
+		byName[m.Hosts()[i].Name] = r
 	}
 	return a, byName
 }

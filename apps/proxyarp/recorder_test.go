@@ -19,18 +19,6 @@ import (
 // recorder stands in for a switch: it records what the app sends.
 type recorder = controllertest.Recorder
 
-// fakeMesh is a map-backed Mesh.
-type fakeMesh struct{ hosts []topo.Host }
-
-func (m fakeMesh) HostByDPID(dpid uint64) (topo.Host, bool) {
-	for _, h := range m.hosts {
-		if h.DPID() == dpid {
-			return h, true
-		}
-	}
-	return topo.Host{}, false
-}
-
 // fakeMACs is a map-backed MACs.
 type fakeMACs map[topo.MACKey]topo.MACEntry
 
@@ -49,25 +37,8 @@ func port(no uint32, name string) flows.Port {
 	return flows.Port{No: no, Name: name}
 }
 
-// mesh3 builds three mesh hosts h1..h3; on each, guests sit on ports 1
-// and 2 and the tunnel towards peer hN is port 10+N.
-func mesh3() (fakeMesh, []*recorder) {
-	m := fakeMesh{}
-	for i := 1; i <= 3; i++ {
-		m.hosts = append(m.hosts, topo.Host{Name: fmt.Sprintf("h%d", i), TunnelIP: netip.AddrFrom4([4]byte{198, 18, 0, byte(i)})})
-	}
-	var recs []*recorder
-	for i, h := range m.hosts {
-		r := &recorder{ID: h.DPID(), PortList: []flows.Port{port(1, "g1"), port(2, "g2"), port(flows.PortLocal, "br-int")}}
-		for j, p := range m.hosts {
-			if j != i {
-				r.PortList = append(r.PortList, port(uint32(11+j), topo.TunnelPortName(p.Name)))
-			}
-		}
-		recs = append(recs, r)
-	}
-	return m, recs
-}
+// mesh3 is three mesh hosts and their recorders (controllertest.Mesh).
+func mesh3() (*topo.Mesh, []*recorder) { return controllertest.Mesh(3) }
 
 var (
 	bcast = mac("ff:ff:ff:ff:ff:ff")
