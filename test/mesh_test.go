@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -395,54 +394,12 @@ func testCrashRestart(t *testing.T, e *env) {
 	oldGen := old.generation(t)
 	src, _ := e.lab.Guest("h1g1")
 	dst, _ := e.lab.Guest("h2g1")
-	const count = 1000
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", src.NS,
-		"ping", "-n", "-i", "0.01", "-c", strconv.Itoa(count), "-W", "2", dst.IP.String())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := lineReader(stdout)
-	var all []string
-	replies := 0
 	// Kill the controller once the ping has been running for about a
 	// second (100 replies).
-	timeout := time.After(15 * time.Second)
-wait:
-	for replies < 100 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				break wait
-			}
-			all = append(all, l)
-			if strings.Contains(l, "bytes from") {
-				replies++
-			}
-		case <-timeout:
-			_ = cmd.Process.Kill()
-			t.Fatalf("timed out waiting for 100 replies of ping %s -> %s; got %d: %q", src.Name, dst.Name, replies, all)
-		}
-	}
+	ping := startPing(ctx, t, src, dst, 1000, 100)
 	old.kill(t)
-	t.Logf("controller SIGKILLed after %d replies", replies)
-	for l := range lines {
-		all = append(all, l)
-	}
-	waitErr := cmd.Wait()
-	m := regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`).FindStringSubmatch(strings.Join(all, "\n"))
-	if m == nil {
-		t.Fatalf("ping %s -> %s: no statistics (%v): %s", src.Name, dst.Name, waitErr, tail(strings.Join(all, "\n"), 10))
-	}
-	if m[1] != strconv.Itoa(count) || m[2] != m[1] {
-		t.Errorf("ping %s -> %s at 100 pps across a controller crash: %s sent, %s received; want %d and 0 lost",
-			src.Name, dst.Name, m[1], m[2], count)
-	} else {
-		t.Logf("ping %s -> %s across the crash: %s/%s", src.Name, dst.Name, m[2], m[1])
-	}
+	t.Logf("controller SIGKILLed during the ping")
+	ping.expectNoLoss(t, "a controller crash")
 
 	c := e.startController(t)
 	gen := c.generation(t)

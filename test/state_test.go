@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,35 +96,7 @@ func testRestartHitless(t *testing.T, e *env) {
 	oldGen := old.generation(t)
 	src, _ := e.lab.Guest("h1g1")
 	dst, _ := e.lab.Guest("h2g1")
-	const count = 1000
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", src.NS,
-		"ping", "-n", "-i", "0.01", "-c", strconv.Itoa(count), "-W", "2", dst.IP.String())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := lineReader(stdout)
-	var all []string
-	replies := 0
-	timeout := time.After(15 * time.Second)
-	for replies < 100 {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("ping ended early: %q", all)
-			}
-			all = append(all, l)
-			if strings.Contains(l, "bytes from") {
-				replies++
-			}
-		case <-timeout:
-			_ = cmd.Process.Kill()
-			t.Fatalf("timed out waiting for 100 replies; got %d: %q", replies, all)
-		}
-	}
+	ping := startPing(ctx, t, src, dst, 1000, 100)
 	old.kill(t)
 	killed := time.Now()
 	c := e.startController(t)
@@ -152,20 +122,7 @@ func testRestartHitless(t *testing.T, e *env) {
 		t.Errorf("ARP table after restart (from disk):\n%v\nwant the one before:\n%v", arpAfter, arpBefore)
 	}
 
-	for l := range lines {
-		all = append(all, l)
-	}
-	waitErr := cmd.Wait()
-	m := regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`).FindStringSubmatch(strings.Join(all, "\n"))
-	if m == nil {
-		t.Fatalf("ping: no statistics (%v): %s", waitErr, tail(strings.Join(all, "\n"), 10))
-	}
-	if m[1] != strconv.Itoa(count) || m[2] != m[1] {
-		t.Errorf("ping %s -> %s at 100 pps across a controller SIGKILL and restart: %s sent, %s received; want %d and 0 lost",
-			src.Name, dst.Name, m[1], m[2], count)
-	} else {
-		t.Logf("ping %s -> %s across the SIGKILL and restart: %s/%s, 0 lost", src.Name, dst.Name, m[2], m[1])
-	}
+	ping.expectNoLoss(t, "a controller SIGKILL and restart")
 
 	hosts := e.hostNames()
 	e.waitConnected(t, 40*time.Second, hosts...)
