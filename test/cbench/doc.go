@@ -14,11 +14,16 @@
 // HELLO, FEATURES_REPLY, ECHO_REPLY, BARRIER_REPLY, GET_CONFIG_REPLY,
 // MULTIPART_REPLY (port description, switch description, empty replies for
 // anything else) and PACKET_IN are produced. Each switch has one reader and
-// one writer goroutine, so the reader never blocks on the socket while the
-// controller is writing, and PACKET_INs are written in batches from
+// one writer goroutine, so in throughput mode the reader never blocks on the
+// socket while the controller is writing; in latency mode the reader writes
+// the next PACKET_IN itself. PACKET_INs are written in batches from
 // pre-encoded templates so the generator stays cheap next to the controller
-// under test.
+// under test. With Config.ControllerPID the controller's CPU time per
+// response is measured too.
 //
-// The command test/cbench/cmd/ofcbench runs the benchmark and
-// test/cbench/compare.sh compares ovsmesh with ovs-testcontroller.
+// ServeNull is the ceiling peer: a controller that only answers each
+// PACKET_IN with a PACKET_OUT. The command test/cbench/cmd/ofcbench runs the
+// benchmark, test/cbench/cmd/nullctl serves ServeNull, and
+// test/cbench/compare.sh compares ovsmesh with ovs-testcontroller and
+// nullctl in the same run.
 package cbench

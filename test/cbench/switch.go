@@ -15,8 +15,12 @@ import (
 
 // emuSwitch is one emulated OpenFlow 1.3 switch. Its reader goroutine parses
 // controller messages, counts responses and queues control replies; its
-// writer goroutine writes control replies and PACKET_INs in batches. The
-// reader never writes to the socket.
+// writer goroutine writes control replies and PACKET_INs in batches. In
+// throughput mode the reader never writes to the socket, so it keeps
+// draining the controller's responses while a large write is blocked; in
+// latency mode (one PACKET_IN in flight, a write of a few hundred bytes)
+// the reader writes the next PACKET_IN itself, as cbench's single loop
+// does, which saves a goroutine hand-off per response.
 type emuSwitch struct {
 	idx    int
 	dpid   uint64
@@ -36,6 +40,7 @@ type emuSwitch struct {
 	rttSum      atomic.Uint64 // ns, summed over responses
 	outstanding atomic.Int64  // PACKET_INs sent and not yet answered
 	lastResp    atomic.Int64  // ns since base of the last response
+	lastSend    atomic.Int64  // ns since base of the last PACKET_IN write
 	lowat       atomic.Int32  // current SO_RCVLOWAT, bytes
 
 	started   atomic.Bool
@@ -46,8 +51,10 @@ type emuSwitch struct {
 	ctrl      []byte // control replies waiting for the writer
 	tmpl      []byte // one pre-encoded PACKET_IN per MAC, back to back
 	nMACs     int
-	next      int    // writer: next template
-	xid       uint32 // writer: next PACKET_IN xid
+	wmu       sync.Mutex // held by whoever writes: guards wbuf, next and xid
+	wbuf      []byte
+	next      int    // next template
+	xid       uint32 // next PACKET_IN xid
 	features  bool   // reader: FEATURES_REPLY queued
 	missSend  uint16 // reader: miss_send_len from SET_CONFIG
 	cfgFlags  uint16 // reader: flags from SET_CONFIG
@@ -70,6 +77,7 @@ func newSwitch(idx int, cfg *Config, conn net.Conn, base time.Time) *emuSwitch {
 		nMACs:    cfg.MACs,
 		missSend: 128,
 		xid:      1,
+		wbuf:     make([]byte, 0, 4096+cfg.window()*packetInLen),
 	}
 	s.lowat.Store(1)
 	s.tmpl = make([]byte, 0, cfg.MACs*packetInLen)
@@ -116,10 +124,8 @@ func (s *emuSwitch) setErr(msg string) {
 // writeLoop writes queued control replies and keeps the window of
 // PACKET_INs full until ctx is done or a write fails.
 func (s *emuSwitch) writeLoop(ctx context.Context) error {
-	buf := make([]byte, 0, 4096+int(s.window)*packetInLen)
 	tick := time.NewTicker(s.lossTO / 2)
 	defer tick.Stop()
-	var lastSend int64
 	for {
 		select {
 		case <-ctx.Done():
@@ -129,42 +135,57 @@ func (s *emuSwitch) writeLoop(ctx context.Context) error {
 			now := int64(time.Since(s.base))
 			// CompareAndSwap: a response arriving now must not make
 			// outstanding negative.
-			if n := s.outstanding.Load(); n > 0 && now-max(lastSend, s.lastResp.Load()) > int64(s.lossTO) &&
+			if n := s.outstanding.Load(); n > 0 && now-max(s.lastSend.Load(), s.lastResp.Load()) > int64(s.lossTO) &&
 				s.outstanding.CompareAndSwap(n, 0) {
 				s.lost.Add(uint64(n))
 				s.setLowat(1)
 			}
 		}
-		buf = buf[:0]
-		s.mu.Lock()
-		buf = append(buf, s.ctrl...)
-		s.ctrl = s.ctrl[:0]
-		s.mu.Unlock()
-		if s.started.Load() {
-			if n := s.window - s.outstanding.Load(); n > 0 {
-				now := int64(time.Since(s.base))
-				lastSend = now
-				for ; n > 0; n-- {
-					off := len(buf)
-					buf = append(buf, s.tmpl[s.next*packetInLen:(s.next+1)*packetInLen]...)
-					binary.BigEndian.PutUint32(buf[off+4:], s.xid)
-					binary.BigEndian.PutUint64(buf[off+frameOff+sentAtOff:], uint64(now))
-					s.xid++
-					if s.next++; s.next == s.nMACs {
-						s.next = 0
-					}
-					// Count before writing: the answer may arrive first.
-					s.outstanding.Add(1)
-				}
-			}
-		}
-		if len(buf) == 0 {
-			continue
-		}
-		if _, err := s.conn.Write(buf); err != nil {
-			return fmt.Errorf("switch %d: write: %w", s.idx+1, err)
+		if err := s.writeOnce(); err != nil {
+			return err
 		}
 	}
+}
+
+// writeOnce writes the queued control replies and as many PACKET_INs as
+// the window has room for, in one write. The writer goroutine calls it;
+// in latency mode the reader calls it too, as cbench's single loop does,
+// which saves a goroutine hand-off per response: with one PACKET_IN
+// outstanding the write is a few hundred bytes and cannot block for long.
+func (s *emuSwitch) writeOnce() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	buf := s.wbuf[:0]
+	s.mu.Lock()
+	buf = append(buf, s.ctrl...)
+	s.ctrl = s.ctrl[:0]
+	s.mu.Unlock()
+	if s.started.Load() {
+		if n := s.window - s.outstanding.Load(); n > 0 {
+			now := int64(time.Since(s.base))
+			s.lastSend.Store(now)
+			for ; n > 0; n-- {
+				off := len(buf)
+				buf = append(buf, s.tmpl[s.next*packetInLen:(s.next+1)*packetInLen]...)
+				binary.BigEndian.PutUint32(buf[off+4:], s.xid)
+				binary.BigEndian.PutUint64(buf[off+frameOff+sentAtOff:], uint64(now))
+				s.xid++
+				if s.next++; s.next == s.nMACs {
+					s.next = 0
+				}
+				// Count before writing: the answer may arrive first.
+				s.outstanding.Add(1)
+			}
+		}
+	}
+	s.wbuf = buf
+	if len(buf) == 0 {
+		return nil
+	}
+	if _, err := s.conn.Write(buf); err != nil {
+		return fmt.Errorf("switch %d: write: %w", s.idx+1, err)
+	}
+	return nil
 }
 
 // readLoop reads controller messages until the connection fails.
@@ -192,7 +213,13 @@ func (s *emuSwitch) readLoop() error {
 		if r.Buffered() < headerLen {
 			if s.needsWake {
 				s.needsWake = false
-				s.kick()
+				if s.window == 1 {
+					if err := s.writeOnce(); err != nil {
+						return err
+					}
+				} else {
+					s.kick()
+				}
 			}
 			// Throughput mode: while many PACKET_INs are in flight, let
 			// the kernel wake the reader only once several responses
