@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Compare ovsmesh with ovs-testcontroller (OpenFlow 1.3, learning switch) under
 # the same ofcbench load, interleaved: for each round and mode, first
-# ovs-testcontroller, then ovsmesh, each freshly started on 127.0.0.1.
+# ovs-testcontroller, then ovsmesh, then nullctl (cbench.ServeNull: one
+# packet-out per packet-in, no flows, no state; the ceiling of this machine
+# under this load), each freshly started on 127.0.0.1. The generator also
+# measures each controller's CPU time per response (/proc/PID/stat).
 #
 # Usage: test/cbench/compare.sh            (from the repository root)
 # Environment (defaults):
 #   OVSMESH=bin/ovsmesh   ovsmesh binary; skipped with a message if missing
 #   SWITCHES=16 MACS=1000 WINDOW=1000 LOOPS=5 DURATION=5s WARMUP=2s
 #   MODES="latency throughput"  ROUNDS=1
+#   CTRL_CPUS= GEN_CPUS=   taskset -c lists for the controllers and the
+#                          generator (empty: no pinning). On a machine with
+#                          4 or more cores, e.g. CTRL_CPUS=0,1 GEN_CPUS=2,3
+#                          gives each controller 2 cores of its own.
 # Prints one table row per mode: medians over rounds of each run's median.
 set -euo pipefail
 
@@ -21,6 +28,16 @@ DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-2s}
 MODES=${MODES:-latency throughput}
 ROUNDS=${ROUNDS:-1}
+CTRL_CPUS=${CTRL_CPUS:-}
+GEN_CPUS=${GEN_CPUS:-}
+pin() { # pin CPUS CMD...: runs CMD under taskset -c CPUS when CPUS is set
+	local cpus=$1
+	shift
+	if [[ -n $cpus ]]; then
+		exec taskset -c "$cpus" "$@"
+	fi
+	exec "$@"
+}
 
 TMP=$(mktemp -d /tmp/ofcbench-compare.XXXXXX)
 PIDS=()
@@ -59,6 +76,13 @@ free_port() {
 }
 
 go build -o "$TMP/ofcbench" ./test/cbench/cmd/ofcbench
+go build -o "$TMP/nullctl" ./test/cbench/cmd/nullctl
+if [[ -n $CTRL_CPUS$GEN_CPUS ]]; then
+	command -v taskset >/dev/null || {
+		echo "compare.sh: CTRL_CPUS/GEN_CPUS need taskset (util-linux)" >&2
+		exit 1
+	}
+fi
 command -v ovs-testcontroller >/dev/null || {
 	echo "compare.sh: ovs-testcontroller not found (apt-get install openvswitch-testcontroller)" >&2
 	exit 1
@@ -78,7 +102,7 @@ start_controller() {
 	case $name in
 	testcontroller)
 		# Default mode: learning switch that installs flows.
-		ovs-testcontroller -O OpenFlow13 --pidfile="$dir/pid" --unixctl="$dir/ctl" \
+		pin "$CTRL_CPUS" ovs-testcontroller -O OpenFlow13 --pidfile="$dir/pid" --unixctl="$dir/ctl" \
 			--log-file="$dir/log" -vconsole:off "ptcp:$port:127.0.0.1" >"$dir/out" 2>&1 &
 		;;
 	ovsmesh)
@@ -90,7 +114,10 @@ api:
 state: $dir/state.db
 hosts: []
 EOF
-		"$OVSMESH" controller --config "$dir/config.yaml" >"$dir/out" 2>&1 &
+		pin "$CTRL_CPUS" "$OVSMESH" controller --config "$dir/config.yaml" >"$dir/out" 2>&1 &
+		;;
+	null)
+		pin "$CTRL_CPUS" "$TMP/nullctl" -listen "127.0.0.1:$port" >"$dir/out" 2>&1 &
 		;;
 	esac
 	CTRL_PID=$!
@@ -103,22 +130,25 @@ stop_controller() {
 	wait "$CTRL_PID" 2>/dev/null || true
 }
 
-# bench NAME MODE: sets BENCH to the run's median responses/s (or "failed").
+# bench NAME MODE: sets BENCH to the run's median responses/s and CPU to the
+# controller's CPU time per response in microseconds (or "failed").
 # Not run in a subshell, so that the EXIT trap knows every pid.
 bench() {
 	local name=$1 mode=$2 port out
 	port=$(free_port)
 	start_controller "$name" "$port"
-	if out=$(timeout "$RUN_LIMIT" "$TMP/ofcbench" -json -controller "127.0.0.1:$port" \
-		-switches "$SWITCHES" -macs "$MACS" -mode "$mode" -window "$WINDOW" \
+	if out=$(timeout "$RUN_LIMIT" "${GENPIN[@]}" "$TMP/ofcbench" -json -controller "127.0.0.1:$port" \
+		-controller-pid "$CTRL_PID" -switches "$SWITCHES" -macs "$MACS" -mode "$mode" -window "$WINDOW" \
 		-loops "$LOOPS" -duration "$DURATION" -warmup "$WARMUP" 2>"$TMP/err"); then
 		echo "$out" >>"$TMP/$name.$mode.json"
-		jq -r '"  \(.mode) \(.controller): median \(.median|floor) resp/s, loops \([.loops[].responses_per_sec|floor]|join(" ")), flow-mods \(.flow_mods_per_sec|floor)/s, rtt \(.avg_rtt_us|floor) us, lost \(.lost), errors \(.of_errors), gen cpu \(.generator_cpu_us_per_response*100|floor/100) us/resp"' <<<"$out" | sed "s/^/$name/"
+		jq -r '"  \(.mode): median \(.median|floor) resp/s, loops \([.loops[].responses_per_sec|floor]|join(" ")), flow-mods \(.flow_mods_per_sec|floor)/s, rtt \(.avg_rtt_us|floor) us, lost \(.lost), errors \(.of_errors); cpu: controller \(.controller_cpus*100|floor/100) cores \(.controller_cpu_us_per_response*100|floor/100) us/resp, generator \(.generator_cpus*100|floor/100) cores \(.generator_cpu_us_per_response*100|floor/100) us/resp"' <<<"$out" | sed "s/^/$name/"
 		BENCH=$(jq -r '.median' <<<"$out")
+		CPU=$(jq -r '.controller_cpu_us_per_response' <<<"$out")
 	else
 		echo "compare.sh: $name $mode failed: $(cat "$TMP/err")" >&2
 		tail -5 "$CTRL_DIR/out" "$CTRL_DIR/log" 2>/dev/null >&2 || true
 		BENCH=failed
+		CPU=failed
 	fi
 	stop_controller
 }
@@ -127,29 +157,51 @@ median() { # numbers on stdin -> median
 	sort -g | awk '{v[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
 }
 
-echo "ofcbench: $SWITCHES switches x $MACS MACs, window $WINDOW, $LOOPS loops x $DURATION, warm-up $WARMUP, $ROUNDS round(s); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A RES
+GENPIN=()
+[[ -n $GEN_CPUS ]] && GENPIN=(taskset -c "$GEN_CPUS")
+echo "ofcbench: $SWITCHES switches x $MACS MACs, window $WINDOW, $LOOPS loops x $DURATION, warm-up $WARMUP, $ROUNDS round(s); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); controller cpus ${CTRL_CPUS:-any}, generator cpus ${GEN_CPUS:-any}"
+NAMES="testcontroller ovsmesh null"
+declare -A RES CPUS
 for round in $(seq "$ROUNDS"); do
 	for mode in $MODES; do
-		for name in testcontroller ovsmesh; do
+		for name in $NAMES; do
 			[[ $name == ovsmesh && $HAVE_OVSMESH == 0 ]] && continue
 			bench "$name" "$mode"
 			RES[$name.$mode]+="$BENCH "
+			CPUS[$name.$mode]+="$CPU "
 		done
 	done
 done
 
-printf '%-11s %22s %16s %8s\n' mode "ovs-testcontroller" ovsmesh ratio
+# med ARRAY KEY: the median of the numbers stored under KEY, or n/a.
+med() {
+	local -n arr=$1
+	tr ' ' '\n' <<<"${arr[$2]:-}" | grep -E '^[0-9.]+$' | median
+}
+ratio() { # ratio A B: A/B to 2 decimals, or n/a
+	if [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]]; then
+		awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'
+	else
+		echo n/a
+	fi
+}
+int() { printf '%.0f' "$1" 2>/dev/null || echo "$1"; }
+dec() { printf '%.1f' "$1" 2>/dev/null || echo "$1"; }
+
+echo "responses/s (medians over rounds); ratio = ovsmesh / ovs-testcontroller; null = nullctl, the ceiling"
+printf '%-11s %19s %10s %6s %10s %10s %14s\n' mode "ovs-testcontroller" ovsmesh ratio null "null/tc" "ovsmesh/null"
 for mode in $MODES; do
-	tc=$(tr ' ' '\n' <<<"${RES[testcontroller.$mode]:-}" | grep -E '^[0-9.]+$' | median)
-	om=n/a
-	if [[ $HAVE_OVSMESH == 1 ]]; then
-		om=$(tr ' ' '\n' <<<"${RES[ovsmesh.$mode]:-}" | grep -E '^[0-9.]+$' | median)
-	fi
-	ratio=n/a
-	if [[ $tc =~ ^[0-9.]+$ && $om =~ ^[0-9.]+$ ]]; then
-		ratio=$(awk -v a="$om" -v b="$tc" 'BEGIN {printf "%.2f", a / b}')
-	fi
-	printf '%-11s %22s %16s %8s\n' "$mode" "$(printf '%.0f' "$tc" 2>/dev/null || echo "$tc")" \
-		"$(printf '%.0f' "$om" 2>/dev/null || echo "$om")" "$ratio"
+	tc=$(med RES "testcontroller.$mode")
+	om=$(med RES "ovsmesh.$mode")
+	nl=$(med RES "null.$mode")
+	printf '%-11s %19s %10s %6s %10s %10s %14s\n' "$mode" "$(int "$tc")" "$(int "$om")" "$(ratio "$om" "$tc")" \
+		"$(int "$nl")" "$(ratio "$nl" "$tc")" "$(ratio "$om" "$nl")"
+done
+echo "controller CPU time per response, microseconds (user+system, all threads)"
+printf '%-11s %19s %10s %6s %10s\n' mode "ovs-testcontroller" ovsmesh ratio null
+for mode in $MODES; do
+	tc=$(med CPUS "testcontroller.$mode")
+	om=$(med CPUS "ovsmesh.$mode")
+	nl=$(med CPUS "null.$mode")
+	printf '%-11s %19s %10s %6s %10s\n' "$mode" "$(dec "$tc")" "$(dec "$om")" "$(ratio "$tc" "$om")" "$(dec "$nl")"
 done

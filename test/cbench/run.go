@@ -8,7 +8,6 @@ import (
 	"net"
 	"sort"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -57,6 +56,10 @@ type Config struct {
 	LossTimeout time.Duration
 	// DPIDBase: switch i (0-based) has datapath ID DPIDBase+i+1 (0).
 	DPIDBase uint64
+	// ControllerPID, when above 0, is the controller's process ID on this
+	// machine: its CPU time (user+system, from /proc/PID/stat) is
+	// measured over the loops like the generator's (0: not measured).
+	ControllerPID int
 }
 
 func (c *Config) setDefaults() {
@@ -160,34 +163,40 @@ type Result struct {
 	// GeneratorCPUPerResponse is the CPU time (user+system) the generator
 	// process spent per response during the loops, in microseconds.
 	GeneratorCPUPerResponse float64 `json:"generator_cpu_us_per_response"`
-	Errors                  uint64  `json:"of_errors"` // OFPT_ERRORs received
-	FirstError              string  `json:"first_error,omitempty"`
+	// GeneratorCPUs is the generator's CPU time during the loops over
+	// their length: the average number of cores it kept busy.
+	GeneratorCPUs float64 `json:"generator_cpus"`
+	// ControllerCPUPerResponse and ControllerCPUs are the same for the
+	// controller process (all threads), measured only when
+	// Config.ControllerPID is set; 0 otherwise.
+	ControllerCPUPerResponse float64 `json:"controller_cpu_us_per_response"`
+	ControllerCPUs           float64 `json:"controller_cpus"`
+	Errors                   uint64  `json:"of_errors"` // OFPT_ERRORs received
+	FirstError               string  `json:"first_error,omitempty"`
 }
 
 type snapshot struct {
 	at                 time.Time
 	cpu                time.Duration // process user+system time
+	ctrlCPU            time.Duration // the controller's, if Config.ControllerPID is set
 	resp, fm, rtt, lst []uint64
 }
 
-func takeSnapshot(sw []*emuSwitch) snapshot {
+func takeSnapshot(sw []*emuSwitch, ctrlPID int) (snapshot, error) {
 	s := snapshot{at: time.Now(), cpu: processCPU()}
+	if ctrlPID > 0 {
+		var err error
+		if s.ctrlCPU, err = pidCPU(ctrlPID); err != nil {
+			return s, err
+		}
+	}
 	for _, x := range sw {
 		s.resp = append(s.resp, x.responses.Load())
 		s.fm = append(s.fm, x.flowMods.Load())
 		s.rtt = append(s.rtt, x.rttSum.Load())
 		s.lst = append(s.lst, x.lost.Load())
 	}
-	return s
-}
-
-// processCPU is the user plus system CPU time used by this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return s, nil
 }
 
 // loopBetween computes the loop measured between snapshots a and b.
@@ -311,13 +320,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		LoopSeconds:   cfg.Duration.Seconds(),
 		WarmupSeconds: cfg.Warmup.Seconds(),
 	}
-	first := takeSnapshot(sw)
+	first, err := takeSnapshot(sw, cfg.ControllerPID)
+	if err != nil {
+		return nil, err
+	}
 	prev := first
 	for i := 0; i < cfg.Loops; i++ {
 		if err := wait(cfg.Duration); err != nil {
 			return nil, err
 		}
-		cur := takeSnapshot(sw)
+		cur, err := takeSnapshot(sw, cfg.ControllerPID)
+		if err != nil {
+			return nil, err
+		}
 		res.Loops = append(res.Loops, loopBetween(prev, cur))
 		prev = cur
 	}
@@ -326,6 +341,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.AvgRTTMicros = all.AvgRTTMicros
 	if all.Responses > 0 {
 		res.GeneratorCPUPerResponse = float64(prev.cpu-first.cpu) / float64(time.Microsecond) / float64(all.Responses)
+		res.ControllerCPUPerResponse = float64(prev.ctrlCPU-first.ctrlCPU) / float64(time.Microsecond) / float64(all.Responses)
+	}
+	if all.Seconds > 0 {
+		res.GeneratorCPUs = (prev.cpu - first.cpu).Seconds() / all.Seconds
+		res.ControllerCPUs = (prev.ctrlCPU - first.ctrlCPU).Seconds() / all.Seconds
 	}
 	for _, s := range sw {
 		res.Lost += s.lost.Load()

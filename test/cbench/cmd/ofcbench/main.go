@@ -38,6 +38,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "time allowed to connect and complete the handshake")
 	fs.DurationVar(&cfg.LossTimeout, "loss-timeout", time.Second, "give up on outstanding packet-ins after this long without traffic")
 	fs.Uint64Var(&cfg.DPIDBase, "dpid-base", 0, "switch i has datapath ID dpid-base+i")
+	fs.IntVar(&cfg.ControllerPID, "controller-pid", 0, "measure the CPU time of the controller process `pid` too (0: don't)")
 	jsonOut := fs.Bool("json", false, "print one JSON line instead of text")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the generator to `file`")
 	if err := fs.Parse(args); err != nil {
@@ -88,6 +89,11 @@ func printText(w io.Writer, r *cbench.Result) {
 		r.Switches, len(r.Loops), r.Min, r.Max, r.Median, r.Avg, r.Stdev)
 	fmt.Fprintf(w, "flow-mods %.0f/s, avg rtt %.0f us, lost %d, other packet-outs %d, OpenFlow errors %d, generator cpu %.2f us/response\n",
 		r.FlowModsPerSec, r.AvgRTTMicros, r.Lost, r.OtherPacketOuts, r.Errors, r.GeneratorCPUPerResponse)
+	fmt.Fprintf(w, "cpu: generator %.2f cores", r.GeneratorCPUs)
+	if r.ControllerCPUs > 0 {
+		fmt.Fprintf(w, ", controller %.2f cores, %.2f us/response", r.ControllerCPUs, r.ControllerCPUPerResponse)
+	}
+	fmt.Fprintln(w)
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error: %s\n", r.FirstError)
 	}

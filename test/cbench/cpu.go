@@ -1,0 +1,57 @@
+package cbench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// userHZ is the unit of the utime and stime fields of /proc/PID/stat:
+// USER_HZ, 100 on every Linux architecture Go supports (proc(5)).
+const userHZ = 100
+
+// processCPU is the user plus system CPU time used by this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pidCPU returns the user plus system CPU time, all threads, of process
+// pid from /proc/PID/stat (10 ms resolution). Errors name the pid.
+func pidCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("controller cpu: %w", err)
+	}
+	return parseStatCPU(b)
+}
+
+// parseStatCPU reads utime and stime (fields 14 and 15, in USER_HZ ticks)
+// from the contents of a /proc/PID/stat file. The command name (field 2)
+// is in parentheses and may itself hold spaces and parentheses, so the
+// fields are counted from the last ')'.
+func parseStatCPU(b []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("controller cpu: /proc stat line without ')': %q", b)
+	}
+	f := bytes.Fields(b[i+1:]) // f[0] is field 3, state
+	if len(f) < 13 {
+		return 0, fmt.Errorf("controller cpu: /proc stat line with %d fields after the name, want at least 13", len(f))
+	}
+	var ticks uint64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseUint(string(s), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("controller cpu: utime/stime %q: %w", s, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
+}
