@@ -25,19 +25,22 @@ var errClosed = errors.New("session closed")
 type writer struct {
 	conn    net.Conn
 	limit   int           // bytes queued before the switch counts as too slow
-	timeout time.Duration // per write
+	timeout time.Duration // per write, see flush
 	sent    *[32]prometheus.Counter
 
-	wmu    sync.Mutex // held across taking the queue and writing it, so flushes never reorder
-	mu     sync.Mutex
-	buf    []byte
-	out    []byte // the buffer being written, guarded by wmu
-	err    error  // sticky: set once the writer stops
-	wake   chan struct{}
-	xid    atomic.Uint32
-	closed chan struct{}
-	done   chan struct{} // closed when run returns
-	once   sync.Once
+	wmu sync.Mutex // held across taking the queue and writing it, so flushes never reorder
+	mu  sync.Mutex
+	buf []byte
+	out []byte // the buffer being written, guarded by wmu
+	// deadline is when the connection's write deadline was last set,
+	// guarded by wmu.
+	deadline time.Time
+	err      error // sticky: set once the writer stops
+	wake     chan struct{}
+	xid      atomic.Uint32
+	closed   chan struct{}
+	done     chan struct{} // closed when run returns
+	once     sync.Once
 }
 
 func newWriter(conn net.Conn, limit int, timeout time.Duration, sent *[32]prometheus.Counter) *writer {
@@ -149,7 +152,13 @@ func (w *writer) flush() bool {
 		return true
 	}
 	if w.timeout > 0 {
-		w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+		// Moving the deadline costs a runtime timer update per write;
+		// refreshing it only once half the timeout has passed still
+		// gives every write between timeout/2 and timeout to finish.
+		if now := time.Now(); now.Sub(w.deadline) >= w.timeout/2 {
+			w.conn.SetWriteDeadline(now.Add(w.timeout))
+			w.deadline = now
+		}
 	}
 	if _, err := w.conn.Write(w.out); err != nil {
 		w.mu.Lock()
