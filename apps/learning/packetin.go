@@ -12,6 +12,11 @@ import (
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
+// outputTable is the packet-out action list that runs a packet through
+// the pipeline from table 0 (OpenFlow 1.3.5 §7.2.5 OFPP_TABLE). Shared:
+// never modified.
+var outputTable = []flows.Action{flows.Output{Port: flows.PortTable}}
+
 // errUnknownSwitch is returned for events of a switch whose SwitchUp
 // did not run (it failed).
 var errUnknownSwitch = errors.New("switch has no learning state")
@@ -35,8 +40,7 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		return fmt.Errorf("packet-in on port %d: undecodable Ethernet frame of %d bytes: %v", pi.InPort, len(pi.Data), err)
 	}
 	src := s.eth.SrcMAC
-	deliver := []flows.Message{flows.BarrierRequest{}, flows.PacketOut{InPort: pi.InPort,
-		Actions: []flows.Action{flows.Output{Port: flows.PortTable}}, Data: pi.Data}}
+	deliver := []flows.Message{flows.BarrierRequest{}, flows.PacketOut{InPort: pi.InPort, Actions: outputTable, Data: pi.Data}}
 
 	switch {
 	case s.v.isTunnel(pi.InPort):
@@ -53,10 +57,13 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	}
 
 	now := a.opts.Now()
-	here := topo.MACEntry{MAC: append(net.HardwareAddr(nil), src...), Domain: s.v.domain, DPID: s.v.dpid,
-		OFPort: pi.InPort, Host: s.v.host, Learned: now}
+	// here.MAC aliases the frame until it is stored.
+	here := topo.MACEntry{MAC: src, Domain: s.v.domain, DPID: s.v.dpid, OFPort: pi.InPort, Host: s.v.host, Learned: now}
 	key := topo.KeyOf(here.Domain, here.MAC)
 	old, known := a.table.Get(key)
+	if !known || old.DPID != here.DPID || old.OFPort != here.OFPort {
+		here.MAC = append(net.HardwareAddr(nil), src...)
+	}
 	switch {
 	case !known:
 		a.table.Put(here)
@@ -66,9 +73,12 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 			a.send(ctx, v.dpid, a.plan.install(v, here))
 		}
 	case old.DPID == here.DPID && old.OFPort == here.OFPort:
-		// The switch lost the flow (evicted, restarted): reinstall.
+		// The switch lost the flow (evicted, restarted): reinstall,
+		// and deliver in the same send.
 		a.m.reinstalled.Inc()
-		a.send(ctx, s.v.dpid, a.plan.install(&s.v, old))
+		msgs := a.plan.appendInstall(make([]flows.Message, 0, 4), &s.v, old)
+		a.send(ctx, s.v.dpid, append(msgs, deliver...))
+		return nil
 	default:
 		if hold, damped := a.damp(key, now); damped {
 			a.m.damped.Inc()
