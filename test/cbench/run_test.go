@@ -116,17 +116,9 @@ func (f *fakeController) serve(c net.Conn) error {
 			f.mu.Lock()
 			f.maxInFly = max(f.maxInFly, inFly)
 			f.mu.Unlock()
-			frame := m[frameOff:]
 			w.Write(appendHeader(nil, ofptFlowMod, 56, 0))
 			w.Write(make([]byte, 48))
-			po := appendHeader(nil, ofptPacketOut, 24+16+len(frame), 0)
-			po = binary.BigEndian.AppendUint32(po, noBuffer)
-			po = append(po, m[36:40]...)                         // in_port from the OXM
-			po = binary.BigEndian.AppendUint16(po, 16)           // actions_len
-			po = append(po, 0, 0, 0, 0, 0, 0)                    // pad
-			po = append(po, 0, 0, 0, 16, 0xff, 0xff, 0xff, 0xfb) // output FLOOD
-			po = append(po, 0, 0, 0, 0, 0, 0, 0, 0)              // max_len, pad
-			w.Write(append(po, frame...))
+			w.Write(appendPacketOut(nil, 0, m[frameOff:]))
 		default:
 			i, ok := pending[h.xid]
 			if !ok {
