@@ -3,13 +3,13 @@ package learning
 import (
 	"context"
 	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -42,19 +42,7 @@ func newMesh3(t *testing.T, opts Options) (*App, map[string]*recorder) {
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".flows")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run go test -update to accept):\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	controllertest.Golden(t, filepath.Join("testdata", name+".flows"), got, *update)
 }
 
 // TestScenarioGolden walks a MAC through its life in a 3-host mesh and
@@ -68,7 +56,7 @@ func TestScenarioGolden(t *testing.T) {
 	var b strings.Builder
 	step := func(title string, fn func()) {
 		fn()
-		b.WriteString("## " + title + "\n" + render(sw))
+		b.WriteString("## " + title + "\n" + controllertest.TakeAll(sw))
 	}
 	step("switches connect", func() {
 		for _, r := range recs {

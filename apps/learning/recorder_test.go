@@ -1,10 +1,7 @@
 package learning
 
 import (
-	"fmt"
 	"net"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -43,20 +40,4 @@ func frame(src, dst net.HardwareAddr) []byte {
 
 func packetIn(inPort uint32, src, dst net.HardwareAddr) *flows.PacketIn {
 	return &flows.PacketIn{BufferID: flows.NoBuffer, InPort: inPort, Data: frame(src, dst)}
-}
-
-// render lists every recorder's messages under its name, sorted by name.
-func render(recs map[string]*recorder) string {
-	names := make([]string, 0, len(recs))
-	for n := range recs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		for _, m := range recs[n].Take() {
-			fmt.Fprintf(&b, "[%s] %s\n", n, m)
-		}
-	}
-	return b.String()
 }

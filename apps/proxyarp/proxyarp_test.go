@@ -5,7 +5,6 @@ import (
 	"flag"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -30,19 +30,7 @@ var (
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".flows")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run go test -update to accept):\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	controllertest.Golden(t, filepath.Join("testdata", name+".flows"), got, *update)
 }
 
 // newMesh3 starts the app on three mesh switches and discards their
@@ -79,7 +67,7 @@ func TestScenarioGolden(t *testing.T) {
 	step := func(title string, fn func()) {
 		t.Helper()
 		fn()
-		b.WriteString("## " + title + "\n" + render(sw))
+		b.WriteString("## " + title + "\n" + controllertest.TakeAll(sw))
 	}
 	must := func(err error) {
 		t.Helper()

@@ -1,11 +1,8 @@
 package proxyarp
 
 import (
-	"fmt"
 	"net"
 	"net/netip"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,22 +72,6 @@ func garp(m net.HardwareAddr, i netip.Addr) []byte { return arpFrame(m, bcast, 1
 
 func pin(inPort uint32, data []byte) *flows.PacketIn {
 	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: flows.TableARP, Reason: 1, InPort: inPort, Data: data}
-}
-
-// render lists every recorder's messages under its name, sorted by name.
-func render(recs map[string]*recorder) string {
-	names := make([]string, 0, len(recs))
-	for n := range recs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		for _, m := range recs[n].Take() {
-			fmt.Fprintf(&b, "[%s] %s\n", n, m)
-		}
-	}
-	return b.String()
 }
 
 // value reads a counter or gauge.

@@ -7,8 +7,12 @@ package controllertest
 import (
 	"context"
 	"fmt"
+	"maps"
+	"os"
 	"slices"
+	"strings"
 	"sync"
+	"testing"
 
 	"github.com/ovsmesh/ovsmesh/flows"
 )
@@ -58,4 +62,38 @@ func (r *Recorder) Raw() []flows.Message {
 	out := r.msgs
 	r.msgs = nil
 	return out
+}
+
+// TakeAll returns and clears the messages of every recorder in recs (keyed
+// by a name, such as the host's), one line per message, "[name] message",
+// recorders in name order: a golden-file friendly view of what a whole
+// mesh was sent.
+func TakeAll(recs map[string]*Recorder) string {
+	var b strings.Builder
+	for _, n := range slices.Sorted(maps.Keys(recs)) {
+		for _, m := range recs[n].Take() {
+			fmt.Fprintf(&b, "[%s] %s\n", n, m)
+		}
+	}
+	return b.String()
+}
+
+// Golden compares got with the golden file at path and fails t with both
+// texts when they differ; with update it first rewrites the file with
+// got. Apps keep their expected flow-mods in such files (testdata/*.flows,
+// rewritten with go test -update).
+func Golden(t testing.TB, path, got string, update bool) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run with -update to create it): %v", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run go test -update to accept):\n--- got\n%s--- want\n%s", path, got, want)
+	}
 }

@@ -2,6 +2,8 @@ package controllertest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/ovsmesh/ovsmesh/controller"
@@ -23,4 +25,27 @@ func TestRecorder(t *testing.T) {
 	if got := r.Raw(); len(got) != 0 {
 		t.Errorf("Take did not clear: %v", got)
 	}
+}
+
+func TestTakeAll(t *testing.T) {
+	ctx := context.Background()
+	a, b := &Recorder{}, &Recorder{}
+	b.Send(ctx, flows.BarrierRequest{})
+	a.Send(ctx, flows.BarrierRequest{}, flows.BarrierRequest{})
+	recs := map[string]*Recorder{"h2": b, "h1": a}
+	if got, want := TakeAll(recs), "[h1] barrier\n[h1] barrier\n[h2] barrier\n"; got != want {
+		t.Errorf("TakeAll = %q, want %q", got, want)
+	}
+	if got := TakeAll(recs); got != "" {
+		t.Errorf("TakeAll did not clear: %q", got)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.flows")
+	Golden(t, path, "add flow\n", true) // writes, then matches
+	if b, err := os.ReadFile(path); err != nil || string(b) != "add flow\n" {
+		t.Fatalf("golden file %q, %v", b, err)
+	}
+	Golden(t, path, "add flow\n", false)
 }
