@@ -207,28 +207,12 @@ func (e *env) arping(ctx context.Context, guest string, ip netip.Addr, wait time
 // source, and checks each answer names the target's MAC.
 func (e *env) arpingAll(t *testing.T, guests []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var mu sync.Mutex
-	var fails []string
-	var wg sync.WaitGroup
-	for _, src := range guests {
-		wg.Go(func() {
-			for _, dst := range guests {
-				if dst == src {
-					continue
-				}
-				g, _ := e.lab.Guest(dst)
-				mac, msg := e.arping(ctx, src, g.IP, time.Second)
-				if mac.String() != g.MAC.String() {
-					mu.Lock()
-					fails = append(fails, fmt.Sprintf("%s -> %s (%s): got %v, want %s %s", src, dst, g.IP, mac, g.MAC, msg))
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
+	fails := e.eachPair(guests, func(ctx context.Context, src string, dst lab.Guest) string {
+		if mac, msg := e.arping(ctx, src, dst.IP, time.Second); mac.String() != dst.MAC.String() {
+			return fmt.Sprintf("got %v, want %s %s", mac, dst.MAC, msg)
+		}
+		return ""
+	})
 	if len(fails) > 0 {
 		t.Fatalf("%d arpings failed:\n%s", len(fails), strings.Join(fails, "\n"))
 	}

@@ -307,6 +307,32 @@ func (e *env) waitConnected(t *testing.T, timeout time.Duration, hosts ...string
 	})
 }
 
+// waitReconnect polls /api/v1/switches until host's switch has a session
+// that began after after (its ovs-vswitchd was restarted then), and
+// returns when that session began.
+func (e *env) waitReconnect(t *testing.T, timeout time.Duration, host string, after time.Time) time.Time {
+	t.Helper()
+	dpid := topo.DPIDString(topo.DPIDFor(host))
+	var since time.Time
+	poll(t, timeout, host+"'s switch ("+dpid+") to reconnect (/api/v1/switches since)", func() (bool, string) {
+		var sws []struct {
+			DPID  string    `json:"dpid"`
+			Since time.Time `json:"since"`
+		}
+		if err := e.getJSON("/api/v1/switches", &sws); err != nil {
+			return false, err.Error()
+		}
+		for _, sw := range sws {
+			if sw.DPID == dpid && sw.Since.After(after) {
+				since = sw.Since
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", sws)
+	})
+	return since
+}
+
 func (e *env) current() *controllerProc {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -480,12 +506,33 @@ func (e *env) ping(ctx context.Context, guest string, dst netip.Addr, deadline i
 // reply within 3s), in parallel per source.
 func (e *env) pingAll(t *testing.T, guests []string) {
 	t.Helper()
+	start := time.Now()
+	fails := e.eachPair(guests, func(ctx context.Context, src string, dst lab.Guest) string {
+		if ok, msg := e.ping(ctx, src, dst.IP, 3); !ok {
+			return msg
+		}
+		return ""
+	})
+	if len(fails) > 0 {
+		t.Fatalf("%d of %d guest pairs do not ping:\n%s", len(fails), len(guests)*(len(guests)-1), strings.Join(fails, "\n"))
+	}
+	t.Logf("all %d ordered pairs of %d guests ping (%v)", len(guests)*(len(guests)-1), len(guests), time.Since(start).Round(time.Millisecond))
+}
+
+// eachPair runs check for every ordered pair of distinct guests, in
+// parallel per source, within 60s, and returns one line per failed pair:
+// "src -> dst (IP): " and what check returned ("" means the pair is fine).
+func (e *env) eachPair(guests []string, check func(ctx context.Context, src string, dst lab.Guest) string) []string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var mu sync.Mutex
 	var fails []string
+	fail := func(s string) {
+		mu.Lock()
+		fails = append(fails, s)
+		mu.Unlock()
+	}
 	var wg sync.WaitGroup
-	start := time.Now()
 	for _, src := range guests {
 		wg.Go(func() {
 			for _, dst := range guests {
@@ -494,24 +541,17 @@ func (e *env) pingAll(t *testing.T, guests []string) {
 				}
 				g, err := e.lab.Guest(dst)
 				if err != nil {
-					mu.Lock()
-					fails = append(fails, err.Error())
-					mu.Unlock()
+					fail(err.Error())
 					continue
 				}
-				if ok, msg := e.ping(ctx, src, g.IP, 3); !ok {
-					mu.Lock()
-					fails = append(fails, fmt.Sprintf("%s -> %s (%s): %s", src, dst, g.IP, msg))
-					mu.Unlock()
+				if msg := check(ctx, src, g); msg != "" {
+					fail(fmt.Sprintf("%s -> %s (%s): %s", src, dst, g.IP, msg))
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if len(fails) > 0 {
-		t.Fatalf("%d of %d guest pairs do not ping:\n%s", len(fails), len(guests)*(len(guests)-1), strings.Join(fails, "\n"))
-	}
-	t.Logf("all %d ordered pairs of %d guests ping (%v)", len(guests)*(len(guests)-1), len(guests), time.Since(start).Round(time.Millisecond))
+	return fails
 }
 
 // guestNames returns the lab's current guest names.

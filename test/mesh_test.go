@@ -127,22 +127,7 @@ func testMesh(t *testing.T, o lab.Options) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		dpid := topo.DPIDString(topo.DPIDFor("h2"))
-		poll(t, 30*time.Second, "h2's switch ("+dpid+") to reconnect after its ovs-vswitchd restarted (/api/v1/switches since)", func() (bool, string) {
-			var sws []struct {
-				DPID  string    `json:"dpid"`
-				Since time.Time `json:"since"`
-			}
-			if err := e.getJSON("/api/v1/switches", &sws); err != nil {
-				return false, err.Error()
-			}
-			for _, sw := range sws {
-				if sw.DPID == dpid && sw.Since.After(before) {
-					return true, ""
-				}
-			}
-			return false, fmt.Sprintf("%+v", sws)
-		})
+		e.waitReconnect(t, 30*time.Second, "h2", before)
 		e.waitConnected(t, 30*time.Second, hosts...)
 		e.pingAll(t, e.guestNames())
 		t.Logf("every pair pings %v after h2's ovs-vswitchd restarted", time.Since(start).Round(time.Millisecond))

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/lab"
-	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // TestState runs one 2-host × 2-guest VXLAN lab through the issue-6
@@ -174,24 +173,7 @@ func testVswitchdReplay(t *testing.T, e *env) {
 	if err := e.lab.Restart(ctx, "h2", lab.Vswitchd); err != nil {
 		t.Fatal(err)
 	}
-	dpid := topo.DPIDString(topo.DPIDFor("h2"))
-	var since time.Time
-	poll(t, 30*time.Second, "h2's switch to reconnect after its ovs-vswitchd restarted", func() (bool, string) {
-		var sws []struct {
-			DPID  string    `json:"dpid"`
-			Since time.Time `json:"since"`
-		}
-		if err := e.getJSON("/api/v1/switches", &sws); err != nil {
-			return false, err.Error()
-		}
-		for _, sw := range sws {
-			if sw.DPID == dpid && sw.Since.After(restarted) {
-				since = sw.Since
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("%+v", sws)
-	})
+	since := e.waitReconnect(t, 30*time.Second, "h2", restarted)
 	var missing []string
 	poll(t, 10*time.Second, "every flow h2 had before its restart to be back", func() (bool, string) {
 		now, err := e.flowKeys(ctx, "h2")
