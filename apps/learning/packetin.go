@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"slices"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/controller"
@@ -40,13 +40,12 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		return fmt.Errorf("packet-in on port %d: undecodable Ethernet frame of %d bytes: %v", pi.InPort, len(pi.Data), err)
 	}
 	src := s.eth.SrcMAC
-	deliver := []flows.Message{flows.BarrierRequest{}, flows.PacketOut{InPort: pi.InPort, Actions: outputTable, Data: pi.Data}}
 
 	switch {
 	case s.v.isTunnel(pi.InPort):
 		// The tunnel admission flow is missing (evicted or not yet
 		// installed): put it back. Remote MACs are learned at their host.
-		a.send(ctx, s.v.dpid, append([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}, deliver...))
+		a.send(ctx, s.v.dpid, withDelivery([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}, pi))
 		return nil
 	case !s.v.local[pi.InPort]:
 		a.m.ignored.Inc()
@@ -57,15 +56,13 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	}
 
 	now := a.opts.Now()
-	// here.MAC aliases the frame until it is stored.
+	// here.MAC aliases the frame: it is copied where here is stored.
 	here := topo.MACEntry{MAC: src, Domain: s.v.domain, DPID: s.v.dpid, OFPort: pi.InPort, Host: s.v.host, Learned: now}
 	key := topo.KeyOf(here.Domain, here.MAC)
 	old, known := a.table.Get(key)
-	if !known || old.DPID != here.DPID || old.OFPort != here.OFPort {
-		here.MAC = append(net.HardwareAddr(nil), src...)
-	}
 	switch {
 	case !known:
+		here.MAC = slices.Clone(src)
 		a.table.Put(here)
 		a.m.learned.Inc()
 		a.m.macs.Set(float64(a.table.Len()))
@@ -76,8 +73,7 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		// The switch lost the flow (evicted, restarted): reinstall,
 		// and deliver in the same send.
 		a.m.reinstalled.Inc()
-		msgs := a.plan.appendInstall(make([]flows.Message, 0, 4), &s.v, old)
-		a.send(ctx, s.v.dpid, append(msgs, deliver...))
+		a.send(ctx, s.v.dpid, withDelivery(a.plan.install(&s.v, old), pi))
 		return nil
 	default:
 		if hold, damped := a.damp(key, now); damped {
@@ -87,15 +83,22 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 			a.send(ctx, s.v.dpid, []flows.Message{flows.AddFlow(a.plan.dampFlow(here, hold))})
 			return nil
 		}
-		here.Moves = old.Moves + 1
+		here.MAC, here.Moves = slices.Clone(src), old.Moves+1
 		a.table.Put(here)
 		a.m.moved.Inc()
 		for dpid, msgs := range a.plan.move(a.domainViews(here.Domain), old, here) {
 			a.send(ctx, dpid, msgs)
 		}
 	}
-	a.send(ctx, s.v.dpid, deliver)
+	a.send(ctx, s.v.dpid, withDelivery(nil, pi))
 	return nil
+}
+
+// withDelivery appends to msgs the delivery of pi's packet: a barrier, so
+// the switch applies msgs first (OpenFlow 1.3.5 §6.2), then a packet-out
+// through the pipeline from table 0.
+func withDelivery(msgs []flows.Message, pi *flows.PacketIn) []flows.Message {
+	return append(msgs, flows.BarrierRequest{}, flows.PacketOut{InPort: pi.InPort, Actions: outputTable, Data: pi.Data})
 }
 
 // damp records a move of key at now and reports whether it must be

@@ -134,11 +134,7 @@ func (p planner) dstFlow(v *view, e topo.MACEntry) (flows.Flow, bool) {
 // install returns the flows v needs for e: source admission and
 // destination when e is on v, destination only elsewhere.
 func (p planner) install(v *view, e topo.MACEntry) []flows.Message {
-	return p.appendInstall(nil, v, e)
-}
-
-// appendInstall appends install's messages to msgs.
-func (p planner) appendInstall(msgs []flows.Message, v *view, e topo.MACEntry) []flows.Message {
+	var msgs []flows.Message
 	if e.DPID == v.dpid {
 		msgs = append(msgs, flows.AddFlow(p.srcFlow(e)))
 	}
