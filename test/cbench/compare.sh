@@ -30,14 +30,12 @@ MODES=${MODES:-latency throughput}
 ROUNDS=${ROUNDS:-1}
 CTRL_CPUS=${CTRL_CPUS:-}
 GEN_CPUS=${GEN_CPUS:-}
-pin() { # pin CPUS CMD...: runs CMD under taskset -c CPUS when CPUS is set
-	local cpus=$1
-	shift
-	if [[ -n $cpus ]]; then
-		exec taskset -c "$cpus" "$@"
-	fi
-	exec "$@"
-}
+# Command prefixes that pin the controllers and the generator (empty arrays:
+# no pinning).
+CTRLPIN=()
+GENPIN=()
+[[ -n $CTRL_CPUS ]] && CTRLPIN=(taskset -c "$CTRL_CPUS")
+[[ -n $GEN_CPUS ]] && GENPIN=(taskset -c "$GEN_CPUS")
 
 TMP=$(mktemp -d /tmp/ofcbench-compare.XXXXXX)
 PIDS=()
@@ -102,7 +100,7 @@ start_controller() {
 	case $name in
 	testcontroller)
 		# Default mode: learning switch that installs flows.
-		pin "$CTRL_CPUS" ovs-testcontroller -O OpenFlow13 --pidfile="$dir/pid" --unixctl="$dir/ctl" \
+		"${CTRLPIN[@]}" ovs-testcontroller -O OpenFlow13 --pidfile="$dir/pid" --unixctl="$dir/ctl" \
 			--log-file="$dir/log" -vconsole:off "ptcp:$port:127.0.0.1" >"$dir/out" 2>&1 &
 		;;
 	ovsmesh)
@@ -114,10 +112,10 @@ api:
 state: $dir/state.db
 hosts: []
 EOF
-		pin "$CTRL_CPUS" "$OVSMESH" controller --config "$dir/config.yaml" >"$dir/out" 2>&1 &
+		"${CTRLPIN[@]}" "$OVSMESH" controller --config "$dir/config.yaml" >"$dir/out" 2>&1 &
 		;;
 	null)
-		pin "$CTRL_CPUS" "$TMP/nullctl" -listen "127.0.0.1:$port" >"$dir/out" 2>&1 &
+		"${CTRLPIN[@]}" "$TMP/nullctl" -listen "127.0.0.1:$port" >"$dir/out" 2>&1 &
 		;;
 	esac
 	CTRL_PID=$!
@@ -130,8 +128,9 @@ stop_controller() {
 	wait "$CTRL_PID" 2>/dev/null || true
 }
 
-# bench NAME MODE: sets BENCH to the run's median responses/s and CPU to the
-# controller's CPU time per response in microseconds (or "failed").
+# bench NAME MODE: sets BENCH to the run's median responses/s, CPU to the
+# controller's CPU time per response and SYS to the system part of it, in
+# microseconds (or "failed").
 # Not run in a subshell, so that the EXIT trap knows every pid.
 bench() {
 	local name=$1 mode=$2 port out
@@ -141,14 +140,16 @@ bench() {
 		-controller-pid "$CTRL_PID" -switches "$SWITCHES" -macs "$MACS" -mode "$mode" -window "$WINDOW" \
 		-loops "$LOOPS" -duration "$DURATION" -warmup "$WARMUP" 2>"$TMP/err"); then
 		echo "$out" >>"$TMP/$name.$mode.json"
-		jq -r '"  \(.mode): median \(.median|floor) resp/s, loops \([.loops[].responses_per_sec|floor]|join(" ")), flow-mods \(.flow_mods_per_sec|floor)/s, rtt \(.avg_rtt_us|floor) us, lost \(.lost), errors \(.of_errors); cpu: controller \(.controller_cpus*100|floor/100) cores \(.controller_cpu_us_per_response*100|floor/100) us/resp, generator \(.generator_cpus*100|floor/100) cores \(.generator_cpu_us_per_response*100|floor/100) us/resp"' <<<"$out" | sed "s/^/$name/"
+		jq -r '"  \(.mode): median \(.median|floor) resp/s, loops \([.loops[].responses_per_sec|floor]|join(" ")), flow-mods \(.flow_mods_per_sec|floor)/s, rtt \(.avg_rtt_us|floor) us, lost \(.lost), errors \(.of_errors); cpu: controller \(.controller_cpus*100|floor/100) cores \(.controller_cpu_us_per_response*100|floor/100) us/resp (system \(.controller_sys_us_per_response*100|floor/100)), generator \(.generator_cpus*100|floor/100) cores \(.generator_cpu_us_per_response*100|floor/100) us/resp"' <<<"$out" | sed "s/^/$name/"
 		BENCH=$(jq -r '.median' <<<"$out")
 		CPU=$(jq -r '.controller_cpu_us_per_response' <<<"$out")
+		SYS=$(jq -r '.controller_sys_us_per_response' <<<"$out")
 	else
 		echo "compare.sh: $name $mode failed: $(cat "$TMP/err")" >&2
 		tail -5 "$CTRL_DIR/out" "$CTRL_DIR/log" 2>/dev/null >&2 || true
 		BENCH=failed
 		CPU=failed
+		SYS=failed
 	fi
 	stop_controller
 }
@@ -157,11 +158,9 @@ median() { # numbers on stdin -> median
 	sort -g | awk '{v[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
 }
 
-GENPIN=()
-[[ -n $GEN_CPUS ]] && GENPIN=(taskset -c "$GEN_CPUS")
 echo "ofcbench: $SWITCHES switches x $MACS MACs, window $WINDOW, $LOOPS loops x $DURATION, warm-up $WARMUP, $ROUNDS round(s); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); controller cpus ${CTRL_CPUS:-any}, generator cpus ${GEN_CPUS:-any}"
 NAMES="testcontroller ovsmesh null"
-declare -A RES CPUS
+declare -A RES CPUS SYSS cell
 for round in $(seq "$ROUNDS"); do
 	for mode in $MODES; do
 		for name in $NAMES; do
@@ -169,6 +168,7 @@ for round in $(seq "$ROUNDS"); do
 			bench "$name" "$mode"
 			RES[$name.$mode]+="$BENCH "
 			CPUS[$name.$mode]+="$CPU "
+			SYSS[$name.$mode]+="$SYS "
 		done
 	done
 done
@@ -197,11 +197,12 @@ for mode in $MODES; do
 	printf '%-11s %19s %10s %6s %10s %10s %14s\n' "$mode" "$(int "$tc")" "$(int "$om")" "$(ratio "$om" "$tc")" \
 		"$(int "$nl")" "$(ratio "$nl" "$tc")" "$(ratio "$om" "$nl")"
 done
-echo "controller CPU time per response, microseconds (user+system, all threads)"
-printf '%-11s %19s %10s %6s %10s\n' mode "ovs-testcontroller" ovsmesh ratio null
+echo "controller CPU time per response, microseconds (user+system, all threads; system in parentheses)"
+printf '%-11s %19s %14s %6s %14s\n' mode "ovs-testcontroller" ovsmesh ratio null
 for mode in $MODES; do
-	tc=$(med CPUS "testcontroller.$mode")
-	om=$(med CPUS "ovsmesh.$mode")
-	nl=$(med CPUS "null.$mode")
-	printf '%-11s %19s %10s %6s %10s\n' "$mode" "$(dec "$tc")" "$(dec "$om")" "$(ratio "$tc" "$om")" "$(dec "$nl")"
+	for name in testcontroller ovsmesh null; do
+		cell[$name]="$(dec "$(med CPUS "$name.$mode")") ($(dec "$(med SYSS "$name.$mode")"))"
+	done
+	printf '%-11s %19s %14s %6s %14s\n' "$mode" "${cell[testcontroller]}" "${cell[ovsmesh]}" \
+		"$(ratio "$(med CPUS "testcontroller.$mode")" "$(med CPUS "ovsmesh.$mode")")" "${cell[null]}"
 done

@@ -22,12 +22,13 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// pidCPU returns the user plus system CPU time, all threads, of process
-// pid from /proc/PID/stat (10 ms resolution). Errors name the pid.
-func pidCPU(pid int) (time.Duration, error) {
+// pidCPU returns the user and the system CPU time, all threads, of
+// process pid from /proc/PID/stat (10 ms resolution). Errors name the
+// file.
+func pidCPU(pid int) (user, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, fmt.Errorf("controller cpu: %w", err)
+		return 0, 0, fmt.Errorf("controller cpu: %w", err)
 	}
 	return parseStatCPU(b)
 }
@@ -36,22 +37,22 @@ func pidCPU(pid int) (time.Duration, error) {
 // from the contents of a /proc/PID/stat file. The command name (field 2)
 // is in parentheses and may itself hold spaces and parentheses, so the
 // fields are counted from the last ')'.
-func parseStatCPU(b []byte) (time.Duration, error) {
+func parseStatCPU(b []byte) (user, sys time.Duration, err error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("controller cpu: /proc stat line without ')': %q", b)
+		return 0, 0, fmt.Errorf("controller cpu: /proc stat line without ')': %q", b)
 	}
 	f := bytes.Fields(b[i+1:]) // f[0] is field 3, state
 	if len(f) < 13 {
-		return 0, fmt.Errorf("controller cpu: /proc stat line with %d fields after the name, want at least 13", len(f))
+		return 0, 0, fmt.Errorf("controller cpu: /proc stat line with %d fields after the name, want at least 13", len(f))
 	}
-	var ticks uint64
-	for _, s := range f[11:13] {
+	var t [2]time.Duration
+	for k, s := range f[11:13] {
 		n, err := strconv.ParseUint(string(s), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("controller cpu: utime/stime %q: %w", s, err)
+			return 0, 0, fmt.Errorf("controller cpu: utime/stime %q: %w", s, err)
 		}
-		ticks += n
+		t[k] = time.Duration(n) * time.Second / userHZ
 	}
-	return time.Duration(ticks) * time.Second / userHZ, nil
+	return t[0], t[1], nil
 }

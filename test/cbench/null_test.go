@@ -99,21 +99,21 @@ func TestParseStatCPU(t *testing.T) {
 	// proc(5): utime 14 and stime 15, counted from the end of the name.
 	line := "4242 (odd) name)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 7 0 1234 0 0\n"
 	tests := []struct {
-		name string
-		in   string
-		want time.Duration
-		err  bool
+		name      string
+		in        string
+		user, sys time.Duration
+		err       bool
 	}{
-		{"name with spaces and parentheses", line, 3250 * time.Millisecond, false},
-		{"no closing parenthesis", "4242 (odd S 1", 0, true},
-		{"truncated", "4242 (x) S 1 2 3", 0, true},
-		{"not a number", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 abc 5 0", 0, true},
+		{"name with spaces and parentheses", line, 2500 * time.Millisecond, 750 * time.Millisecond, false},
+		{"no closing parenthesis", "4242 (odd S 1", 0, 0, true},
+		{"truncated", "4242 (x) S 1 2 3", 0, 0, true},
+		{"not a number", "1 (x) S 1 1 1 0 -1 0 0 0 0 0 abc 5 0", 0, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseStatCPU([]byte(tt.in))
-			if (err != nil) != tt.err || got != tt.want {
-				t.Fatalf("parseStatCPU = %v, %v; want %v, error %v", got, err, tt.want, tt.err)
+			user, sys, err := parseStatCPU([]byte(tt.in))
+			if (err != nil) != tt.err || user != tt.user || sys != tt.sys {
+				t.Fatalf("parseStatCPU = %v, %v, %v; want %v, %v, error %v", user, sys, err, tt.user, tt.sys, tt.err)
 			}
 		})
 	}
@@ -127,7 +127,7 @@ func TestControllerCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ControllerCPUPerResponse <= 0 || res.GeneratorCPUs <= 0 {
+	if res.ControllerCPUPerResponse <= 0 || res.GeneratorCPUs <= 0 || res.ControllerSysCPUPerResponse > res.ControllerCPUPerResponse {
 		t.Fatalf("controller cpu %f us/response, generator %f cores: want both above 0", res.ControllerCPUPerResponse, res.GeneratorCPUs)
 	}
 	cfg.ControllerPID = 1 << 30

@@ -171,24 +171,28 @@ type Result struct {
 	// Config.ControllerPID is set; 0 otherwise.
 	ControllerCPUPerResponse float64 `json:"controller_cpu_us_per_response"`
 	ControllerCPUs           float64 `json:"controller_cpus"`
-	Errors                   uint64  `json:"of_errors"` // OFPT_ERRORs received
-	FirstError               string  `json:"first_error,omitempty"`
+	// ControllerSysCPUPerResponse is the part of ControllerCPUPerResponse
+	// spent in the kernel (system time), in microseconds.
+	ControllerSysCPUPerResponse float64 `json:"controller_sys_us_per_response"`
+	Errors                      uint64  `json:"of_errors"` // OFPT_ERRORs received
+	FirstError                  string  `json:"first_error,omitempty"`
 }
 
 type snapshot struct {
 	at                 time.Time
 	cpu                time.Duration // process user+system time
-	ctrlCPU            time.Duration // the controller's, if Config.ControllerPID is set
+	ctrlCPU, ctrlSys   time.Duration // the controller's (user+system, system), if Config.ControllerPID is set
 	resp, fm, rtt, lst []uint64
 }
 
 func takeSnapshot(sw []*emuSwitch, ctrlPID int) (snapshot, error) {
 	s := snapshot{at: time.Now(), cpu: processCPU()}
 	if ctrlPID > 0 {
-		var err error
-		if s.ctrlCPU, err = pidCPU(ctrlPID); err != nil {
+		user, sys, err := pidCPU(ctrlPID)
+		if err != nil {
 			return s, err
 		}
+		s.ctrlCPU, s.ctrlSys = user+sys, sys
 	}
 	for _, x := range sw {
 		s.resp = append(s.resp, x.responses.Load())
@@ -342,6 +346,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if all.Responses > 0 {
 		res.GeneratorCPUPerResponse = float64(prev.cpu-first.cpu) / float64(time.Microsecond) / float64(all.Responses)
 		res.ControllerCPUPerResponse = float64(prev.ctrlCPU-first.ctrlCPU) / float64(time.Microsecond) / float64(all.Responses)
+		res.ControllerSysCPUPerResponse = float64(prev.ctrlSys-first.ctrlSys) / float64(time.Microsecond) / float64(all.Responses)
 	}
 	if all.Seconds > 0 {
 		res.GeneratorCPUs = (prev.cpu - first.cpu).Seconds() / all.Seconds

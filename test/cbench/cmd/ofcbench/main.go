@@ -91,7 +91,7 @@ func printText(w io.Writer, r *cbench.Result) {
 		r.FlowModsPerSec, r.AvgRTTMicros, r.Lost, r.OtherPacketOuts, r.Errors, r.GeneratorCPUPerResponse)
 	fmt.Fprintf(w, "cpu: generator %.2f cores", r.GeneratorCPUs)
 	if r.ControllerCPUs > 0 {
-		fmt.Fprintf(w, ", controller %.2f cores, %.2f us/response", r.ControllerCPUs, r.ControllerCPUPerResponse)
+		fmt.Fprintf(w, ", controller %.2f cores, %.2f us/response (system %.2f)", r.ControllerCPUs, r.ControllerCPUPerResponse, r.ControllerSysCPUPerResponse)
 	}
 	fmt.Fprintln(w)
 	if r.FirstError != "" {
