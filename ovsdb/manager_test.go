@@ -3,6 +3,7 @@ package ovsdb
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -183,6 +184,13 @@ func TestManagerRepairsDrift(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// Writes before h2 has converged are not repairs.
+			eventually(t, 5*time.Second, "h2 converged", func() error {
+				if !env.mesh.OVSDBState("h2").Converged {
+					return errors.New("not converged")
+				}
+				return nil
+			})
 			before := env.mesh.OVSDBState("h2").Repairs
 			mustTransact(t, c, tc.drift(c.snapshot())...)
 			env.waitMesh(t, hosts)

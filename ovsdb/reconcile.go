@@ -16,7 +16,7 @@ func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 	if gen != w.gen {
 		// New host list: converge afresh and republish every OFPort, since
 		// topo.Mesh drops the tunnels of hosts that leave.
-		w.gen, w.settled = gen, false
+		w.gen, w.state.Converged = gen, false
 		clear(w.published)
 	}
 	self, ok := findHost(hosts, w.host.Name)
@@ -79,8 +79,9 @@ func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if wrote == 0 {
-		w.settled = true
+	if wrote == 0 && !w.state.Converged {
+		w.state.Converged = true
+		w.setState(true, w.state.LastError)
 	}
 	return nil
 }
@@ -88,7 +89,7 @@ func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 // noteWrite counts a committed transaction as a repair when the host had
 // already converged on the current configuration.
 func (w *worker) noteWrite(what string) {
-	if !w.settled {
+	if !w.state.Converged {
 		w.log.Debug("converging", "step", what)
 		return
 	}

@@ -24,7 +24,6 @@ type worker struct {
 
 	state     topo.OVSDBState
 	gen       uint64           // Manager generation last reconciled against
-	settled   bool             // a pass found nothing to change since gen/connect
 	published map[string]int32 // peer -> OFPort last published
 	mtuWarned map[string]int   // interface -> MTU already warned about
 	lastErr   string           // last connect error logged at warn level
@@ -114,7 +113,7 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 	defer conn.Close()
 	w.m.metrics.connects.WithLabelValues(w.host.Name).Inc()
 	w.log.Info("ovsdb connected")
-	w.settled = false
+	w.state.Converged = false
 	w.setState(true, "")
 
 	resync := time.NewTicker(w.m.opts.ResyncInterval)

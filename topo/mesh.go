@@ -15,6 +15,10 @@ type OVSDBState struct {
 	LastError string
 	// Since is when Connected last changed.
 	Since time.Time
+	// Converged is true once a pass over the current configuration found
+	// nothing to change on this connection; writes after that count as
+	// Repairs.
+	Converged bool
 	// Repairs counts drift repairs on this host (rows recreated or fixed).
 	Repairs uint64
 }
