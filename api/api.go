@@ -26,7 +26,7 @@ type Switches interface {
 	Switches() []controller.SwitchInfo
 	// FlowStats fetches every flow of switch dpid; it wraps
 	// controller.ErrNoSwitch when dpid is not connected.
-	FlowStats(ctx context.Context, dpid uint64) ([]flows.FlowStats, error)
+	FlowStats(ctx context.Context, dpid flows.DPID) ([]flows.FlowStats, error)
 }
 
 // Check is one readiness condition of GET /healthz.
@@ -128,17 +128,17 @@ func healthz(w http.ResponseWriter, src Sources) {
 type MAC struct {
 	MAC string `json:"mac"`
 	// Host is the configured host, "" for a standalone switch.
-	Host    string    `json:"host"`
-	DPID    string    `json:"dpid"`
-	OFPort  uint32    `json:"ofport"`
-	Learned time.Time `json:"learned"`
-	Moves   uint64    `json:"moves"`
+	Host    string       `json:"host"`
+	DPID    string       `json:"dpid"`
+	OFPort  flows.OFPort `json:"ofport"`
+	Learned time.Time    `json:"learned"`
+	Moves   uint64       `json:"moves"`
 }
 
 func macs(src Sources) []MAC {
 	out := []MAC{}
 	for _, e := range src.MACs.Select(nil) {
-		out = append(out, MAC{MAC: e.MAC.String(), Host: e.Host, DPID: topo.DPIDString(e.DPID), OFPort: e.OFPort, Learned: e.Learned, Moves: e.Moves})
+		out = append(out, MAC{MAC: e.MAC.String(), Host: e.Host, DPID: e.DPID.String(), OFPort: e.OFPort, Learned: e.Learned, Moves: e.Moves})
 	}
 	return out
 }
@@ -149,12 +149,12 @@ type ARP struct {
 	MAC string `json:"mac"`
 	// Host is where the binding was last seen, "" for a standalone
 	// switch or a static binding.
-	Host    string    `json:"host"`
-	DPID    string    `json:"dpid"`
-	OFPort  uint32    `json:"ofport"`
-	Static  bool      `json:"static"`
-	Learned time.Time `json:"learned"`
-	Seen    time.Time `json:"seen"`
+	Host    string       `json:"host"`
+	DPID    string       `json:"dpid"`
+	OFPort  flows.OFPort `json:"ofport"`
+	Static  bool         `json:"static"`
+	Learned time.Time    `json:"learned"`
+	Seen    time.Time    `json:"seen"`
 }
 
 func arp(src Sources) []ARP {
@@ -163,7 +163,7 @@ func arp(src Sources) []ARP {
 		return out
 	}
 	for _, b := range src.ARP.Select(nil) {
-		out = append(out, ARP{IP: b.IP.String(), MAC: b.MAC.String(), Host: b.Host, DPID: topo.DPIDString(b.DPID),
+		out = append(out, ARP{IP: b.IP.String(), MAC: b.MAC.String(), Host: b.Host, DPID: b.DPID.String(),
 			OFPort: b.OFPort, Static: b.Static, Learned: b.Learned, Seen: b.Seen})
 	}
 	return out
@@ -180,15 +180,15 @@ type Switch struct {
 
 // Port is a switch port.
 type Port struct {
-	OFPort uint32 `json:"ofport"`
-	Name   string `json:"name"`
-	Up     bool   `json:"up"`
+	OFPort flows.OFPort `json:"ofport"`
+	Name   string       `json:"name"`
+	Up     bool         `json:"up"`
 }
 
 func switches(src Sources) []Switch {
 	out := []Switch{}
 	for _, s := range src.Switches.Switches() {
-		row := Switch{DPID: topo.DPIDString(s.DPID), Remote: s.Remote, Since: s.Since, Ports: []Port{}}
+		row := Switch{DPID: s.DPID.String(), Remote: s.Remote, Since: s.Since, Ports: []Port{}}
 		if h, ok := src.Mesh.HostByDPID(s.DPID); ok {
 			row.Host = h.Name
 		}
@@ -214,7 +214,7 @@ type Host struct {
 }
 
 func hosts(src Sources) []Host {
-	up := map[uint64]bool{}
+	up := map[flows.DPID]bool{}
 	for _, s := range src.Switches.Switches() {
 		up[s.DPID] = true
 	}
@@ -222,7 +222,7 @@ func hosts(src Sources) []Host {
 	all := src.Mesh.Hosts()
 	for _, h := range all {
 		st := src.Mesh.OVSDBState(h.Name)
-		row := Host{Name: h.Name, DPID: topo.DPIDString(h.DPID()), OVSDB: h.OVSDB, TunnelIP: h.TunnelIP.String(),
+		row := Host{Name: h.Name, DPID: h.DPID().String(), OVSDB: h.OVSDB, TunnelIP: h.TunnelIP.String(),
 			OVSDBConnected: st.Connected, OVSDBError: st.LastError, OpenFlowUp: up[h.DPID()], Tunnels: map[string]int32{}}
 		for _, p := range all {
 			if port, ok := src.Mesh.TunnelOFPort(h.Name, p.Name); ok {
@@ -272,7 +272,7 @@ type Flows struct {
 
 func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 	name, dpidText := r.URL.Query().Get("host"), r.URL.Query().Get("dpid")
-	var dpid uint64
+	var dpid flows.DPID
 	switch {
 	case name != "" && dpidText != "":
 		writeError(w, http.StatusBadRequest, errors.New("give host or dpid, not both"))
@@ -293,8 +293,9 @@ func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 			return
 		}
 	case dpidText != "":
-		if _, err := fmt.Sscanf(dpidText, "%x", &dpid); err != nil || len(dpidText) > 16 {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("dpid %q: want up to 16 hex digits", dpidText))
+		var err error
+		if dpid, err = flows.ParseDPID(dpidText); err != nil {
+			writeError(w, http.StatusBadRequest, err)
 			return
 		}
 	default:
@@ -305,14 +306,14 @@ func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 	defer cancel()
 	fs, err := src.Switches.FlowStats(ctx, dpid)
 	if errors.Is(err, controller.ErrNoSwitch) {
-		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("switch %s is not connected", topo.DPIDString(dpid)))
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("switch %s is not connected", dpid.String()))
 		return
 	}
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err)
 		return
 	}
-	out := Flows{Host: name, DPID: topo.DPIDString(dpid), Generation: src.Generation, Flows: []Flow{}}
+	out := Flows{Host: name, DPID: dpid.String(), Generation: src.Generation, Flows: []Flow{}}
 	if h, ok := src.Mesh.HostByDPID(dpid); ok {
 		out.Host = h.Name
 	}

@@ -22,12 +22,12 @@ import (
 
 type fakeSwitches struct {
 	up    []controller.SwitchInfo
-	flows map[uint64][]flows.FlowStats
+	flows map[flows.DPID][]flows.FlowStats
 }
 
 func (f fakeSwitches) Switches() []controller.SwitchInfo { return f.up }
 
-func (f fakeSwitches) FlowStats(_ context.Context, dpid uint64) ([]flows.FlowStats, error) {
+func (f fakeSwitches) FlowStats(_ context.Context, dpid flows.DPID) ([]flows.FlowStats, error) {
 	fs, ok := f.flows[dpid]
 	if !ok {
 		return nil, fmt.Errorf("flow stats: %w", controller.ErrNoSwitch)
@@ -47,7 +47,7 @@ func testServer(t *testing.T, healthy error) *httptest.Server {
 	instr := []byte{0, 4, 0, 24, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 2, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0, 8, 1, 0, 0, 0}
 	sw := fakeSwitches{
 		up: []controller.SwitchInfo{{DPID: topo.DPIDFor("h1"), Remote: "198.19.0.1:1234"}},
-		flows: map[uint64][]flows.FlowStats{topo.DPIDFor("h1"): {
+		flows: map[flows.DPID][]flows.FlowStats{topo.DPIDFor("h1"): {
 			{Table: 1, Priority: 100, Cookie: flows.NewCookie(7, flows.AppLearning, 3), Instructions: instr},
 			{Table: 0, Priority: 0, Cookie: flows.NewCookie(6, flows.AppBaseline, 0)},
 			{Table: 0, Priority: 5, Cookie: 0x1234},
@@ -73,11 +73,12 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/macs", 200, []string{`"mac": "02:00:00:00:00:01"`}},
 		{"/api/v1/arp", 200, []string{`"ip": "10.0.0.1"`, `"mac": "02:00:00:00:00:01"`}},
 		{"/api/v1/flows?host=h1", 200, []string{`"app": "learning"`, `"generation": 7`, `"actions": "output:2,goto_table:1"`, `"stale": true`, `"cookie": "0x1234"`}},
-		{"/api/v1/flows?dpid=" + topo.DPIDString(topo.DPIDFor("h1")), 200, []string{`"host": "h1"`}},
+		{"/api/v1/flows?dpid=" + topo.DPIDFor("h1").String(), 200, []string{`"host": "h1"`}},
 		{"/api/v1/flows", 400, []string{`"error": "missing query parameter host=NAME`}},
 		{"/api/v1/flows?host=nope", 404, []string{`unknown host \"nope\" (configured: h1, h2)`}},
 		{"/api/v1/flows?host=h2", 503, []string{`is not connected`}},
-		{"/api/v1/flows?dpid=zz", 400, []string{`dpid \"zz\"`}},
+		{"/api/v1/flows?dpid=zz", 400, []string{`datapath ID \"zz\"`}},
+		{"/api/v1/flows?dpid=12zz", 400, []string{`datapath ID \"12zz\"`}},
 		{"/api/v1/flows?host=h1&dpid=1", 400, []string{`not both`}},
 		{"/api/v1/macs?x=1", 400, []string{`unknown query parameter \"x\"`}},
 		{"/api/v1/nothing", 404, []string{`no API endpoint GET /api/v1/nothing`}},

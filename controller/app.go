@@ -18,7 +18,7 @@ type App interface {
 // Switch is a connected switch as the apps see it.
 type Switch interface {
 	// DPID is the datapath ID from the features reply.
-	DPID() uint64
+	DPID() flows.DPID
 	// Ports returns a copy of the switch's ports, ordered by OFPort.
 	Ports() []flows.Port
 	// Send encodes msgs and queues them, in order, for the switch. It

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ovsmesh/ovsmesh/flows"
-	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // Options configures a Controller.
@@ -54,7 +53,7 @@ type Controller struct {
 
 	mu        sync.Mutex
 	listeners []net.Listener
-	sessions  map[uint64]*session
+	sessions  map[flows.DPID]*session
 	conns     map[net.Conn]struct{}
 	closing   bool
 }
@@ -78,7 +77,7 @@ func New(opts Options, apps ...App) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Controller{opts: opts, apps: apps, log: log, metrics: newMetrics(opts.Registerer),
-		sessions: map[uint64]*session{}, conns: map[net.Conn]struct{}{}}
+		sessions: map[flows.DPID]*session{}, conns: map[net.Conn]struct{}{}}
 	for _, t := range []flows.MsgType{flows.Hello{}.MsgType(), flows.EchoRequest{}.MsgType(), flows.EchoReply{}.MsgType(),
 		flows.FeaturesRequest{}.MsgType(), flows.SetConfig{}.MsgType(), flows.Error{}.MsgType(), flows.FlowMod{}.MsgType(),
 		flows.GroupMod{}.MsgType(), flows.PacketOut{}.MsgType(), flows.BarrierRequest{}.MsgType(), flows.PortDescRequest{}.MsgType()} {
@@ -218,7 +217,7 @@ func (c *Controller) unregister(s *session) {
 // SwitchInfo describes a connected switch for the API.
 type SwitchInfo struct {
 	// DPID is the datapath ID.
-	DPID uint64
+	DPID flows.DPID
 	// Remote is the switch's address.
 	Remote string
 	// Since is when the handshake completed.
@@ -243,6 +242,3 @@ func (c *Controller) Switches() []SwitchInfo {
 func isClosedErr(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)
 }
-
-// dpidLabel renders a DPID for logs and metric labels.
-func dpidLabel(dpid uint64) string { return topo.DPIDString(dpid) }

@@ -135,7 +135,7 @@ func (s *session) reconcile(ctx context.Context) error {
 		}
 	}
 	if len(stale) > 0 {
-		s.c.metrics.staleDeleted.WithLabelValues(dpidLabel(s.dpid)).Add(float64(len(stale)))
+		s.c.metrics.staleDeleted.WithLabelValues(s.dpid.String()).Add(float64(len(stale)))
 		s.log.Info("deleted flows of older generations", "generation_app_pairs", len(stale))
 	}
 	return s.w.send(flows.BarrierRequest{})

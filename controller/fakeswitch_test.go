@@ -93,8 +93,8 @@ func helloBitmap(bitmap uint32) []byte {
 
 // featuresReply is an ofp_switch_features body (§7.3.1): datapath_id,
 // n_buffers, n_tables, auxiliary_id, 2 pad, capabilities, reserved.
-func featuresReply(dpid uint64, aux uint8) []byte {
-	b := be64(nil, dpid)
+func featuresReply(dpid flows.DPID, aux uint8) []byte {
+	b := be64(nil, uint64(dpid))
 	b = be32(b, 0)
 	b = append(b, 254, aux, 0, 0)
 	b = be32(b, 0x4f)
@@ -426,7 +426,7 @@ func (f *fakeSwitch) echo(what string) {
 
 // handshake runs the switch side of the handshake for dpid with the
 // given ports, in one PORT_DESC reply, and checks each step.
-func (f *fakeSwitch) handshake(dpid uint64, ports ...[]byte) {
+func (f *fakeSwitch) handshake(dpid flows.DPID, ports ...[]byte) {
 	f.t.Helper()
 	f.send(tHello, helloBitmap(1<<ofVersion))
 	f.expect(tHello, "controller HELLO")
@@ -515,7 +515,7 @@ func startController(t *testing.T, opts Options, apps ...App) *testController {
 }
 
 // connect dials a fake switch and runs the handshake for dpid.
-func (tc *testController) connect(t *testing.T, dpid uint64, ports ...[]byte) *fakeSwitch {
+func (tc *testController) connect(t *testing.T, dpid flows.DPID, ports ...[]byte) *fakeSwitch {
 	t.Helper()
 	f := dialSwitch(t, tc.addr)
 	f.handshake(dpid, ports...)
@@ -580,7 +580,7 @@ func (tc *testController) waitLog(t testing.TB, subs ...string) string {
 }
 
 // session returns the registered session of dpid, or nil.
-func (tc *testController) session(dpid uint64) *session {
+func (tc *testController) session(dpid flows.DPID) *session {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	return tc.sessions[dpid]
@@ -605,7 +605,7 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 type event struct {
 	kind  string // "up", "packet-in", "port-status", "flow-removed", "down"
 	sw    Switch
-	dpid  uint64
+	dpid  flows.DPID
 	ports []flows.Port // sw.Ports() during the call
 	pi    *flows.PacketIn
 	ps    flows.PortStatus
@@ -687,7 +687,7 @@ func (r *recorder) next(t testing.TB, kind string) event {
 }
 
 // nextOf returns the next event for dpid, skipping other switches'.
-func (r *recorder) nextOf(t testing.TB, dpid uint64, kind string) event {
+func (r *recorder) nextOf(t testing.TB, dpid flows.DPID, kind string) event {
 	t.Helper()
 	deadline := time.After(waitTimeout)
 	for {

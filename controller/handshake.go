@@ -58,10 +58,10 @@ func (s *session) handshake() (early []any, err error) {
 		return nil, err
 	}
 	if features.AuxiliaryID != 0 {
-		return nil, fmt.Errorf("auxiliary connection %d of datapath %s is not supported", features.AuxiliaryID, dpidLabel(features.DPID))
+		return nil, fmt.Errorf("auxiliary connection %d of datapath %s is not supported", features.AuxiliaryID, features.DPID.String())
 	}
 	s.dpid = features.DPID
-	s.log = s.log.With("dpid", dpidLabel(s.dpid))
+	s.log = s.log.With("dpid", s.dpid.String())
 
 	portsXID := s.w.nextXID()
 	if err := s.w.send(flows.SetConfig{MissSendLen: flows.MaxLenNoBuffer}); err != nil {

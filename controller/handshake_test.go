@@ -17,26 +17,26 @@ func TestHandshake(t *testing.T) {
 		hello        []byte
 		portParts    [][]byte // PORT_DESC reply bodies; all but the last carry OFPMPF_REPLY_MORE
 		echoMidway   bool     // send an ECHO_REQUEST before the features reply
-		wantPorts    []uint32
+		wantPorts    []flows.OFPort
 	}{
 		{name: "bitmap offering 1.0 and 1.3", helloVersion: 4, hello: helloBitmap(1<<1 | 1<<4),
-			portParts: [][]byte{bytes.Join([][]byte{p1, p2, p3}, nil)}, wantPorts: []uint32{1, 2, 0xfffffffe}},
+			portParts: [][]byte{bytes.Join([][]byte{p1, p2, p3}, nil)}, wantPorts: []flows.OFPort{1, 2, 0xfffffffe}},
 		{name: "1.3 without bitmap", helloVersion: 4, hello: nil,
-			portParts: [][]byte{p1}, wantPorts: []uint32{1}},
+			portParts: [][]byte{p1}, wantPorts: []flows.OFPort{1}},
 		{name: "newer version without bitmap", helloVersion: 6, hello: nil,
-			portParts: [][]byte{p2}, wantPorts: []uint32{2}},
+			portParts: [][]byte{p2}, wantPorts: []flows.OFPort{2}},
 		{name: "newer version with bitmap including 1.3", helloVersion: 6, hello: helloBitmap(1<<4 | 1<<5 | 1<<6),
-			portParts: [][]byte{p1}, wantPorts: []uint32{1}},
+			portParts: [][]byte{p1}, wantPorts: []flows.OFPort{1}},
 		{name: "port list split with REPLY_MORE", helloVersion: 4, hello: helloBitmap(1 << 4),
-			portParts: [][]byte{p3, bytes.Join([][]byte{p2, p1}, nil), nil}, wantPorts: []uint32{1, 2, 0xfffffffe}},
+			portParts: [][]byte{p3, bytes.Join([][]byte{p2, p1}, nil), nil}, wantPorts: []flows.OFPort{1, 2, 0xfffffffe}},
 		{name: "no ports, echo during handshake", helloVersion: 4, hello: helloBitmap(1 << 4),
-			portParts: [][]byte{nil}, echoMidway: true, wantPorts: []uint32{}},
+			portParts: [][]byte{nil}, echoMidway: true, wantPorts: []flows.OFPort{}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := newRecorder("rec")
 			tc := startController(t, Options{}, app)
-			dpid := uint64(0xa0 + i)
+			dpid := flows.DPID(0xa0 + i)
 			f := dialSwitch(t, tc.addr)
 			f.writeRaw(ofMessage(tt.helloVersion, tHello, 1, tt.hello))
 
@@ -112,10 +112,10 @@ func TestHandshakeEarlyEvents(t *testing.T) {
 	f.send(tFlowRemoved, flowRemoved(flows.NewCookie(1, flows.AppLearning, 5), 10))
 	f.sendXID(tMultipartReply, req.h.XID, multipartReply(mpPortDesc, 0, ofPort(1, "eth1", 0)))
 
-	if up := app.next(t, "up"); !slices.Equal(portNumbers(up.ports), []uint32{1}) {
+	if up := app.next(t, "up"); !slices.Equal(portNumbers(up.ports), []flows.OFPort{1}) {
 		t.Errorf("SwitchUp ports %v, want [1]: the early port-status comes after", portNumbers(up.ports))
 	}
-	if ev := app.next(t, "port-status"); ev.ps.Port.No != 9 || !slices.Equal(portNumbers(ev.ports), []uint32{1, 9}) {
+	if ev := app.next(t, "port-status"); ev.ps.Port.No != 9 || !slices.Equal(portNumbers(ev.ports), []flows.OFPort{1, 9}) {
 		t.Errorf("early port-status: port %d, ports %v; want port 9 with ports [1 9]", ev.ps.Port.No, portNumbers(ev.ports))
 	}
 	if ev := app.next(t, "flow-removed"); ev.fr.Cookie != flows.NewCookie(1, flows.AppLearning, 5) || ev.fr.Priority != 10 {
@@ -177,8 +177,8 @@ func TestHandshakeRefused(t *testing.T) {
 	}
 }
 
-func portNumbers(ps []flows.Port) []uint32 {
-	out := []uint32{}
+func portNumbers(ps []flows.Port) []flows.OFPort {
+	out := []flows.OFPort{}
 	for _, p := range ps {
 		out = append(out, p.No)
 	}
@@ -202,7 +202,7 @@ func TestConcurrentHandshakes(t *testing.T) {
 		xids[i] = f.expect(tFeaturesRequest, "FEATURES_REQUEST").h.XID
 	}
 	for i, f := range sws { // back to back: the sessions decode concurrently
-		f.sendXID(tFeaturesReply, xids[i], featuresReply(uint64(0x100+i), 0))
+		f.sendXID(tFeaturesReply, xids[i], featuresReply(flows.DPID(0x100+i), 0))
 	}
 	for i, f := range sws {
 		f.expect(tSetConfig, "SET_CONFIG")

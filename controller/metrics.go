@@ -104,7 +104,7 @@ func (s *session) packetInCounter(pi *flows.PacketIn) prometheus.Counter {
 	key := uint16(pi.Cookie.App())<<8 | uint16(pi.Reason)
 	c, ok := s.packetInsBy[key]
 	if !ok {
-		c = s.c.metrics.packetIns.WithLabelValues(dpidLabel(s.dpid), AppName(pi.Cookie.App()), reasonLabel(pi.Reason))
+		c = s.c.metrics.packetIns.WithLabelValues(s.dpid.String(), AppName(pi.Cookie.App()), reasonLabel(pi.Reason))
 		s.packetInsBy[key] = c
 	}
 	return c

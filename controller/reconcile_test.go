@@ -47,7 +47,7 @@ func TestReconcile(t *testing.T) {
 			baseline := flows.AddFlow(flows.Flow{Table: 0, Priority: 0, Cookie: c(gen, flows.AppBaseline, 0)})
 			app.onUp = func(ctx context.Context, sw Switch) error { return sw.Send(ctx, baseline) }
 			tc := startController(t, Options{Generation: gen}, app)
-			dpid := uint64(0xc0 + i)
+			dpid := flows.DPID(0xc0 + i)
 			f := dialSwitch(t, tc.addr)
 			f.autoFlowStats.Store(false)
 			f.handshake(dpid, ofPort(1, "eth1", 0))
@@ -99,7 +99,7 @@ func TestReconcile(t *testing.T) {
 				t.Errorf("deleted generation/app pairs %v, want %v", got, want)
 			}
 			if len(want) > 0 {
-				tc.waitMetric(t, "ovsmesh_stale_cookies_deleted_total", map[string]string{"dpid": dpidLabel(dpid)}, float64(len(want)))
+				tc.waitMetric(t, "ovsmesh_stale_cookies_deleted_total", map[string]string{"dpid": dpid.String()}, float64(len(want)))
 			}
 			// Events flow after reconciliation.
 			f.send(tPacketIn, packetIn(1, seq(0)))
@@ -138,7 +138,7 @@ func TestReconcileRefused(t *testing.T) {
 	f.handshake(0x31)
 	req := f.waitFor(tMultipartRequest, "FLOW stats request", nil)
 	f.sendXID(tError, req.h.XID, errorMsg(etBadRequest, 2, ofMessage(ofVersion, tMultipartRequest, req.h.XID, req.body)))
-	tc.waitLog(t, "reconciling flows after connect failed", "dpid="+dpidLabel(0x31))
+	tc.waitLog(t, "reconciling flows after connect failed", "dpid="+flows.DPID(0x31).String())
 	f.send(tPacketIn, packetIn(1, seq(0)))
 	app.next(t, "up")
 	app.next(t, "packet-in")
@@ -147,7 +147,7 @@ func TestReconcileRefused(t *testing.T) {
 // TestReconnectReplaces: a second connection with the same DPID replaces
 // the first, which is closed and gets its SwitchDown.
 func TestReconnectReplaces(t *testing.T) {
-	const dpid = 0xd1
+	const dpid = flows.DPID(0xd1)
 	app := newRecorder("rec")
 	tc := startController(t, Options{}, app)
 	first := tc.connect(t, dpid, ofPort(1, "eth1", 0))
@@ -155,7 +155,7 @@ func TestReconnectReplaces(t *testing.T) {
 
 	second := tc.connect(t, dpid, ofPort(1, "eth1", 0), ofPort(2, "eth2", 0))
 	first.waitClosed("replaced by a newer connection of the same DPID")
-	tc.waitLog(t, "switch reconnected: closing its older session", "dpid="+dpidLabel(dpid))
+	tc.waitLog(t, "switch reconnected: closing its older session", "dpid="+dpid.String())
 
 	// Both SwitchUp (new) and SwitchDown (old) arrive, in either order.
 	var up2, down event
@@ -198,7 +198,7 @@ func TestReconnectReplaces(t *testing.T) {
 // is still in SwitchUp, reconciliation does not wait for a reply that
 // cannot come: SwitchDown follows promptly.
 func TestSessionEndsDuringSwitchUp(t *testing.T) {
-	const dpid = 0xe5
+	const dpid = flows.DPID(0xe5)
 	entered, release := make(chan struct{}), make(chan struct{})
 	app := newRecorder("rec")
 	app.onUp = func(ctx context.Context, sw Switch) error {

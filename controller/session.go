@@ -26,11 +26,11 @@ type session struct {
 	r     *flows.Reader
 	w     *writer
 	log   *slog.Logger
-	dpid  uint64
+	dpid  flows.DPID
 	since time.Time
 
 	portsMu sync.Mutex
-	ports   map[uint32]flows.Port
+	ports   map[flows.OFPort]flows.Port
 
 	queue *mailbox
 	rx    atomic.Uint64 // messages received, for the keepalive
@@ -58,13 +58,13 @@ func newSession(c *Controller, conn net.Conn) *session {
 		r:       flows.NewReader(conn),
 		w:       newWriter(conn, c.opts.SendLimit, 10*time.Second, &c.sent),
 		log:     c.log.With("remote", conn.RemoteAddr().String()),
-		ports:   map[uint32]flows.Port{},
+		ports:   map[flows.OFPort]flows.Port{},
 		waiters: map[uint32]chan reply{},
 	}
 }
 
 // DPID implements Switch.
-func (s *session) DPID() uint64 { return s.dpid }
+func (s *session) DPID() flows.DPID { return s.dpid }
 
 // Ports implements Switch.
 func (s *session) Ports() []flows.Port {
@@ -102,7 +102,7 @@ func (s *session) serve(ctx context.Context) {
 		return
 	}
 	s.since = time.Now()
-	label := dpidLabel(s.dpid)
+	label := s.dpid.String()
 	m := s.c.metrics
 	s.packetInsDrop, s.badMessages = m.packetInsDrop.WithLabelValues(label), m.badMessages.WithLabelValues(label)
 	s.packetInsBy = map[uint16]prometheus.Counter{}
@@ -194,7 +194,7 @@ func (s *session) readLoop(ctx context.Context) error {
 				s.badMessages.Inc()
 				return err
 			}
-			s.c.metrics.switchErrors.WithLabelValues(dpidLabel(s.dpid), e.Type.String(), msgTypeLabel(e.Offending)).Inc()
+			s.c.metrics.switchErrors.WithLabelValues(s.dpid.String(), e.Type.String(), msgTypeLabel(e.Offending)).Inc()
 			s.log.Warn("switch reported an error", "err", e)
 			s.deliver(h, body)
 			continue

@@ -96,7 +96,7 @@ func TestKeepalive(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := newRecorder("rec")
 			tc := startController(t, Options{EchoInterval: interval}, app)
-			dpid := uint64(0x10 + i)
+			dpid := flows.DPID(0x10 + i)
 			f := tc.connect(t, dpid)
 			app.next(t, "up")
 			f.autoEcho.Store(tt.answer)
@@ -120,11 +120,11 @@ func TestKeepalive(t *testing.T) {
 			if d := time.Since(start); d < interval/2 {
 				t.Errorf("dropped %v after the probe, want about one interval (%v)", d, interval)
 			}
-			tc.waitLog(t, "did not answer the echo probe", "dpid="+dpidLabel(dpid))
+			tc.waitLog(t, "did not answer the echo probe", "dpid="+dpid.String())
 			if ev := app.next(t, "down"); ev.dpid != dpid {
 				t.Errorf("SwitchDown for %016x, want %016x", ev.dpid, dpid)
 			}
-			tc.waitMetric(t, "ovsmesh_switch_disconnects_total", map[string]string{"dpid": dpidLabel(dpid)}, 1)
+			tc.waitMetric(t, "ovsmesh_switch_disconnects_total", map[string]string{"dpid": dpid.String()}, 1)
 		})
 	}
 }
@@ -134,7 +134,7 @@ func TestKeepalive(t *testing.T) {
 // switch's events.
 func TestPacketInOrder(t *testing.T) {
 	const n = 300
-	const slow, fast = uint64(0xa), uint64(0xb)
+	const slow, fast = flows.DPID(0xa), flows.DPID(0xb)
 	entered, release := make(chan struct{}), make(chan struct{})
 	app := newRecorder("rec")
 	block := blockFirst(entered, release)
@@ -176,7 +176,7 @@ func TestPacketInOrder(t *testing.T) {
 			t.Fatalf("slow switch: packet-in %d carries %q from port %d", i, ev.pi.Data, ev.pi.InPort)
 		}
 	}
-	tc.waitMetric(t, "ovsmesh_packet_ins_total", map[string]string{"dpid": dpidLabel(fast)}, n)
+	tc.waitMetric(t, "ovsmesh_packet_ins_total", map[string]string{"dpid": fast.String()}, n)
 	if d := tc.metric(t, "ovsmesh_packet_ins_dropped_total", nil); d != 0 {
 		t.Errorf("%v packet-ins dropped", d)
 	}
@@ -199,8 +199,8 @@ func TestPacketInQueueBounded(t *testing.T) {
 			app := newRecorder("rec")
 			app.onPacketIn = blockFirst(entered, release)
 			tc := startController(t, Options{QueueLen: tt.queueLen}, app)
-			const dpid = 0x77
-			label := map[string]string{"dpid": dpidLabel(dpid)}
+			const dpid = flows.DPID(0x77)
+			label := map[string]string{"dpid": dpid.String()}
 			f := tc.connect(t, dpid, ofPort(1, "eth1", 0))
 			app.next(t, "up")
 			f.send(tPacketIn, packetIn(1, []byte("first")))
@@ -285,7 +285,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			app := newRecorder("rec")
 			tc := startController(t, Options{}, app)
-			bad, good := uint64(0xbad0+i), uint64(0x600d)
+			bad, good := flows.DPID(0xbad0+i), flows.DPID(0x600d)
 			fb := tc.connect(t, bad, ofPort(1, "eth1", 0))
 			app.nextOf(t, bad, "up")
 			fg := tc.connect(t, good, ofPort(1, "eth1", 0))
@@ -293,7 +293,7 @@ func TestBadInput(t *testing.T) {
 
 			tt.send(fb)
 			fb.waitClosed(tt.name)
-			line := tc.waitLog(t, "level=WARN", "switch disconnected", "dpid="+dpidLabel(bad))
+			line := tc.waitLog(t, "level=WARN", "switch disconnected", "dpid="+bad.String())
 			if !strings.Contains(line, tt.wantErr) {
 				t.Errorf("log line %q does not mention %q", line, tt.wantErr)
 			}
@@ -304,7 +304,7 @@ func TestBadInput(t *testing.T) {
 			if tt.wantBad {
 				wantBad = 1
 			}
-			if got := tc.metric(t, "ovsmesh_bad_messages_total", map[string]string{"dpid": dpidLabel(bad)}); got != wantBad {
+			if got := tc.metric(t, "ovsmesh_bad_messages_total", map[string]string{"dpid": bad.String()}); got != wantBad {
 				t.Errorf("ovsmesh_bad_messages_total = %v, want %v", got, wantBad)
 			}
 
@@ -336,7 +336,7 @@ func TestUnknownMessageRefused(t *testing.T) {
 	}
 	app := newRecorder("rec")
 	tc := startController(t, Options{}, app)
-	const dpid = 0x55
+	const dpid = flows.DPID(0x55)
 	f := tc.connect(t, dpid, ofPort(1, "eth1", 0))
 	app.next(t, "up")
 	for i, tt := range tests {
@@ -359,7 +359,7 @@ func TestUnknownMessageRefused(t *testing.T) {
 			}
 		})
 	}
-	tc.waitMetric(t, "ovsmesh_bad_messages_total", map[string]string{"dpid": dpidLabel(dpid)}, float64(len(tests)))
+	tc.waitMetric(t, "ovsmesh_bad_messages_total", map[string]string{"dpid": dpid.String()}, float64(len(tests)))
 	if f.isClosed() {
 		t.Error("session closed")
 	}
@@ -382,14 +382,14 @@ func TestSwitchErrorsCounted(t *testing.T) {
 	}
 	app := newRecorder("rec")
 	tc := startController(t, Options{}, app)
-	const dpid = 0xe1
+	const dpid = flows.DPID(0xe1)
 	f := tc.connect(t, dpid)
 	app.next(t, "up")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.send(tError, tt.body)
 			tc.waitMetric(t, "ovsmesh_switch_errors_total",
-				map[string]string{"dpid": dpidLabel(dpid), "type": tt.wantType, "offending": tt.wantOffending}, 1)
+				map[string]string{"dpid": dpid.String(), "type": tt.wantType, "offending": tt.wantOffending}, 1)
 		})
 	}
 	f.echo("the errors")
@@ -465,7 +465,7 @@ func TestAppPanicRecovered(t *testing.T) {
 			bad, witness := newRecorder("panicky"), newRecorder("witness")
 			tt.arm(bad)
 			tc := startController(t, Options{}, bad, witness)
-			dpid := uint64(0xf00 + i)
+			dpid := flows.DPID(0xf00 + i)
 			f := tc.connect(t, dpid, ofPort(1, "eth1", 0))
 			bad.next(t, "up")
 			witness.next(t, "up")
@@ -475,7 +475,7 @@ func TestAppPanicRecovered(t *testing.T) {
 				bad.next(t, tt.kind)
 				witness.next(t, tt.kind)
 			}
-			line := tc.waitLog(t, "level=ERROR", "app handler failed", "app=panicky", "dpid="+dpidLabel(dpid))
+			line := tc.waitLog(t, "level=ERROR", "app handler failed", "app=panicky", "dpid="+dpid.String())
 			if !strings.Contains(line, tt.wantLog) {
 				t.Errorf("log line %q does not mention %q", line, tt.wantLog)
 			}
@@ -500,7 +500,7 @@ func TestSwitchUpPanicRecovered(t *testing.T) {
 	bad.next(t, "up")
 	f.send(tPacketIn, packetIn(1, seq(0)))
 	bad.next(t, "packet-in")
-	tc.waitLog(t, "app=panicky", "panicked: switch-up", "dpid="+dpidLabel(3))
+	tc.waitLog(t, "app=panicky", "panicked: switch-up", "dpid="+flows.DPID(3).String())
 	tc.waitMetric(t, "ovsmesh_app_errors_total", map[string]string{"app": "panicky"}, 1)
 }
 
@@ -511,36 +511,36 @@ func TestPortStatusUpdatesPorts(t *testing.T) {
 		name      string
 		reason    uint8
 		port      []byte
-		wantPorts []uint32
+		wantPorts []flows.OFPort
 		check     func(t *testing.T, ports []flows.Port)
 	}{
-		{name: "add port 5", reason: ofpprAdd, port: ofPort(5, "eth5", 0), wantPorts: []uint32{1, 2, 5}},
-		{name: "modify port 2 link down", reason: ofpprModify, port: ofPort(2, "eth2", ofppsLinkDown), wantPorts: []uint32{1, 2, 5},
+		{name: "add port 5", reason: ofpprAdd, port: ofPort(5, "eth5", 0), wantPorts: []flows.OFPort{1, 2, 5}},
+		{name: "modify port 2 link down", reason: ofpprModify, port: ofPort(2, "eth2", ofppsLinkDown), wantPorts: []flows.OFPort{1, 2, 5},
 			check: func(t *testing.T, ports []flows.Port) {
 				if ports[1].Up() {
 					t.Errorf("port 2 still up: %+v", ports[1])
 				}
 			}},
-		{name: "modify port 2 renamed and up", reason: ofpprModify, port: ofPort(2, "eth2b", 0), wantPorts: []uint32{1, 2, 5},
+		{name: "modify port 2 renamed and up", reason: ofpprModify, port: ofPort(2, "eth2b", 0), wantPorts: []flows.OFPort{1, 2, 5},
 			check: func(t *testing.T, ports []flows.Port) {
 				if !ports[1].Up() || ports[1].Name != "eth2b" {
 					t.Errorf("port 2 = %+v, want eth2b up", ports[1])
 				}
 			}},
-		{name: "delete port 1", reason: ofpprDelete, port: ofPort(1, "eth1", 0), wantPorts: []uint32{2, 5}},
-		{name: "delete unknown port 9", reason: ofpprDelete, port: ofPort(9, "eth9", 0), wantPorts: []uint32{2, 5}},
-		{name: "modify unknown port 7 adds it", reason: ofpprModify, port: ofPort(7, "eth7", 0), wantPorts: []uint32{2, 5, 7}},
+		{name: "delete port 1", reason: ofpprDelete, port: ofPort(1, "eth1", 0), wantPorts: []flows.OFPort{2, 5}},
+		{name: "delete unknown port 9", reason: ofpprDelete, port: ofPort(9, "eth9", 0), wantPorts: []flows.OFPort{2, 5}},
+		{name: "modify unknown port 7 adds it", reason: ofpprModify, port: ofPort(7, "eth7", 0), wantPorts: []flows.OFPort{2, 5, 7}},
 	}
 	app := newRecorder("rec")
 	tc := startController(t, Options{}, app)
-	const dpid = 0x99
+	const dpid = flows.DPID(0x99)
 	f := tc.connect(t, dpid, ofPort(2, "eth2", 0), ofPort(1, "eth1", 0))
 	app.next(t, "up")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.send(tPortStatus, portStatus(tt.reason, tt.port))
 			ev := app.next(t, "port-status")
-			if ev.ps.Reason != tt.reason || ev.ps.Port.No != binary.BigEndian.Uint32(tt.port) {
+			if ev.ps.Reason != tt.reason || ev.ps.Port.No != flows.OFPort(binary.BigEndian.Uint32(tt.port)) {
 				t.Errorf("PortStatus reason %d port %d, want reason %d port %d", ev.ps.Reason, ev.ps.Port.No, tt.reason, binary.BigEndian.Uint32(tt.port))
 			}
 			if got := portNumbers(ev.ports); !slices.Equal(got, tt.wantPorts) {
@@ -561,7 +561,7 @@ func TestPortStatusUpdatesPorts(t *testing.T) {
 // handler blocks (sends from handlers are batched, never parked until
 // the queue drains).
 func TestHandlerSendsNotHeldBack(t *testing.T) {
-	const dpid = 0x5e
+	const dpid = flows.DPID(0x5e)
 	queued, release := make(chan struct{}), make(chan struct{})
 	app := newRecorder("rec")
 	app.onPacketIn = func(ctx context.Context, sw Switch, pi *flows.PacketIn) error {

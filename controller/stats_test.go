@@ -13,7 +13,7 @@ import (
 // is the switch's error.
 func TestFlowStats(t *testing.T) {
 	tc := startController(t, Options{Generation: 3})
-	const dpid = 0xabc
+	const dpid = flows.DPID(0xabc)
 	f := tc.connect(t, dpid, ofPort(1, "eth1", 0))
 	// Reconciliation's BARRIER, flow dump (answered empty) and BARRIER
 	// come first.

@@ -3,22 +3,23 @@ package flows
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"github.com/netrack/openflow/ofp"
 )
 
 // Reserved port numbers (OpenFlow 1.3.5 §7.2.1, enum ofp_port_no).
 const (
-	PortInPort     = uint32(ofp.PortIn)
-	PortTable      = uint32(ofp.PortTable)
-	PortNormal     = uint32(ofp.PortNormal)
-	PortFlood      = uint32(ofp.PortFlood)
-	PortAll        = uint32(ofp.PortAll)
-	PortController = uint32(ofp.PortController)
-	PortLocal      = uint32(ofp.PortLocal)
-	PortAny        = uint32(ofp.PortAny)
+	PortInPort     = OFPort(ofp.PortIn)
+	PortTable      = OFPort(ofp.PortTable)
+	PortNormal     = OFPort(ofp.PortNormal)
+	PortFlood      = OFPort(ofp.PortFlood)
+	PortAll        = OFPort(ofp.PortAll)
+	PortController = OFPort(ofp.PortController)
+	PortLocal      = OFPort(ofp.PortLocal)
+	PortAny        = OFPort(ofp.PortAny)
 	// PortMax is the largest number of a physical or logical port.
-	PortMax = uint32(ofp.PortMax)
+	PortMax = OFPort(ofp.PortMax)
 )
 
 // MaxLenNoBuffer asks the switch to send the whole packet to the
@@ -27,7 +28,7 @@ const MaxLenNoBuffer = ofp.ContentLenNoBuffer
 
 // PortString renders a port number as ovs-ofctl does: a decimal number,
 // or the reserved port's name.
-func PortString(p uint32) string {
+func PortString(p OFPort) string {
 	switch p {
 	case PortInPort:
 		return "IN_PORT"
@@ -46,7 +47,7 @@ func PortString(p uint32) string {
 	case PortAny:
 		return "ANY"
 	}
-	return fmt.Sprint(p)
+	return strconv.FormatUint(uint64(p), 10)
 }
 
 // Action is one OpenFlow action (OpenFlow 1.3.5 §7.2.5) or Nicira
@@ -59,7 +60,7 @@ type Action interface {
 // Output is OFPAT_OUTPUT: send the packet to Port. MaxLen is the number
 // of bytes sent to the controller when Port is PortController.
 type Output struct {
-	Port   uint32
+	Port   OFPort
 	MaxLen uint16
 }
 
@@ -68,7 +69,7 @@ type Output struct {
 func (a Output) appendTo(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(ofp.ActionTypeOutput))
 	b = binary.BigEndian.AppendUint16(b, 16)
-	b = binary.BigEndian.AppendUint32(b, a.Port)
+	b = binary.BigEndian.AppendUint32(b, uint32(a.Port))
 	b = binary.BigEndian.AppendUint16(b, a.MaxLen)
 	return append(b, 0, 0, 0, 0, 0, 0)
 }

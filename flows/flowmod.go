@@ -29,7 +29,7 @@ type FlowMod struct {
 	CookieMask Cookie
 	// OutPort restricts deletes to entries that output to it; 0 means
 	// any (sent as OFPP_ANY).
-	OutPort uint32
+	OutPort OFPort
 }
 
 // AddFlow returns the flow-mod that adds f, replacing any entry with the
@@ -68,7 +68,7 @@ func (m FlowMod) appendBody(b []byte) []byte {
 	if out == 0 {
 		out = PortAny
 	}
-	b = binary.BigEndian.AppendUint32(b, out)
+	b = binary.BigEndian.AppendUint32(b, uint32(out))
 	b = binary.BigEndian.AppendUint32(b, uint32(ofp.GroupAny))
 	var flags uint16
 	if f.SendFlowRem {
@@ -88,7 +88,7 @@ func (m FlowMod) appendBody(b []byte) []byte {
 type PacketOut struct {
 	// InPort is the packet's ingress port (PortController if none); with
 	// Output{Port: PortTable} the pipeline sees this in_port.
-	InPort  uint32
+	InPort  OFPort
 	Actions []Action
 	Data    []byte
 }
@@ -100,7 +100,7 @@ func (PacketOut) MsgType() MsgType { return openflow.TypePacketOut }
 // actions, data.
 func (m PacketOut) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, ofp.NoBuffer)
-	b = binary.BigEndian.AppendUint32(b, m.InPort)
+	b = binary.BigEndian.AppendUint32(b, uint32(m.InPort))
 	lenAt := len(b)
 	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
 	b = appendActions(b, m.Actions)
@@ -145,7 +145,7 @@ func (m GroupMod) appendBody(b []byte) []byte {
 	for _, actions := range m.Buckets {
 		start := len(b)
 		b = append(b, 0, 0, 0, 0)
-		b = binary.BigEndian.AppendUint32(b, PortAny)
+		b = binary.BigEndian.AppendUint32(b, uint32(PortAny))
 		b = binary.BigEndian.AppendUint32(b, uint32(ofp.GroupAny))
 		b = append(b, 0, 0, 0, 0)
 		b = appendActions(b, actions)

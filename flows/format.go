@@ -79,7 +79,7 @@ func formatAction(typ uint16, a []byte) (string, bool) {
 	n := len(a)
 	switch {
 	case typ == 0 && n >= 10: // OFPAT_OUTPUT: port u32, max_len u16
-		return Output{Port: binary.BigEndian.Uint32(a[4:]), MaxLen: binary.BigEndian.Uint16(a[8:])}.String(), true
+		return Output{Port: OFPort(binary.BigEndian.Uint32(a[4:])), MaxLen: binary.BigEndian.Uint16(a[8:])}.String(), true
 	case typ == 22 && n >= 8: // OFPAT_GROUP
 		return fmt.Sprintf("group:%d", binary.BigEndian.Uint32(a[4:])), true
 	case typ == 25: // OFPAT_SET_FIELD
@@ -87,10 +87,10 @@ func formatAction(typ uint16, a []byte) (string, bool) {
 	case typ == 0xffff && n >= 10: // experimenter: vendor u32, subtype u16
 		vendor, sub := binary.BigEndian.Uint32(a[4:]), binary.BigEndian.Uint16(a[8:])
 		if vendor == 0x00002320 && sub == 1 && n >= 12 { // NXAST_RESUBMIT
-			return fmt.Sprintf("resubmit:%s", PortString(uint32(binary.BigEndian.Uint16(a[10:])))), true
+			return fmt.Sprintf("resubmit:%s", PortString(OFPort(binary.BigEndian.Uint16(a[10:])))), true
 		}
 		if vendor == 0x00002320 && sub == 14 && n >= 13 { // NXAST_RESUBMIT_TABLE
-			in := uint32(binary.BigEndian.Uint16(a[10:]))
+			in := OFPort(binary.BigEndian.Uint16(a[10:]))
 			port := ""
 			if in != 0xfff8 { // OFPP_IN_PORT in 16 bits: the default
 				port = PortString(in)

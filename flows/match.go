@@ -23,7 +23,7 @@ const (
 // value of every field is a wildcard.
 type Match struct {
 	// InPort is OXM_OF_IN_PORT; 0 is wildcard.
-	InPort uint32
+	InPort OFPort
 	// Metadata and MetadataMask are OXM_OF_METADATA; a zero mask is
 	// wildcard.
 	Metadata, MetadataMask uint64
@@ -76,7 +76,7 @@ func (m *Match) appendTo(b []byte) []byte {
 	b = append(b, 0, byte(ofp.MatchTypeXM), 0, 0) // type, length placeholder
 	if m.InPort != 0 {
 		b = appendOXMHeader(b, oxmInPort, false, 4)
-		b = binary.BigEndian.AppendUint32(b, m.InPort)
+		b = binary.BigEndian.AppendUint32(b, uint32(m.InPort))
 	}
 	if m.MetadataMask != 0 {
 		b = appendOXMHeader(b, oxmMetadata, true, 8)
@@ -155,7 +155,7 @@ func decodeMatch(b []byte) (Match, int, error) {
 		}
 		switch field {
 		case oxmInPort:
-			m.InPort = binary.BigEndian.Uint32(v)
+			m.InPort = OFPort(binary.BigEndian.Uint32(v))
 		case oxmMetadata:
 			m.Metadata, m.MetadataMask = binary.BigEndian.Uint64(v), ^uint64(0)
 			if hasMask {

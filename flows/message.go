@@ -165,7 +165,7 @@ func (m FlowStatsRequest) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, MultipartFlow)
 	b = append(b, 0, 0, 0, 0, 0, 0)
 	b = append(b, byte(m.Table), 0, 0, 0)
-	b = binary.BigEndian.AppendUint32(b, PortAny)
+	b = binary.BigEndian.AppendUint32(b, uint32(PortAny))
 	b = binary.BigEndian.AppendUint32(b, uint32(ofp.GroupAny))
 	b = append(b, 0, 0, 0, 0)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Cookie))

@@ -52,7 +52,7 @@ func netrackMatch(m Match) ofp.Match {
 		nm.Fields = append(nm.Fields, ofp.XM{Class: ofp.XMClassOpenflowBasic, Type: t, Value: v, Mask: mask})
 	}
 	if m.InPort != 0 {
-		add(ofp.XMTypeInPort, u32(m.InPort), nil)
+		add(ofp.XMTypeInPort, u32(uint32(m.InPort)), nil)
 	}
 	if m.MetadataMask != 0 {
 		add(ofp.XMTypeMetadata, u64(m.Metadata&m.MetadataMask), u64(m.MetadataMask))

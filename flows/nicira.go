@@ -124,7 +124,7 @@ const TableCurrent TableID = 0xff
 // ovs-ofctl prints "resubmit(,5)", "resubmit(1,5)" or, with TableCurrent,
 // "resubmit:1".
 type Resubmit struct {
-	InPort uint32
+	InPort OFPort
 	Table  TableID
 }
 
@@ -140,7 +140,7 @@ func (a Resubmit) port16() uint16 {
 }
 
 // inPort returns InPort with 0 meaning PortInPort.
-func (a Resubmit) inPort() uint32 {
+func (a Resubmit) inPort() OFPort {
 	if a.InPort == 0 {
 		return PortInPort
 	}

@@ -23,7 +23,7 @@ type PacketIn struct {
 	// Cookie is the cookie of the flow that sent the packet.
 	Cookie Cookie
 	// InPort is the ingress OFPort, from the match's OXM_OF_IN_PORT.
-	InPort uint32
+	InPort OFPort
 	// Match holds the pipeline fields the switch reported.
 	Match Match
 	// Data is the Ethernet frame. It aliases the message body.
@@ -64,7 +64,7 @@ func DecodePacketIn(body []byte) (PacketIn, error) {
 // (ofp_port, OpenFlow 1.3.5 §7.2.1).
 type Port struct {
 	// No is the OFPort number.
-	No uint32
+	No OFPort
 	// Name is the interface name.
 	Name string
 	// HWAddr is the port's MAC address.
@@ -96,7 +96,7 @@ func decodePort(b []byte) (Port, error) {
 		name = name[:i]
 	}
 	return Port{
-		No:     binary.BigEndian.Uint32(b),
+		No:     OFPort(binary.BigEndian.Uint32(b)),
 		HWAddr: net.HardwareAddr(bytes.Clone(b[8:14])),
 		Name:   string(name),
 		Config: binary.BigEndian.Uint32(b[32:]),
@@ -136,7 +136,7 @@ func DecodePortStatus(body []byte) (PortStatus, error) {
 // Features is a decoded OFPT_FEATURES_REPLY (OpenFlow 1.3.5 §7.3.1).
 type Features struct {
 	// DPID is the datapath ID.
-	DPID uint64
+	DPID DPID
 	// NumTables is the number of tables.
 	NumTables uint8
 	// AuxiliaryID is non-zero on auxiliary connections.
@@ -150,7 +150,7 @@ func DecodeFeatures(body []byte) (Features, error) {
 	if len(body) != 24 {
 		return Features{}, fmt.Errorf("features-reply: %d bytes, want 24", len(body))
 	}
-	return Features{DPID: binary.BigEndian.Uint64(body), NumTables: body[12], AuxiliaryID: body[13]}, nil
+	return Features{DPID: DPID(binary.BigEndian.Uint64(body)), NumTables: body[12], AuxiliaryID: body[13]}, nil
 }
 
 // SwitchError is a decoded OFPT_ERROR from a switch (OpenFlow 1.3.5 §7.5.4).

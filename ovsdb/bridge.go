@@ -8,8 +8,8 @@ import (
 
 	libovsdb "github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/ovsdb/vswitchd"
-	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // ErrNoRoot is returned when the database has no Open_vSwitch row, which
@@ -25,7 +25,7 @@ type Bridge struct {
 	// DatapathType is "system" (kernel datapath) or "netdev" (userspace).
 	DatapathType string
 	// DPID is the datapath ID pinned through other_config:datapath-id.
-	DPID uint64
+	DPID flows.DPID
 	// Controllers are the OpenFlow controller targets (tcp:IP:PORT); the
 	// bridge's Controller rows are made to match them exactly, each with
 	// connection_mode=out-of-band.
@@ -83,7 +83,7 @@ func createBridgeOps(s *snapshot, b Bridge) []libovsdb.Operation {
 			"datapath_type": b.DatapathType,
 			"protocols":     stringSet(vswitchd.BridgeProtocolsOpenflow13),
 			"fail_mode":     stringSet(vswitchd.BridgeFailModeSecure),
-			"other_config":  stringMap(map[string]string{"datapath-id": topo.DPIDString(b.DPID)}),
+			"other_config":  stringMap(map[string]string{"datapath-id": b.DPID.String()}),
 			"external_ids":  stringMap(map[string]string{OwnerKey: OwnerValue}),
 			"ports":         uuidSet("local_port"),
 			"controller":    uuidSet(ctls...),
@@ -145,7 +145,7 @@ func adoptBridgeOps(s *snapshot, br *vswitchd.Bridge, b Bridge) []libovsdb.Opera
 		ops = append(ops, updateOp(vswitchd.BridgeTable, where, row))
 	}
 	ops = append(ops, setMapKeysOps(vswitchd.BridgeTable, where, "other_config", br.OtherConfig,
-		map[string]string{"datapath-id": topo.DPIDString(b.DPID)})...)
+		map[string]string{"datapath-id": b.DPID.String()})...)
 	return ops
 }
 

@@ -123,7 +123,7 @@ func checkMesh(s *snapshot, mesh config.Mesh, targets []string, self topo.Host, 
 	if !ok {
 		return fmt.Errorf("no bridge %s", mesh.Bridge)
 	}
-	if got, want := br.OtherConfig["datapath-id"], topo.DPIDString(self.DPID()); got != want {
+	if got, want := br.OtherConfig["datapath-id"], self.DPID().String(); got != want {
 		return fmt.Errorf("datapath-id %q, want %q", got, want)
 	}
 	if br.FailMode == nil || *br.FailMode != "secure" {

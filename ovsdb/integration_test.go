@@ -115,7 +115,7 @@ func vsctlMesh(sock string, self topo.Host, hosts []topo.Host, foreign ...string
 	type check struct{ cmd, want string }
 	checks := []check{
 		{"get-fail-mode br-mesh", "secure"},
-		{"get Bridge br-mesh other_config:datapath-id", topo.DPIDString(self.DPID())},
+		{"get Bridge br-mesh other_config:datapath-id", self.DPID().String()},
 		{"get Bridge br-mesh datapath_type", "netdev"},
 		{"get-controller br-mesh", strings.Join(testTargets, "\n")},
 		{"--columns=connection_mode list Controller", "out-of-band"},

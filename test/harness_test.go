@@ -312,7 +312,7 @@ func (e *env) waitConnected(t *testing.T, timeout time.Duration, hosts ...string
 // returns when that session began.
 func (e *env) waitReconnect(t *testing.T, timeout time.Duration, host string, after time.Time) time.Time {
 	t.Helper()
-	dpid := topo.DPIDString(topo.DPIDFor(host))
+	dpid := topo.DPIDFor(host).String()
 	var since time.Time
 	poll(t, timeout, host+"'s switch ("+dpid+") to reconnect (/api/v1/switches since)", func() (bool, string) {
 		var sws []struct {
@@ -403,7 +403,7 @@ func (e *env) meshProblems(ctx context.Context, host string, peers []string) []s
 	if !strings.Contains(lines[1], "OpenFlow13") {
 		probs = append(probs, fmt.Sprintf("%s: protocols %s lack OpenFlow13", host, lines[1]))
 	}
-	wantDPID := topo.DPIDString(topo.DPIDFor(host))
+	wantDPID := topo.DPIDFor(host).String()
 	if !strings.Contains(lines[2], `datapath-id="`+wantDPID+`"`) {
 		probs = append(probs, fmt.Sprintf("%s: other_config %s, want datapath-id=%s", host, lines[2], wantDPID))
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 // ARPBinding is one IPv4-to-MAC binding (RFC 826) in the mesh, with where
@@ -18,8 +20,8 @@ type ARPBinding struct {
 	// Host, DPID and OFPort say where the binding was last seen (the
 	// sender's switch and local port); Host is "" for a standalone switch.
 	Host   string
-	DPID   uint64
-	OFPort uint32
+	DPID   flows.DPID
+	OFPort flows.OFPort
 	// Static bindings come from the configuration and never age.
 	Static bool
 	// Learned is when the binding took its current MAC; Seen is when it

@@ -5,6 +5,8 @@ import (
 	"hash/fnv"
 	"net/netip"
 	"strings"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 // Host is one configured mesh member.
@@ -19,21 +21,17 @@ type Host struct {
 }
 
 // DPID returns the host's pinned datapath ID.
-func (h Host) DPID() uint64 { return DPIDFor(h.Name) }
+func (h Host) DPID() flows.DPID { return DPIDFor(h.Name) }
 
 // DPIDFor derives a pinned, non-zero 64-bit datapath ID from a host name
 // (FNV-1a, with the top 16 bits set to 0x0a55 so ovsmesh-pinned IDs are
 // easy to tell apart in dumps). It is written into the bridge's
 // other_config:datapath-id so adding ports never changes it.
-func DPIDFor(name string) uint64 {
+func DPIDFor(name string) flows.DPID {
 	h := fnv.New64a()
 	h.Write([]byte(name))
-	return 0x0a55<<48 | h.Sum64()&(1<<48-1)
+	return flows.DPID(0x0a55<<48 | h.Sum64()&(1<<48-1))
 }
-
-// DPIDString renders a datapath ID the way OVS stores it in
-// other_config:datapath-id: 16 lower-case hex digits.
-func DPIDString(dpid uint64) string { return fmt.Sprintf("%016x", dpid) }
 
 // TunnelPortName returns the stable name (at most 15 bytes, the Linux
 // IFNAMSIZ limit) of the tunnel port that points at peer: "om-" followed by

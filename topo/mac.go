@@ -5,13 +5,15 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 // MACKey identifies a MAC within an L2 domain: Domain 0 is the mesh;
 // a standalone switch (not a configured host) is its own domain, keyed by
 // its DPID.
 type MACKey struct {
-	Domain uint64
+	Domain flows.DPID
 	MAC    [6]byte
 }
 
@@ -20,10 +22,10 @@ type MACEntry struct {
 	// MAC is the learned Ethernet address.
 	MAC net.HardwareAddr
 	// Domain is 0 for the mesh, else the standalone switch's DPID.
-	Domain uint64
+	Domain flows.DPID
 	// DPID and OFPort are the switch and local port the MAC sits behind.
-	DPID   uint64
-	OFPort uint32
+	DPID   flows.DPID
+	OFPort flows.OFPort
 	// Host is the configured host owning DPID ("" for a standalone switch).
 	Host string
 	// Learned is when the MAC was learned at this location; Moves counts
@@ -65,7 +67,7 @@ func (t *MACTable) SetHook(fn func(op ChangeOp, e MACEntry)) {
 func NewMACTable() *MACTable { return &MACTable{entries: map[MACKey]MACEntry{}} }
 
 // KeyOf returns the key of mac in domain; mac must be 6 bytes.
-func KeyOf(domain uint64, mac net.HardwareAddr) MACKey {
+func KeyOf(domain flows.DPID, mac net.HardwareAddr) MACKey {
 	return MACKey{Domain: domain, MAC: [6]byte(mac[:6])}
 }
 

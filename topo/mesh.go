@@ -4,6 +4,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 // OVSDBState is the OVSDB-side state of one host, as published by the
@@ -29,7 +31,7 @@ type Mesh struct {
 	mu      sync.RWMutex
 	hosts   []Host
 	byName  map[string]int
-	byDPID  map[uint64]int
+	byDPID  map[flows.DPID]int
 	byPort  map[string]int // tunnel port name -> index of the peer it points at
 	state   map[string]OVSDBState
 	tunnels map[string]map[string]int32 // host -> peer -> OFPort
@@ -49,7 +51,7 @@ func (m *Mesh) SetHosts(hosts []Host) {
 	defer m.mu.Unlock()
 	m.hosts = slices.Clone(hosts)
 	m.byName = make(map[string]int, len(hosts))
-	m.byDPID = make(map[uint64]int, len(hosts))
+	m.byDPID = make(map[flows.DPID]int, len(hosts))
 	m.byPort = make(map[string]int, len(hosts))
 	for i, h := range hosts {
 		m.byName[h.Name] = i
@@ -79,7 +81,7 @@ func (m *Mesh) Hosts() []Host {
 }
 
 // HostByDPID returns the configured host whose pinned DPID is dpid.
-func (m *Mesh) HostByDPID(dpid uint64) (Host, bool) {
+func (m *Mesh) HostByDPID(dpid flows.DPID) (Host, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	i, ok := m.byDPID[dpid]

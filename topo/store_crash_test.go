@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 // crashHelperEnv names the state file the helper process writes to; the
@@ -59,7 +61,7 @@ func TestCrashHelper(t *testing.T) {
 	for {
 		n := 1 + rand.N(64)
 		for range n {
-			mt.Put(MACEntry{MAC: crashMAC(next), DPID: next, Moves: next, Host: "h" + strconv.FormatUint(next%7, 10)})
+			mt.Put(MACEntry{MAC: crashMAC(next), DPID: flows.DPID(next), Moves: next, Host: "h" + strconv.FormatUint(next%7, 10)})
 			next++
 		}
 		mt.Put(MACEntry{MAC: crashMarker, Moves: next - 1})

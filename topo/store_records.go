@@ -10,6 +10,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 // Value layouts (all integers big-endian, times in Unix nanoseconds, a
@@ -30,7 +32,7 @@ type HostRecord struct {
 	// Name is the configured host name.
 	Name string
 	// DPID is the host's pinned datapath ID.
-	DPID uint64
+	DPID flows.DPID
 	// Tunnels maps peer host name to the OFPort of the tunnel towards it.
 	Tunnels map[string]int32
 }
@@ -44,7 +46,7 @@ type StaticRule struct {
 }
 
 func macKey(k MACKey) []byte {
-	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 14), k.Domain), k.MAC[:]...)
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 14), uint64(k.Domain)), k.MAC[:]...)
 }
 
 func appendStr(b []byte, s string) []byte {
@@ -57,8 +59,8 @@ func appendStr(b []byte, s string) []byte {
 func encodeMAC(e MACEntry) []byte {
 	b := make([]byte, 0, 40+len(e.Host))
 	b = append(b, valueVersion)
-	b = binary.BigEndian.AppendUint64(b, e.DPID)
-	b = binary.BigEndian.AppendUint32(b, e.OFPort)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.DPID))
+	b = binary.BigEndian.AppendUint32(b, uint32(e.OFPort))
 	b = binary.BigEndian.AppendUint64(b, e.Moves)
 	b = binary.BigEndian.AppendUint64(b, uint64(unixNano(e.Learned)))
 	return appendStr(b, e.Host)
@@ -116,8 +118,8 @@ func decodeMAC(k, v []byte) (MACEntry, error) {
 	}
 	r := reader{b: v}
 	r.version()
-	e := MACEntry{Domain: binary.BigEndian.Uint64(k), MAC: net.HardwareAddr(append([]byte(nil), k[8:]...))}
-	e.DPID, e.OFPort, e.Moves = r.u64(), r.u32(), r.u64()
+	e := MACEntry{Domain: flows.DPID(binary.BigEndian.Uint64(k)), MAC: net.HardwareAddr(append([]byte(nil), k[8:]...))}
+	e.DPID, e.OFPort, e.Moves = flows.DPID(r.u64()), flows.OFPort(r.u32()), r.u64()
 	e.Learned = fromUnixNano(int64(r.u64()))
 	e.Host = r.str()
 	return e, r.err
@@ -127,8 +129,8 @@ func encodeARP(b ARPBinding) []byte {
 	v := make([]byte, 0, 48+len(b.Host))
 	v = append(v, valueVersion)
 	v = appendStr(v, string(b.MAC))
-	v = binary.BigEndian.AppendUint64(v, b.DPID)
-	v = binary.BigEndian.AppendUint32(v, b.OFPort)
+	v = binary.BigEndian.AppendUint64(v, uint64(b.DPID))
+	v = binary.BigEndian.AppendUint32(v, uint32(b.OFPort))
 	static := byte(0)
 	if b.Static {
 		static = 1
@@ -147,7 +149,7 @@ func decodeARP(k, v []byte) (ARPBinding, error) {
 	r := reader{b: v}
 	r.version()
 	b := ARPBinding{IP: ip, MAC: net.HardwareAddr(r.str())}
-	b.DPID, b.OFPort = r.u64(), r.u32()
+	b.DPID, b.OFPort = flows.DPID(r.u64()), flows.OFPort(r.u32())
 	b.Static = r.u8() == 1
 	b.Learned, b.Seen = fromUnixNano(int64(r.u64())), fromUnixNano(int64(r.u64()))
 	b.Host = r.str()
@@ -161,7 +163,7 @@ func encodeHost(h HostRecord) []byte {
 	}
 	sort.Strings(peers)
 	v := []byte{valueVersion}
-	v = binary.BigEndian.AppendUint64(v, h.DPID)
+	v = binary.BigEndian.AppendUint64(v, uint64(h.DPID))
 	v = binary.BigEndian.AppendUint16(v, uint16(len(peers)))
 	for _, p := range peers {
 		v = appendStr(v, p)
@@ -173,7 +175,7 @@ func encodeHost(h HostRecord) []byte {
 func decodeHost(k, v []byte) (HostRecord, error) {
 	r := reader{b: v}
 	r.version()
-	h := HostRecord{Name: string(k), DPID: r.u64(), Tunnels: map[string]int32{}}
+	h := HostRecord{Name: string(k), DPID: flows.DPID(r.u64()), Tunnels: map[string]int32{}}
 	for n := r.u16(); n > 0 && r.err == nil; n-- {
 		p := r.str()
 		h.Tunnels[p] = int32(r.u32())

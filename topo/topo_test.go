@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/flows"
 )
 
 func TestDPIDFor(t *testing.T) {
-	seen := map[uint64]string{}
+	seen := map[flows.DPID]string{}
 	for _, name := range []string{"h1", "h2", "h3", "host-with-a-long-name", ""} {
 		d := DPIDFor(name)
 		if d>>48 != 0x0a55 || d == 0 {
@@ -23,8 +25,8 @@ func TestDPIDFor(t *testing.T) {
 			t.Errorf("DPIDFor(%q) collides with %q", name, other)
 		}
 		seen[d] = name
-		if s := DPIDString(d); len(s) != 16 || strings.ToLower(s) != s {
-			t.Errorf("DPIDString(%#x) = %q, want 16 lower-case hex digits", d, s)
+		if s := d.String(); len(s) != 16 || strings.ToLower(s) != s {
+			t.Errorf("DPID(%#x).String() = %q, want 16 lower-case hex digits", d, s)
 		}
 	}
 }

@@ -11,12 +11,12 @@ import (
 // into one reused buffer, as a session does, so that a benchmark counts
 // the encoding and nothing else.
 type encodingSwitch struct {
-	id    uint64
+	id    flows.DPID
 	ports []flows.Port
 	buf   []byte
 }
 
-func (s *encodingSwitch) DPID() uint64        { return s.id }
+func (s *encodingSwitch) DPID() flows.DPID    { return s.id }
 func (s *encodingSwitch) Ports() []flows.Port { return s.ports }
 func (s *encodingSwitch) Send(_ context.Context, msgs ...flows.Message) error {
 	for _, m := range msgs {

@@ -20,7 +20,7 @@ import (
 // Mesh is the slice of topo the app needs: which DPIDs are configured
 // hosts and which tunnel port names point at which peer.
 type Mesh interface {
-	HostByDPID(dpid uint64) (topo.Host, bool)
+	HostByDPID(dpid flows.DPID) (topo.Host, bool)
 	PeerByTunnelPort(name string) (topo.Host, bool)
 }
 
@@ -59,7 +59,7 @@ type App struct {
 	// each switch receives them in the order the table changed.
 	mu       sync.Mutex
 	table    *topo.MACTable
-	switches map[uint64]*swState
+	switches map[flows.DPID]*swState
 	moves    map[topo.MACKey][]time.Time // recent move times per MAC
 }
 
@@ -100,7 +100,7 @@ func New(opts Options) *App {
 	}
 	return &App{opts: opts, log: log, m: m, table: opts.Table,
 		plan:     planner{gen: opts.Generation, idleTimeout: uint16(opts.IdleTimeout / time.Second)},
-		switches: map[uint64]*swState{}, moves: map[topo.MACKey][]time.Time{}}
+		switches: map[flows.DPID]*swState{}, moves: map[topo.MACKey][]time.Time{}}
 }
 
 // Name implements controller.App.
@@ -110,7 +110,7 @@ func (a *App) Name() string { return "learning" }
 // configured peers (by name); ovsmesh-named ports of unknown peers are
 // ignored; every other port, LOCAL included, is local.
 func (a *App) newView(sw controller.Switch) view {
-	v := view{dpid: sw.DPID(), domain: sw.DPID(), local: map[uint32]bool{}, tunnels: map[string]uint32{}}
+	v := view{dpid: sw.DPID(), domain: sw.DPID(), local: map[flows.OFPort]bool{}, tunnels: map[string]flows.OFPort{}}
 	if a.opts.Mesh != nil {
 		if h, ok := a.opts.Mesh.HostByDPID(v.dpid); ok {
 			v.host, v.domain = h.Name, 0
@@ -140,7 +140,7 @@ func (a *App) classify(v *view, p flows.Port) {
 }
 
 // domainViews returns the views of every switch in domain.
-func (a *App) domainViews(domain uint64) []*view {
+func (a *App) domainViews(domain flows.DPID) []*view {
 	var out []*view
 	for _, s := range a.switches {
 		if s.v.domain == domain {
@@ -152,13 +152,13 @@ func (a *App) domainViews(domain uint64) []*view {
 
 // send queues msgs for dpid; a closed or slow switch is skipped (its
 // session is ending and it is replayed on reconnect).
-func (a *App) send(ctx context.Context, dpid uint64, msgs []flows.Message) {
+func (a *App) send(ctx context.Context, dpid flows.DPID, msgs []flows.Message) {
 	s := a.switches[dpid]
 	if s == nil || len(msgs) == 0 {
 		return
 	}
 	if err := s.sw.Send(ctx, msgs...); err != nil {
-		a.log.Debug("send to switch failed", "dpid", topo.DPIDString(dpid), "err", err)
+		a.log.Debug("send to switch failed", "dpid", dpid.String(), "err", err)
 	}
 }
 

@@ -189,7 +189,7 @@ func TestFlapDamping(t *testing.T) {
 	a.PacketIn(ctx, sw["h1"], packetIn(1, macA, bcast))
 	steps := []struct {
 		host   string
-		port   uint32
+		port   flows.OFPort
 		damped bool
 	}{
 		{"h2", 1, false}, // move 1
@@ -229,19 +229,19 @@ func TestFloodGroupsSplitHorizon(t *testing.T) {
 	}{
 		{
 			name:      "mesh host: local origin floods to local ports and tunnels, tunnel origin to local only",
-			v:         view{local: map[uint32]bool{1: true, 2: true}, tunnels: map[string]uint32{"h2": 12, "h3": 13}},
+			v:         view{local: map[flows.OFPort]bool{1: true, 2: true}, tunnels: map[string]flows.OFPort{"h2": 12, "h3": 13}},
 			fromLocal: "group_mod command=0x8000 group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2,bucket=actions=output:12,bucket=actions=output:13",
 			from:      "group_mod command=0x8000 group_id=2,type=all,bucket=actions=output:1,bucket=actions=output:2",
 		},
 		{
 			name:      "standalone switch: no tunnels",
-			v:         view{local: map[uint32]bool{3: true}, tunnels: map[string]uint32{}},
+			v:         view{local: map[flows.OFPort]bool{3: true}, tunnels: map[string]flows.OFPort{}},
 			fromLocal: "group_mod command=0x8000 group_id=1,type=all,bucket=actions=output:3",
 			from:      "group_mod command=0x8000 group_id=2,type=all,bucket=actions=output:3",
 		},
 		{
 			name:      "no ports yet: empty groups",
-			v:         view{local: map[uint32]bool{}, tunnels: map[string]uint32{}},
+			v:         view{local: map[flows.OFPort]bool{}, tunnels: map[string]flows.OFPort{}},
 			fromLocal: "group_mod command=0x8000 group_id=1,type=all",
 			from:      "group_mod command=0x8000 group_id=2,type=all",
 		},

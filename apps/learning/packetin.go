@@ -78,8 +78,8 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	default:
 		if hold, damped := a.damp(key, now); damped {
 			a.m.damped.Inc()
-			a.log.Warn("MAC flapping: move damped", "mac", src.String(), "dpid", topo.DPIDString(here.DPID), "port", here.OFPort,
-				"from_dpid", topo.DPIDString(old.DPID), "from_port", old.OFPort)
+			a.log.Warn("MAC flapping: move damped", "mac", src.String(), "dpid", here.DPID.String(), "port", here.OFPort,
+				"from_dpid", old.DPID.String(), "from_port", old.OFPort)
 			a.send(ctx, s.v.dpid, []flows.Message{flows.AddFlow(a.plan.dampFlow(here, hold))})
 			return nil
 		}

@@ -11,16 +11,16 @@ import (
 // view is what the planner knows of one switch: its identity and which
 // ports are local and which are tunnels to which peer host.
 type view struct {
-	dpid   uint64
-	host   string // configured host name; "" for a standalone switch
-	domain uint64 // 0 for mesh hosts, the DPID for a standalone switch
-	local  map[uint32]bool
+	dpid   flows.DPID
+	host   string     // configured host name; "" for a standalone switch
+	domain flows.DPID // 0 for mesh hosts, the DPID for a standalone switch
+	local  map[flows.OFPort]bool
 	// tunnels maps peer host name -> OFPort of the tunnel towards it.
-	tunnels map[string]uint32
+	tunnels map[string]flows.OFPort
 }
 
 // isTunnel reports whether port is one of the view's tunnel ports.
-func (v *view) isTunnel(port uint32) bool {
+func (v *view) isTunnel(port flows.OFPort) bool {
 	for _, p := range v.tunnels {
 		if p == port {
 			return true
@@ -90,7 +90,7 @@ func (p planner) baseline(v *view) []flows.Message {
 
 // tunnelIn admits everything arriving on a tunnel port, tagged so that
 // TableARP passes it on and TableL2 floods it to local ports only.
-func (p planner) tunnelIn(port uint32) flows.Flow {
+func (p planner) tunnelIn(port flows.OFPort) flows.Flow {
 	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioTunnelIn, Cookie: p.cookie(0),
 		Match:         flows.Match{InPort: port},
 		WriteMetadata: flows.MetaFromTunnel, WriteMetadataMask: flows.MetaFromTunnel,
@@ -156,8 +156,8 @@ func (p planner) uninstall(v *view, e topo.MACEntry) []flows.Message {
 
 // move returns, per DPID, what changes when a MAC moves from old to now
 // across views (every view of the domain, including old's and now's).
-func (p planner) move(views []*view, old, now topo.MACEntry) map[uint64][]flows.Message {
-	out := map[uint64][]flows.Message{}
+func (p planner) move(views []*view, old, now topo.MACEntry) map[flows.DPID][]flows.Message {
+	out := map[flows.DPID][]flows.Message{}
 	for _, v := range views {
 		var msgs []flows.Message
 		if v.dpid == old.DPID {
@@ -177,8 +177,8 @@ func (p planner) move(views []*view, old, now topo.MACEntry) map[uint64][]flows.
 	return out
 }
 
-func sortedPorts(m map[uint32]bool) []uint32 {
-	out := make([]uint32, 0, len(m))
+func sortedPorts(m map[flows.OFPort]bool) []flows.OFPort {
+	out := make([]flows.OFPort, 0, len(m))
 	for p := range m {
 		out = append(out, p)
 	}
@@ -186,8 +186,8 @@ func sortedPorts(m map[uint32]bool) []uint32 {
 	return out
 }
 
-func sortedTunnels(m map[string]uint32) []uint32 {
-	out := make([]uint32, 0, len(m))
+func sortedTunnels(m map[string]flows.OFPort) []flows.OFPort {
+	out := make([]flows.OFPort, 0, len(m))
 	for _, p := range m {
 		out = append(out, p)
 	}

@@ -18,11 +18,11 @@ type recorder = controllertest.Recorder
 // clock is a settable time source.
 type clock struct{ t time.Time }
 
-func (c *clock) now() time.Time              { return c.t }
-func (c *clock) advance(d time.Duration)     { c.t = c.t.Add(d) }
-func newClock() *clock                       { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-func mac(s string) net.HardwareAddr          { m, _ := net.ParseMAC(s); return m }
-func port(no uint32, name string) flows.Port { return flows.Port{No: no, Name: name} }
+func (c *clock) now() time.Time                    { return c.t }
+func (c *clock) advance(d time.Duration)           { c.t = c.t.Add(d) }
+func newClock() *clock                             { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func mac(s string) net.HardwareAddr                { m, _ := net.ParseMAC(s); return m }
+func port(no flows.OFPort, name string) flows.Port { return flows.Port{No: no, Name: name} }
 
 // mesh3 is three mesh hosts and their recorders (controllertest.Mesh).
 func mesh3() (*topo.Mesh, []*recorder) { return controllertest.Mesh(3) }
@@ -38,6 +38,6 @@ func frame(src, dst net.HardwareAddr) []byte {
 	return buf.Bytes()
 }
 
-func packetIn(inPort uint32, src, dst net.HardwareAddr) *flows.PacketIn {
+func packetIn(inPort flows.OFPort, src, dst net.HardwareAddr) *flows.PacketIn {
 	return &flows.PacketIn{BufferID: flows.NoBuffer, InPort: inPort, Data: frame(src, dst)}
 }

@@ -1,6 +1,7 @@
 package proxyarp
 
 import (
+	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
@@ -47,7 +48,7 @@ func (s oldState) gone() bool { return !s.PortLive || s.MACElsewhere }
 // decide returns what the claim "pk.SPA is at pk.SHA, behind (dpid,
 // port)" does, given the current binding of pk.SPA (ok false: none).
 // Static bindings never change MAC.
-func decide(pk *arpPacket, dpid uint64, port uint32, old topo.ARPBinding, ok bool, st oldState) verdict {
+func decide(pk *arpPacket, dpid flows.DPID, port flows.OFPort, old topo.ARPBinding, ok bool, st oldState) verdict {
 	switch {
 	case !ok:
 		return learn

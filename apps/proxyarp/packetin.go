@@ -33,7 +33,7 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	pk, reason := s.p.parse(pi.Data)
 	if reason != "" {
 		a.m.refused.WithLabelValues(reason).Inc()
-		a.log.Debug("ARP refused", "reason", reason, "dpid", topo.DPIDString(s.dpid), "port", pi.InPort, "len", len(pi.Data))
+		a.log.Debug("ARP refused", "reason", reason, "dpid", s.dpid.String(), "port", pi.InPort, "len", len(pi.Data))
 		if reason != reasonMalformed && reason != reasonNotEthIPv4 && reason != reasonBadOp && validMAC(pk.EthSrc) && pk.SPA.IsValid() {
 			a.send(ctx, s.dpid, []flows.Message{flows.AddFlow(a.plan.holdFlow(pi.InPort, pk.EthSrc, pk.SHA, pk.SPA))})
 		}
@@ -48,7 +48,7 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	case conflict:
 		a.m.conflicts.Inc()
 		a.log.Warn("ARP conflict: claim of a live binding refused", "ip", pk.SPA, "mac", pk.SHA.String(),
-			"dpid", topo.DPIDString(s.dpid), "port", pi.InPort, "bound_mac", old.MAC.String(), "bound_host", old.Host,
+			"dpid", s.dpid.String(), "port", pi.InPort, "bound_mac", old.MAC.String(), "bound_host", old.Host,
 			"bound_port", old.OFPort, "static", old.Static)
 		a.send(ctx, s.dpid, []flows.Message{flows.AddFlow(a.plan.holdFlow(pi.InPort, pk.EthSrc, pk.SHA, pk.SPA))})
 		return nil

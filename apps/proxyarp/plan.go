@@ -104,7 +104,7 @@ func (p planner) samePort(b topo.ARPBinding) flows.Flow {
 // holdFlow drops, for the hold time, ARP from (port, eth_src) claiming
 // ip at sha, after such a claim was refused. The sender's own, valid
 // ARP (another IP, or its own MAC as sha) is not affected.
-func (p planner) holdFlow(port uint32, ethSrc, sha net.HardwareAddr, ip netip.Addr) flows.Flow {
+func (p planner) holdFlow(port flows.OFPort, ethSrc, sha net.HardwareAddr, ip netip.Addr) flows.Flow {
 	return flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPHold, Cookie: p.cookie(ipObject(ip)),
 		HardTimeout: p.hold,
 		Match:       flows.Match{InPort: port, EthSrc: ethSrc, EthType: flows.EthTypeARP, ARPSPA: ip, ARPSHA: sha}}
@@ -112,11 +112,11 @@ func (p planner) holdFlow(port uint32, ethSrc, sha net.HardwareAddr, ip netip.Ad
 
 // located reports whether b has a place (learned, or a static binding
 // seen on a port) on switch dpid.
-func located(b topo.ARPBinding, dpid uint64) bool { return b.DPID == dpid && b.OFPort != 0 }
+func located(b topo.ARPBinding, dpid flows.DPID) bool { return b.DPID == dpid && b.OFPort != 0 }
 
 // install returns what switch dpid needs for b: the responder, and the
 // known-sender flow when b sits on dpid.
-func (p planner) install(dpid uint64, b topo.ARPBinding) []flows.Message {
+func (p planner) install(dpid flows.DPID, b topo.ARPBinding) []flows.Message {
 	msgs := []flows.Message{flows.AddFlow(p.responder(b))}
 	if located(b, dpid) {
 		msgs = append(msgs, flows.AddFlow(p.senderFlow(b)), flows.AddFlow(p.samePort(b)))
@@ -125,7 +125,7 @@ func (p planner) install(dpid uint64, b topo.ARPBinding) []flows.Message {
 }
 
 // uninstall returns the deletes that remove b's flows from switch dpid.
-func (p planner) uninstall(dpid uint64, b topo.ARPBinding) []flows.Message {
+func (p planner) uninstall(dpid flows.DPID, b topo.ARPBinding) []flows.Message {
 	msgs := []flows.Message{flows.DeleteStrict(p.responder(b))}
 	if located(b, dpid) {
 		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(b)), flows.DeleteStrict(p.samePort(b)))
@@ -136,7 +136,7 @@ func (p planner) uninstall(dpid uint64, b topo.ARPBinding) []flows.Message {
 // change returns, for switch dpid, what changes when binding old becomes
 // now (same IP): the known-sender flow follows the owner, the responder
 // follows the MAC.
-func (p planner) change(dpid uint64, old, now topo.ARPBinding) []flows.Message {
+func (p planner) change(dpid flows.DPID, old, now topo.ARPBinding) []flows.Message {
 	var msgs []flows.Message
 	if located(old, dpid) && (old.OFPort != now.OFPort || old.DPID != now.DPID || string(old.MAC) != string(now.MAC)) {
 		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(old)))
@@ -155,7 +155,7 @@ func (p planner) change(dpid uint64, old, now topo.ARPBinding) []flows.Message {
 
 // answer is the controller's own answer to req from binding b, sent out
 // of the port the request came in on.
-func answer(req *arpPacket, b topo.ARPBinding, inPort uint32) (flows.PacketOut, error) {
+func answer(req *arpPacket, b topo.ARPBinding, inPort flows.OFPort) (flows.PacketOut, error) {
 	data, err := buildReply(req, b.IP, b.MAC)
 	if err != nil {
 		return flows.PacketOut{}, err
@@ -166,6 +166,6 @@ func answer(req *arpPacket, b topo.ARPBinding, inPort uint32) (flows.PacketOut, 
 // deliver sends an accepted ARP packet on through the pipeline from the
 // responder table, as if its sender had been admitted: the switch
 // answers a request for a known IP, and l2 forwards or floods the rest.
-func deliver(inPort uint32, data []byte) flows.PacketOut {
+func deliver(inPort flows.OFPort, data []byte) flows.PacketOut {
 	return flows.PacketOut{InPort: inPort, Actions: []flows.Action{flows.Resubmit{Table: flows.TableARPResponder}}, Data: data}
 }

@@ -18,7 +18,7 @@ import (
 // Mesh is the slice of topo the app needs: which DPIDs are configured
 // hosts. Proxy ARP runs on mesh hosts only; other switches flood ARP.
 type Mesh interface {
-	HostByDPID(dpid uint64) (topo.Host, bool)
+	HostByDPID(dpid flows.DPID) (topo.Host, bool)
 }
 
 // MACs is the slice of the learning app's MAC table the app reads: where
@@ -71,16 +71,16 @@ type App struct {
 	// mu orders every table change with the flow messages it causes.
 	mu       sync.Mutex
 	table    *topo.ARPTable
-	switches map[uint64]*swState
+	switches map[flows.DPID]*swState
 }
 
 // swState is the app's per-switch state; the switch's dispatcher writes
 // it, other dispatchers read it under App.mu.
 type swState struct {
 	sw    controller.Switch
-	dpid  uint64
+	dpid  flows.DPID
 	host  string
-	local map[uint32]bool
+	local map[flows.OFPort]bool
 	p     *parser
 }
 
@@ -106,7 +106,7 @@ func New(opts Options) *App {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: map[uint64]*swState{},
+	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: map[flows.DPID]*swState{},
 		plan: planner{gen: opts.Generation, aging: secs(opts.Aging), hold: secs(opts.Hold)}}
 	now := opts.Now()
 	for _, s := range opts.Static {
@@ -145,8 +145,8 @@ func secs(d time.Duration) uint16 {
 func (a *App) Name() string { return "proxyarp" }
 
 // localPorts returns sw's up ports that are not ovsmesh tunnels.
-func localPorts(sw controller.Switch) map[uint32]bool {
-	local := map[uint32]bool{}
+func localPorts(sw controller.Switch) map[flows.OFPort]bool {
+	local := map[flows.OFPort]bool{}
 	for _, p := range sw.Ports() {
 		if p.Up() && !strings.HasPrefix(p.Name, topo.TunnelPortName("")) {
 			local[p.No] = true
@@ -157,13 +157,13 @@ func localPorts(sw controller.Switch) map[uint32]bool {
 
 // send queues msgs for dpid; a closed or slow switch is skipped (it is
 // replayed when it reconnects).
-func (a *App) send(ctx context.Context, dpid uint64, msgs []flows.Message) {
+func (a *App) send(ctx context.Context, dpid flows.DPID, msgs []flows.Message) {
 	s := a.switches[dpid]
 	if s == nil || len(msgs) == 0 {
 		return
 	}
 	if err := s.sw.Send(ctx, msgs...); err != nil {
-		a.log.Debug("send to switch failed", "dpid", topo.DPIDString(dpid), "err", err)
+		a.log.Debug("send to switch failed", "dpid", dpid.String(), "err", err)
 	}
 }
 
@@ -250,7 +250,7 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 	s.local = localPorts(sw)
 	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return located(b, s.dpid) && !s.local[b.OFPort] }) {
 		a.m.portGone.Inc()
-		a.log.Info("ARP binding dropped: its port is gone", "ip", b.IP, "mac", b.MAC.String(), "dpid", topo.DPIDString(s.dpid), "port", b.OFPort)
+		a.log.Info("ARP binding dropped: its port is gone", "ip", b.IP, "mac", b.MAC.String(), "dpid", s.dpid.String(), "port", b.OFPort)
 		a.forget(ctx, b)
 	}
 	return nil

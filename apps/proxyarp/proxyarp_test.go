@@ -133,8 +133,8 @@ func TestDecide(t *testing.T) {
 	tests := []struct {
 		name  string
 		sha   string
-		dpid  uint64
-		port  uint32
+		dpid  flows.DPID
+		port  flows.OFPort
 		old   topo.ARPBinding
 		known bool
 		st    oldState

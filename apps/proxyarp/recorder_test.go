@@ -30,7 +30,7 @@ func newClock() *clock                   { return &clock{t: time.Date(2026, 1, 1
 
 func mac(s string) net.HardwareAddr { m, _ := net.ParseMAC(s); return m }
 func ip(s string) netip.Addr        { return netip.MustParseAddr(s) }
-func port(no uint32, name string) flows.Port {
+func port(no flows.OFPort, name string) flows.Port {
 	return flows.Port{No: no, Name: name}
 }
 
@@ -70,7 +70,7 @@ func reply(m net.HardwareAddr, i netip.Addr, tm net.HardwareAddr, ti netip.Addr)
 // garp is a gratuitous ARP request announcing i at m.
 func garp(m net.HardwareAddr, i netip.Addr) []byte { return arpFrame(m, bcast, 1, m, i, zeros, i) }
 
-func pin(inPort uint32, data []byte) *flows.PacketIn {
+func pin(inPort flows.OFPort, data []byte) *flows.PacketIn {
 	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: flows.TableARP, Reason: 1, InPort: inPort, Data: data}
 }
 

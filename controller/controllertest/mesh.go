@@ -24,7 +24,7 @@ func Mesh(n int) (*topo.Mesh, []*Recorder) {
 			{No: 1, Name: "g1"}, {No: 2, Name: "g2"}, {No: flows.PortLocal, Name: "br-int"}}}
 		for j, p := range hosts {
 			if j != i {
-				r.PortList = append(r.PortList, flows.Port{No: uint32(11 + j), Name: topo.TunnelPortName(p.Name)})
+				r.PortList = append(r.PortList, flows.Port{No: flows.OFPort(11 + j), Name: topo.TunnelPortName(p.Name)})
 			}
 		}
 		recs[i] = r

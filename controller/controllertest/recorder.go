@@ -21,7 +21,7 @@ import (
 // to it. It is safe for concurrent use.
 type Recorder struct {
 	// ID is the datapath ID DPID returns.
-	ID uint64
+	ID flows.DPID
 	// PortList is what Ports returns (a copy); tests may change it
 	// between events, as a PORT_STATUS would.
 	PortList []flows.Port
@@ -31,7 +31,7 @@ type Recorder struct {
 }
 
 // DPID implements controller.Switch.
-func (r *Recorder) DPID() uint64 { return r.ID }
+func (r *Recorder) DPID() flows.DPID { return r.ID }
 
 // Ports implements controller.Switch.
 func (r *Recorder) Ports() []flows.Port { return slices.Clone(r.PortList) }
