@@ -1,11 +1,9 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"time"
-
-	openflow "github.com/netrack/openflow"
-	"github.com/netrack/openflow/ofp"
 
 	"github.com/ovsmesh/ovsmesh/flows"
 )
@@ -31,14 +29,13 @@ func (s *session) handshake() (early []any, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("waiting for hello: %w", err)
 	}
-	if h.Type != openflow.TypeHello {
+	if h.Type != flows.MsgHello {
 		return nil, fmt.Errorf("first message is %s, want HELLO", h.Type)
 	}
 	if err := flows.NegotiateHello(h, body); err != nil {
 		// OpenFlow 1.3.5 §6.3.1: refuse with OFPET_HELLO_FAILED /
 		// OFPHFC_INCOMPATIBLE and a text naming what we speak.
-		s.w.send(flows.Error{Type: ofp.ErrTypeHelloFailed, Code: ofp.ErrCodeHelloFailedIncompatible,
-			Data: []byte("ovsmesh speaks only OpenFlow 1.3 (wire version 0x04)")})
+		s.w.send(flows.HelloFailed("ovsmesh speaks only OpenFlow 1.3 (wire version 0x04)"))
 		s.w.stop()
 		return nil, fmt.Errorf("version negotiation failed: %w", err)
 	}
@@ -48,17 +45,17 @@ func (s *session) handshake() (early []any, err error) {
 		return nil, err
 	}
 	var features flows.Features
-	if err := s.readUntil(&early, func(h flows.Header, body []byte) (bool, error) {
-		if h.Type != openflow.TypeFeaturesReply || h.XID != featuresXID {
-			return false, nil
+	if err := s.readUntil(&early, func(xid uint32, msg any) bool {
+		f, ok := msg.(flows.Features)
+		if ok && xid == featuresXID {
+			features = f
 		}
-		features, err = flows.DecodeFeatures(body)
-		return true, err
+		return ok && xid == featuresXID
 	}); err != nil {
 		return nil, err
 	}
 	if features.AuxiliaryID != 0 {
-		return nil, fmt.Errorf("auxiliary connection %d of datapath %s is not supported", features.AuxiliaryID, features.DPID.String())
+		return nil, fmt.Errorf("auxiliary connection %d of datapath %s is not supported", features.AuxiliaryID, features.DPID)
 	}
 	s.dpid = features.DPID
 	s.log = s.log.With("dpid", s.dpid.String())
@@ -70,30 +67,32 @@ func (s *session) handshake() (early []any, err error) {
 	if _, err := s.w.sendXID(portsXID, flows.PortDescRequest{}); err != nil {
 		return nil, err
 	}
-	err = s.readUntil(&early, func(h flows.Header, body []byte) (bool, error) {
-		if h.Type != openflow.TypeMultipartReply || h.XID != portsXID {
-			return false, nil
-		}
-		mp, err := flows.DecodeMultipartReply(body)
-		if err != nil {
-			return false, err
+	var perr error
+	err = s.readUntil(&early, func(xid uint32, msg any) bool {
+		mp, ok := msg.(flows.MultipartReply)
+		if !ok || xid != portsXID {
+			return false
 		}
 		ports, err := flows.DecodePortDesc(mp.Body)
 		if err != nil {
-			return false, err
+			perr = err
+			return true
 		}
 		for _, p := range ports {
 			s.ports[p.No] = p
 		}
-		return !mp.More, nil
+		return !mp.More
 	})
+	if err == nil && perr != nil {
+		err = fmt.Errorf("handshake: %w", perr)
+	}
 	return early, err
 }
 
-// readUntil reads messages until done reports true, answering echo
-// requests, failing on switch errors and keeping early port-status and
-// flow-removed events.
-func (s *session) readUntil(early *[]any, done func(flows.Header, []byte) (bool, error)) error {
+// readUntil reads and decodes messages until done reports true, answering
+// echo requests, failing on switch errors and on malformed messages, and
+// keeping early port-status and flow-removed events.
+func (s *session) readUntil(early *[]any, done func(xid uint32, msg any) bool) error {
 	for {
 		h, body, err := s.r.Next()
 		if err != nil {
@@ -102,31 +101,26 @@ func (s *session) readUntil(early *[]any, done func(flows.Header, []byte) (bool,
 		if h.Version != flows.Version {
 			return fmt.Errorf("handshake: %s with wire version %#02x after negotiating 0x04", h.Type, h.Version)
 		}
-		ok, err := done(h, body)
+		msg, err := flows.Decode(h, body)
+		if errors.Is(err, flows.ErrUnexpectedType) {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("handshake: %w", err)
 		}
-		if ok {
+		if done(h.XID, msg) {
 			return nil
 		}
-		switch h.Type {
-		case openflow.TypeEchoRequest:
-			s.w.sendXID(h.XID, flows.EchoReply{Data: body})
-		case openflow.TypeError:
-			e, err := flows.DecodeError(body)
-			if err != nil {
-				return fmt.Errorf("handshake: %w", err)
-			}
-			return fmt.Errorf("handshake: switch error: %w", e)
-		case openflow.TypePortStatus, openflow.TypeFlowRemoved:
-			ev, err := decodeEvent(h, body)
-			if err != nil {
-				return fmt.Errorf("handshake: %w", err)
-			}
+		switch m := msg.(type) {
+		case flows.EchoRequest:
+			s.w.sendXID(h.XID, flows.EchoReply{Data: m.Data})
+		case flows.SwitchError:
+			return fmt.Errorf("handshake: switch error: %w", m)
+		case flows.PortStatus, *flows.FlowRemoved:
 			if len(*early) >= maxEarlyEvents {
 				return fmt.Errorf("handshake: more than %d events before the port list", maxEarlyEvents)
 			}
-			*early = append(*early, ev)
+			*early = append(*early, m)
 		}
 	}
 }

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	openflow "github.com/netrack/openflow"
-	"github.com/netrack/openflow/ofp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ovsmesh/ovsmesh/flows"
@@ -36,19 +34,13 @@ type session struct {
 	rx    atomic.Uint64 // messages received, for the keepalive
 
 	waitMu  sync.Mutex
-	waiters map[uint32]chan reply
+	waiters map[uint32]chan any
 	ended   bool // set by failWaiters: no reply will come any more
 
 	packetInsDrop, badMessages prometheus.Counter
 	// packetInsBy caches packet-in counters by app<<8|reason; the reader
 	// goroutine owns it.
 	packetInsBy map[uint16]prometheus.Counter
-}
-
-// reply is a message routed to a waiting request by xid.
-type reply struct {
-	h    flows.Header
-	body []byte
 }
 
 func newSession(c *Controller, conn net.Conn) *session {
@@ -59,7 +51,7 @@ func newSession(c *Controller, conn net.Conn) *session {
 		w:       newWriter(conn, c.opts.SendLimit, 10*time.Second, &c.sent),
 		log:     c.log.With("remote", conn.RemoteAddr().String()),
 		ports:   map[flows.OFPort]flows.Port{},
-		waiters: map[uint32]chan reply{},
+		waiters: map[uint32]chan any{},
 	}
 }
 
@@ -123,6 +115,7 @@ func (s *session) serve(ctx context.Context) {
 	err = s.readLoop(ctx)
 	close(stopKeepalive)
 	s.conn.Close()
+	s.w.stop() // sends fail from now on, SwitchDown's included
 	s.failWaiters()
 	s.queue.close()
 	<-dispatched
@@ -164,7 +157,8 @@ func (s *session) keepalive(stop chan struct{}) {
 }
 
 // readLoop reads messages until the connection fails. Malformed messages
-// end the session; unexpected types are refused with an error message.
+// end the session; well-formed messages of types a switch never sends are
+// refused with OFPBRC_BAD_TYPE and the session goes on.
 func (s *session) readLoop(ctx context.Context) error {
 	for {
 		h, body, err := s.r.Next()
@@ -175,86 +169,55 @@ func (s *session) readLoop(ctx context.Context) error {
 			return err
 		}
 		s.rx.Add(1)
-		if h.Version != flows.Version {
+		msg, err := flows.Decode(h, body)
+		if errors.Is(err, flows.ErrUnexpectedType) {
 			s.badMessages.Inc()
-			return fmt.Errorf("%s with wire version %#02x after negotiating 0x04", h.Type, h.Version)
+			s.log.Warn("unexpected message from switch: refused", "type", h.Type.String())
+			s.w.sendXID(h.XID, flows.BadType(h, body))
+			continue
 		}
-		switch h.Type {
-		case openflow.TypeEchoRequest:
-			s.w.sendXID(h.XID, flows.EchoReply{Data: body})
-			continue
-		case openflow.TypeEchoReply, openflow.TypeHello:
-			continue
-		case openflow.TypeBarrierReply, openflow.TypeMultipartReply:
-			s.deliver(h, body)
-			continue
-		case openflow.TypeError:
-			e, err := flows.DecodeError(body)
-			if err != nil {
-				s.badMessages.Inc()
-				return err
+		if err != nil || h.Version != flows.Version {
+			s.badMessages.Inc()
+			if err == nil {
+				err = fmt.Errorf("%s with wire version %#02x after negotiating 0x04", h.Type, h.Version)
 			}
-			s.c.metrics.switchErrors.WithLabelValues(s.dpid.String(), e.Type.String(), msgTypeLabel(e.Offending)).Inc()
-			s.log.Warn("switch reported an error", "err", e)
-			s.deliver(h, body)
-			continue
-		case openflow.TypePacketIn:
-			pi, err := flows.DecodePacketIn(body)
-			if err != nil {
-				s.badMessages.Inc()
-				return err
-			}
-			if s.queue.put(&pi, true) {
-				s.packetInCounter(&pi).Inc()
+			return err
+		}
+		switch m := msg.(type) {
+		case flows.EchoRequest:
+			s.w.sendXID(h.XID, flows.EchoReply{Data: m.Data})
+		case *flows.PacketIn:
+			if s.queue.put(m, true) {
+				s.packetInCounter(m).Inc()
 			} else {
 				s.packetInsDrop.Inc()
 			}
-			continue
-		case openflow.TypePortStatus, openflow.TypeFlowRemoved:
-			ev, err := decodeEvent(h, body)
-			if err != nil {
-				s.badMessages.Inc()
-				return err
-			}
-			if !s.queue.put(ev, false) {
+		case flows.PortStatus, *flows.FlowRemoved:
+			if !s.queue.put(m, false) {
 				s.badMessages.Inc()
 				return fmt.Errorf("%d events queued and the apps are not keeping up: %s refused", s.queue.len(), h.Type)
 			}
-			continue
-		case openflow.TypeGetConfigReply, openflow.TypeRoleReply, openflow.TypeGetAsyncReply, openflow.TypeExperiment, openflow.TypeFeaturesReply:
-			continue
+		case flows.SwitchError:
+			s.c.metrics.switchErrors.WithLabelValues(s.dpid.String(), m.Type.String(), msgTypeLabel(m.Offending)).Inc()
+			s.log.Warn("switch reported an error", "err", m)
+			s.deliver(h.XID, m)
+		case flows.BarrierReply, flows.MultipartReply:
+			s.deliver(h.XID, m)
 		}
-		s.badMessages.Inc()
-		s.log.Warn("unexpected message from switch: refused", "type", h.Type.String())
-		data := body
-		if len(data) > 56 {
-			data = data[:56]
-		}
-		hdr := []byte{h.Version, byte(h.Type), byte(h.Length >> 8), byte(h.Length), byte(h.XID >> 24), byte(h.XID >> 16), byte(h.XID >> 8), byte(h.XID)}
-		s.w.sendXID(h.XID, flows.Error{Type: ofp.ErrTypeBadRequest, Code: ofp.ErrCodeBadRequestBadType, Data: append(hdr, data...)})
 	}
 }
 
-// decodeEvent decodes a port-status or flow-removed message.
-func decodeEvent(h flows.Header, body []byte) (any, error) {
-	if h.Type == openflow.TypePortStatus {
-		ps, err := flows.DecodePortStatus(body)
-		return ps, err
-	}
-	fr, err := flows.DecodeFlowRemoved(body)
-	return &fr, err
-}
-
-// deliver hands a reply to the request waiting on its xid, if any.
-func (s *session) deliver(h flows.Header, body []byte) {
+// deliver hands a decoded reply (a BarrierReply, MultipartReply or
+// SwitchError) to the request waiting on xid, if any.
+func (s *session) deliver(xid uint32, msg any) {
 	s.waitMu.Lock()
-	ch := s.waiters[h.XID]
+	ch := s.waiters[xid]
 	s.waitMu.Unlock()
 	if ch != nil {
 		select {
-		case ch <- reply{h, body}:
+		case ch <- msg:
 		default:
-			s.log.Warn("reply dropped: waiter's buffer is full", "type", h.Type.String(), "xid", h.XID)
+			s.log.Warn("reply dropped: waiter's buffer is full", "xid", xid)
 		}
 	}
 }
@@ -278,7 +241,7 @@ var errSessionEnded = errors.New("session ended before the reply")
 // error for the request, on ctx and when the session ends.
 func (s *session) multipart(ctx context.Context, req flows.Message) ([][]byte, error) {
 	xid := s.w.nextXID()
-	ch := make(chan reply, 64)
+	ch := make(chan any, 64)
 	s.waitMu.Lock()
 	if s.ended {
 		s.waitMu.Unlock()
@@ -303,17 +266,14 @@ func (s *session) multipart(ctx context.Context, req flows.Message) ([][]byte, e
 			if !ok {
 				return nil, errSessionEnded
 			}
-			if r.h.Type == openflow.TypeError {
-				e, _ := flows.DecodeError(r.body)
-				return nil, fmt.Errorf("%s refused: %w", req.MsgType(), e)
-			}
-			mp, err := flows.DecodeMultipartReply(r.body)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, mp.Body)
-			if !mp.More {
-				return parts, nil
+			switch m := r.(type) {
+			case flows.SwitchError:
+				return nil, fmt.Errorf("%s refused: %w", req.MsgType(), m)
+			case flows.MultipartReply:
+				parts = append(parts, m.Body)
+				if !m.More {
+					return parts, nil
+				}
 			}
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/ovsmesh/ovsmesh/flows/flowstest"
 )
 
 // arpKnownSender is the proxy ARP app's known-sender flow for 10.0.0.5
@@ -111,7 +113,7 @@ func TestARPKnownSenderMatchesOVS(t *testing.T) {
 		if len(lines) != 2 {
 			t.Fatalf("ofp-print printed %d lines:\n%s", len(lines), out)
 		}
-		if got := NormalizeDump(lines[1]); got != arpKnownSender.String() {
+		if got := flowstest.NormalizeDump(lines[1]); got != arpKnownSender.String() {
 			t.Errorf("ovs-ofctl prints\n%q\nFlow.String\n%q", got, arpKnownSender.String())
 		}
 	})

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	openflow "github.com/netrack/openflow"
 )
 
 // Header is a decoded ofp_header (OpenFlow 1.3.5 §7.1).
@@ -104,4 +102,4 @@ func NegotiateHello(h Header, body []byte) error {
 }
 
 // msgTypeName names an OpenFlow message type for errors and logs.
-func msgTypeName(t MsgType) string { return openflow.Type(t).String() }
+func msgTypeName(t MsgType) string { return t.String() }

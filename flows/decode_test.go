@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	openflow "github.com/netrack/openflow"
 	"github.com/netrack/openflow/ofp"
 )
 
@@ -126,49 +125,49 @@ func TestDecodeValid(t *testing.T) {
 		want any
 	}{
 		{
-			name: "packet-in", msg: msg(Version, openflow.TypePacketIn, 1, packetInBody),
-			want: PacketIn{
+			name: "packet-in", msg: msg(Version, MsgPacketIn, 1, packetInBody),
+			want: &PacketIn{
 				BufferID: NoBuffer, TotalLen: 14, Reason: 0, Table: 0, Cookie: 0x1a02010000000000,
 				InPort: 3, Match: Match{InPort: 3}, Data: frame,
 			},
 		},
 		{
-			name: "port-status", msg: msg(Version, openflow.TypePortStatus, 0, portStatusBody),
+			name: "port-status", msg: msg(Version, MsgPortStatus, 0, portStatusBody),
 			want: PortStatus{Reason: PortAdded, Port: Port{No: 3, Name: "vxlan-0a", HWAddr: mac("02:00:00:00:00:03")}},
 		},
 		{
-			name: "features-reply", msg: msg(Version, openflow.TypeFeaturesReply, 2, featuresBody),
+			name: "features-reply", msg: msg(Version, MsgFeaturesReply, 2, featuresBody),
 			want: Features{DPID: 0x0000020000000001, NumTables: 254},
 		},
 		{
-			name: "error", msg: msg(Version, openflow.TypeError, 7, errorBody),
+			name: "error", msg: msg(Version, MsgError, 7, errorBody),
 			want: SwitchError{
-				Type: ofp.ErrTypeBadMatch, Code: ofp.ErrCodeBadMatchBadLen,
-				Offending: openflow.TypeFlowMod, OffendingXID: 7, Data: errorBody[4:],
+				Type: ErrType(ofp.ErrTypeBadMatch), Code: ErrCode(ofp.ErrCodeBadMatchBadLen),
+				Offending: MsgFlowMod, OffendingXID: 7, Data: errorBody[4:],
 			},
 		},
 		{
-			name: "error-hello-failed-text", msg: msg(1, openflow.TypeError, 0, cat([]byte{0, 0, 0, 0}, []byte("We support version 0x04"))),
-			want: SwitchError{Type: ofp.ErrTypeHelloFailed, Code: 0, Offending: 0xff, Data: []byte("We support version 0x04")},
+			name: "error-hello-failed-text", msg: msg(1, MsgError, 0, cat([]byte{0, 0, 0, 0}, []byte("We support version 0x04"))),
+			want: SwitchError{Type: ErrType(ofp.ErrTypeHelloFailed), Code: 0, Offending: 0xff, Data: []byte("We support version 0x04")},
 		},
 		{
-			name: "flow-removed", msg: msg(Version, openflow.TypeFlowRemoved, 0, flowRemovedBody),
-			want: FlowRemoved{
+			name: "flow-removed", msg: msg(Version, MsgFlowRemoved, 0, flowRemovedBody),
+			want: &FlowRemoved{
 				Cookie: 0x1a02020000000007, Priority: 200, Reason: RemovedIdleTimeout, DurationSec: 300,
 				IdleTimeout: 300, Packets: 9, Bytes: 900, Match: Match{InPort: 1, EthSrc: mac("02:00:00:00:01:01")},
 			},
 		},
 		{
-			name: "multipart-port-desc", msg: msg(Version, openflow.TypeMultipartReply, 4, portDescBody),
+			name: "multipart-port-desc", msg: msg(Version, MsgMultipartReply, 4, portDescBody),
 			want: MultipartReply{Type: MultipartPortDesc, Body: portDescBody[8:]},
 		},
 		{
 			name: "multipart-flow-stats", msg: flowStats,
 			want: MultipartReply{Type: MultipartFlow, Body: flowStats[16:]},
 		},
-		{name: "echo-request", msg: msg(Version, openflow.TypeEchoRequest, 9, []byte("hi")), want: nil},
-		{name: "barrier-reply", msg: msg(Version, openflow.TypeBarrierReply, 9, nil), want: nil},
-		{name: "hello-version-6-bitmap", msg: msg(6, openflow.TypeHello, 1, []byte{0, 1, 0, 8, 0, 0, 0, 0x52}), want: nil},
+		{name: "echo-request", msg: msg(Version, MsgEchoRequest, 9, []byte("hi")), want: EchoRequest{Data: []byte("hi")}},
+		{name: "barrier-reply", msg: msg(Version, MsgBarrierReply, 9, nil), want: BarrierReply{}},
+		{name: "hello-version-6-bitmap", msg: msg(6, MsgHello, 1, []byte{0, 1, 0, 8, 0, 0, 0, 0x52}), want: Hello{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,38 +264,38 @@ func TestDecodeMalformed(t *testing.T) {
 		body    []byte
 		want    string // substring of the error
 	}{
-		{"packet-in-short", 4, openflow.TypePacketIn, packetInBody[:25], "packet-in: 25 bytes"},
-		{"packet-in-match-zero-length", 4, openflow.TypePacketIn, patch(packetInBody, matchAt+2, 0, 0), "packet-in: match: length 0"},
-		{"packet-in-match-oversized-length", 4, openflow.TypePacketIn, patch(packetInBody, matchAt+2, 0xff, 0xf0), "packet-in: match: length 65520"},
-		{"packet-in-match-truncated", 4, openflow.TypePacketIn, packetInBody[:matchAt+20], "packet-in: match: length 24 does not fit"},
-		{"packet-in-match-type-standard", 4, openflow.TypePacketIn, patch(packetInBody, matchAt, 0, 0), "packet-in: match: type 0"},
-		{"packet-in-oxm-overrun", 4, openflow.TypePacketIn, patch(packetInBody, matchAt+7, 0x40), "packet-in: match: OXM field 0 length 64 overruns"},
-		{"packet-in-oxm-truncated-header", 4, openflow.TypePacketIn, patch(packetInBody, matchAt+3, 0x0e), "packet-in: match: truncated OXM header"},
-		{"packet-in-oxm-wrong-length", 4, openflow.TypePacketIn, patch(packetInBody, matchAt+7, 0x02, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x08), "packet-in: match: OXM field 0 has length 2, want 4"},
-		{"packet-in-no-pad", 4, openflow.TypePacketIn, packetInBody[:matchAt+24+1], "packet-in: no room for padding"},
-		{"packet-in-no-in-port", 4, openflow.TypePacketIn, patch(packetInBody, matchAt+4, 0x00, 0x01, 0x00, 0x04), "packet-in: match has no in_port"},
-		{"packet-in-wrong-version", 1, openflow.TypePacketIn, packetInBody, "TypePacketIn: wire version 0x01, want 0x04"},
-		{"port-status-short", 4, openflow.TypePortStatus, portStatusBody[:71], "port-status: 71 bytes, want 72"},
-		{"port-status-long", 4, openflow.TypePortStatus, cat(portStatusBody, []byte{0}), "port-status: 73 bytes, want 72"},
-		{"port-status-reason", 4, openflow.TypePortStatus, patch(portStatusBody, 0, 3), "port-status: unknown reason 3"},
-		{"features-short", 4, openflow.TypeFeaturesReply, featuresBody[:23], "features-reply: 23 bytes, want 24"},
-		{"error-short", 4, openflow.TypeError, errorBody[:3], "error: 3 bytes"},
-		{"flow-removed-short", 4, openflow.TypeFlowRemoved, flowRemovedBody[:47], "flow-removed: 47 bytes"},
-		{"flow-removed-match-oversized", 4, openflow.TypeFlowRemoved, patch(flowRemovedBody, 42, 0x01, 0x00), "flow-removed: match: length 256 does not fit"},
-		{"flow-removed-match-zero", 4, openflow.TypeFlowRemoved, patch(flowRemovedBody, 42, 0, 0), "flow-removed: match: length 0"},
-		{"multipart-short", 4, openflow.TypeMultipartReply, portDescBody[:7], "multipart-reply: 7 bytes"},
-		{"port-desc-partial-port", 4, openflow.TypeMultipartReply, portDescBody[:8+64+10], "port-desc: 74 bytes is not a multiple of 64"},
-		{"flow-stats-short-entry", 4, openflow.TypeMultipartReply, cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 20)), "flow-stats entry 0: 20 bytes left"},
-		{"flow-stats-zero-length", 4, openflow.TypeMultipartReply, cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 56)), "flow-stats entry 0: length 0 does not fit"},
-		{"flow-stats-oversized-length", 4, openflow.TypeMultipartReply, patch(cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 56)), 8, 0x01, 0x00), "flow-stats entry 0: length 256 does not fit in 56 bytes"},
-		{"flow-stats-bad-match", 4, openflow.TypeMultipartReply, patch(cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 56)), 8, 0x00, 0x38), "flow-stats entry 0: match: type 0"},
-		{"hello-truncated-element", 4, openflow.TypeHello, []byte{0, 1, 0}, "hello: truncated element header"},
-		{"hello-element-zero-length", 4, openflow.TypeHello, []byte{0, 1, 0, 0, 0, 0, 0, 0x10}, "hello: element type 1 length 0"},
-		{"hello-element-oversized", 4, openflow.TypeHello, []byte{0, 1, 0, 0x10, 0, 0, 0, 0x10}, "hello: element type 1 length 16 does not fit in 8 bytes"},
-		{"hello-short-bitmap", 4, openflow.TypeHello, []byte{0, 1, 0, 4}, "hello: version bitmap element of 4 bytes"},
-		{"hello-no-1.3", 6, openflow.TypeHello, []byte{0, 1, 0, 8, 0, 0, 0, 0x42}, "hello: switch offers versions bitmap 0x42"},
-		{"hello-old-switch", 1, openflow.TypeHello, nil, "hello: switch speaks OpenFlow wire version 0x01"},
-		{"flow-mod-from-switch", 4, openflow.TypeFlowMod, make([]byte, 48), "unexpected message type TypeFlowMod"},
+		{"packet-in-short", 4, MsgPacketIn, packetInBody[:25], "packet-in: 25 bytes"},
+		{"packet-in-match-zero-length", 4, MsgPacketIn, patch(packetInBody, matchAt+2, 0, 0), "packet-in: match: length 0"},
+		{"packet-in-match-oversized-length", 4, MsgPacketIn, patch(packetInBody, matchAt+2, 0xff, 0xf0), "packet-in: match: length 65520"},
+		{"packet-in-match-truncated", 4, MsgPacketIn, packetInBody[:matchAt+20], "packet-in: match: length 24 does not fit"},
+		{"packet-in-match-type-standard", 4, MsgPacketIn, patch(packetInBody, matchAt, 0, 0), "packet-in: match: type 0"},
+		{"packet-in-oxm-overrun", 4, MsgPacketIn, patch(packetInBody, matchAt+7, 0x40), "packet-in: match: OXM field 0 length 64 overruns"},
+		{"packet-in-oxm-truncated-header", 4, MsgPacketIn, patch(packetInBody, matchAt+3, 0x0e), "packet-in: match: truncated OXM header"},
+		{"packet-in-oxm-wrong-length", 4, MsgPacketIn, patch(packetInBody, matchAt+7, 0x02, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x20, 0x08), "packet-in: match: OXM field 0 has length 2, want 4"},
+		{"packet-in-no-pad", 4, MsgPacketIn, packetInBody[:matchAt+24+1], "packet-in: no room for padding"},
+		{"packet-in-no-in-port", 4, MsgPacketIn, patch(packetInBody, matchAt+4, 0x00, 0x01, 0x00, 0x04), "packet-in: match has no in_port"},
+		{"packet-in-wrong-version", 1, MsgPacketIn, packetInBody, "TypePacketIn: wire version 0x01, want 0x04"},
+		{"port-status-short", 4, MsgPortStatus, portStatusBody[:71], "port-status: 71 bytes, want 72"},
+		{"port-status-long", 4, MsgPortStatus, cat(portStatusBody, []byte{0}), "port-status: 73 bytes, want 72"},
+		{"port-status-reason", 4, MsgPortStatus, patch(portStatusBody, 0, 3), "port-status: unknown reason 3"},
+		{"features-short", 4, MsgFeaturesReply, featuresBody[:23], "features-reply: 23 bytes, want 24"},
+		{"error-short", 4, MsgError, errorBody[:3], "error: 3 bytes"},
+		{"flow-removed-short", 4, MsgFlowRemoved, flowRemovedBody[:47], "flow-removed: 47 bytes"},
+		{"flow-removed-match-oversized", 4, MsgFlowRemoved, patch(flowRemovedBody, 42, 0x01, 0x00), "flow-removed: match: length 256 does not fit"},
+		{"flow-removed-match-zero", 4, MsgFlowRemoved, patch(flowRemovedBody, 42, 0, 0), "flow-removed: match: length 0"},
+		{"multipart-short", 4, MsgMultipartReply, portDescBody[:7], "multipart-reply: 7 bytes"},
+		{"port-desc-partial-port", 4, MsgMultipartReply, portDescBody[:8+64+10], "port-desc: 74 bytes is not a multiple of 64"},
+		{"flow-stats-short-entry", 4, MsgMultipartReply, cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 20)), "flow-stats entry 0: 20 bytes left"},
+		{"flow-stats-zero-length", 4, MsgMultipartReply, cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 56)), "flow-stats entry 0: length 0 does not fit"},
+		{"flow-stats-oversized-length", 4, MsgMultipartReply, patch(cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 56)), 8, 0x01, 0x00), "flow-stats entry 0: length 256 does not fit in 56 bytes"},
+		{"flow-stats-bad-match", 4, MsgMultipartReply, patch(cat([]byte{0, 1, 0, 0, 0, 0, 0, 0}, make([]byte, 56)), 8, 0x00, 0x38), "flow-stats entry 0: match: type 0"},
+		{"hello-truncated-element", 4, MsgHello, []byte{0, 1, 0}, "hello: truncated element header"},
+		{"hello-element-zero-length", 4, MsgHello, []byte{0, 1, 0, 0, 0, 0, 0, 0x10}, "hello: element type 1 length 0"},
+		{"hello-element-oversized", 4, MsgHello, []byte{0, 1, 0, 0x10, 0, 0, 0, 0x10}, "hello: element type 1 length 16 does not fit in 8 bytes"},
+		{"hello-short-bitmap", 4, MsgHello, []byte{0, 1, 0, 4}, "hello: version bitmap element of 4 bytes"},
+		{"hello-no-1.3", 6, MsgHello, []byte{0, 1, 0, 8, 0, 0, 0, 0x42}, "hello: switch offers versions bitmap 0x42"},
+		{"hello-old-switch", 1, MsgHello, nil, "hello: switch speaks OpenFlow wire version 0x01"},
+		{"flow-mod-from-switch", 4, MsgFlowMod, make([]byte, 48), "unexpected message type TypeFlowMod"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -335,7 +334,7 @@ func TestNegotiateHello(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := NegotiateHello(Header{Version: tc.version, Type: openflow.TypeHello}, tc.body)
+			err := NegotiateHello(Header{Version: tc.version, Type: MsgHello}, tc.body)
 			if (err == nil) != tc.ok {
 				t.Errorf("NegotiateHello: %v, want ok=%v", err, tc.ok)
 			}

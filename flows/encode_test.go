@@ -208,7 +208,7 @@ var goldenCases = []goldenCase{
 	{
 		// §7.5.4 ofp_error_msg, OFPET_HELLO_FAILED / OFPHFC_INCOMPATIBLE.
 		name: "error-hello-failed", xid: 8,
-		msg: Error{Type: ofp.ErrTypeHelloFailed, Code: ofp.ErrCodeHelloFailedIncompatible, Data: []byte("v1.3")},
+		msg: Error{Type: ErrType(ofp.ErrTypeHelloFailed), Code: ErrCode(ofp.ErrCodeHelloFailedIncompatible), Data: []byte("v1.3")},
 		want: []byte{
 			0x04,       // version
 			0x01,       // type OFPT_ERROR

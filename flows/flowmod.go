@@ -3,7 +3,6 @@ package flows
 import (
 	"encoding/binary"
 
-	openflow "github.com/netrack/openflow"
 	"github.com/netrack/openflow/ofp"
 )
 
@@ -49,7 +48,7 @@ func DeleteStrict(f Flow) FlowMod {
 }
 
 // MsgType implements Message.
-func (FlowMod) MsgType() MsgType { return openflow.TypeFlowMod }
+func (FlowMod) MsgType() MsgType { return MsgFlowMod }
 
 // appendBody appends ofp_flow_mod after the header: cookie, cookie_mask,
 // table_id, command, idle_timeout, hard_timeout, priority, buffer_id
@@ -94,7 +93,7 @@ type PacketOut struct {
 }
 
 // MsgType implements Message.
-func (PacketOut) MsgType() MsgType { return openflow.TypePacketOut }
+func (PacketOut) MsgType() MsgType { return MsgPacketOut }
 
 // appendBody appends buffer_id (NO_BUFFER), in_port, actions_len, 6 pad,
 // actions, data.
@@ -133,7 +132,7 @@ type GroupMod struct {
 }
 
 // MsgType implements Message.
-func (GroupMod) MsgType() MsgType { return openflow.TypeGroupMod }
+func (GroupMod) MsgType() MsgType { return MsgGroupMod }
 
 // appendBody appends command, type ALL, 1 pad, group_id, then each
 // ofp_bucket: len, weight 0, watch_port ANY, watch_group ANY, 4 pad,

@@ -3,8 +3,6 @@ package flows
 import (
 	"encoding/binary"
 	"fmt"
-
-	openflow "github.com/netrack/openflow"
 )
 
 // FlowRemoved is a decoded OFPT_FLOW_REMOVED (OpenFlow 1.3.5 §7.4.2).
@@ -111,48 +109,4 @@ func DecodeFlowStats(body []byte) ([]FlowStats, error) {
 		out = append(out, fs)
 	}
 	return out, nil
-}
-
-// Decode decodes any message a switch sends, by header type, into one of
-// PacketIn, PortStatus, Features, SwitchError, FlowRemoved,
-// MultipartReply (with its PORT_DESC or FLOW body checked), or nil for
-// messages without a body to decode (HELLO is negotiated with
-// NegotiateHello; ECHO and BARRIER replies carry nothing to check). It
-// returns an error naming the message type for malformed input and for
-// types a switch never sends.
-func Decode(h Header, body []byte) (any, error) {
-	if h.Version != Version && h.Type != openflow.TypeHello && h.Type != openflow.TypeError {
-		return nil, fmt.Errorf("%s: wire version %#02x, want 0x04", msgTypeName(h.Type), h.Version)
-	}
-	switch h.Type {
-	case openflow.TypeHello:
-		return nil, NegotiateHello(h, body)
-	case openflow.TypeEchoRequest, openflow.TypeEchoReply, openflow.TypeBarrierReply:
-		return nil, nil
-	case openflow.TypePacketIn:
-		return DecodePacketIn(body)
-	case openflow.TypePortStatus:
-		return DecodePortStatus(body)
-	case openflow.TypeFeaturesReply:
-		return DecodeFeatures(body)
-	case openflow.TypeError:
-		return DecodeError(body)
-	case openflow.TypeFlowRemoved:
-		return DecodeFlowRemoved(body)
-	case openflow.TypeMultipartReply:
-		mp, err := DecodeMultipartReply(body)
-		if err != nil {
-			return nil, err
-		}
-		switch mp.Type {
-		case MultipartPortDesc:
-			_, err = DecodePortDesc(mp.Body)
-		case MultipartFlow:
-			_, err = DecodeFlowStats(mp.Body)
-		}
-		return mp, err
-	case openflow.TypeGetConfigReply, openflow.TypeRoleReply, openflow.TypeGetAsyncReply, openflow.TypeExperiment:
-		return nil, nil
-	}
-	return nil, fmt.Errorf("unexpected message type %s from a switch", msgTypeName(h.Type))
 }

@@ -3,37 +3,35 @@ package flows
 import (
 	"bytes"
 	"testing"
-
-	openflow "github.com/netrack/openflow"
 )
 
 // fuzzSeeds are whole messages a switch can send, valid and malformed.
 func fuzzSeeds(tb testing.TB) [][]byte {
 	valid := [][]byte{
-		msg(6, openflow.TypeHello, 1, []byte{0, 1, 0, 8, 0, 0, 0, 0x7e}),
-		msg(Version, openflow.TypeEchoRequest, 2, []byte("ping")),
-		msg(Version, openflow.TypeBarrierReply, 3, nil),
-		msg(Version, openflow.TypeFeaturesReply, 4, featuresBody),
-		msg(Version, openflow.TypePacketIn, 0, packetInBody),
-		msg(Version, openflow.TypePortStatus, 0, portStatusBody),
-		msg(Version, openflow.TypeError, 5, errorBody),
-		msg(Version, openflow.TypeFlowRemoved, 0, flowRemovedBody),
-		msg(Version, openflow.TypeMultipartReply, 6, portDescBody),
+		msg(6, MsgHello, 1, []byte{0, 1, 0, 8, 0, 0, 0, 0x7e}),
+		msg(Version, MsgEchoRequest, 2, []byte("ping")),
+		msg(Version, MsgBarrierReply, 3, nil),
+		msg(Version, MsgFeaturesReply, 4, featuresBody),
+		msg(Version, MsgPacketIn, 0, packetInBody),
+		msg(Version, MsgPortStatus, 0, portStatusBody),
+		msg(Version, MsgError, 5, errorBody),
+		msg(Version, MsgFlowRemoved, 0, flowRemovedBody),
+		msg(Version, MsgMultipartReply, 6, portDescBody),
 		flowStatsReply(tb, flowARP),
 		flowStatsReply(tb, flowTunnelIn),
 	}
 	seeds := append([][]byte(nil), valid...)
 	seeds = append(seeds,
-		bytes.Join(valid, nil),                                                                        // a whole session
-		[]byte{4, 10, 0, 0, 0, 0, 0, 0},                                                               // length 0
-		[]byte{4, 10, 0, 7, 0, 0, 0, 0},                                                               // length 7
-		[]byte{4, 10, 0xff, 0xff, 0, 0, 0, 0, 1},                                                      // length 65535, 1 byte of body
-		[]byte{4, 10, 0, 8},                                                                           // half a header
-		msg(Version, openflow.TypePacketIn, 0, patch(packetInBody, 18, 0, 0)),                         // match length 0
-		msg(Version, openflow.TypePacketIn, 0, patch(packetInBody, 18, 0xff, 0xff)),                   // match length 65535
-		msg(Version, openflow.TypePacketIn, 0, patch(packetInBody, 23, 0xff)),                         // OXM overrun
-		msg(Version, openflow.TypeMultipartReply, 0, patch(flowStatsReply(tb, flowARP)[8:], 8, 0, 0)), // entry length 0
-		msg(1, openflow.TypePacketIn, 0, packetInBody),                                                // OpenFlow 1.0
+		bytes.Join(valid, nil),                                                              // a whole session
+		[]byte{4, 10, 0, 0, 0, 0, 0, 0},                                                     // length 0
+		[]byte{4, 10, 0, 7, 0, 0, 0, 0},                                                     // length 7
+		[]byte{4, 10, 0xff, 0xff, 0, 0, 0, 0, 1},                                            // length 65535, 1 byte of body
+		[]byte{4, 10, 0, 8},                                                                 // half a header
+		msg(Version, MsgPacketIn, 0, patch(packetInBody, 18, 0, 0)),                         // match length 0
+		msg(Version, MsgPacketIn, 0, patch(packetInBody, 18, 0xff, 0xff)),                   // match length 65535
+		msg(Version, MsgPacketIn, 0, patch(packetInBody, 23, 0xff)),                         // OXM overrun
+		msg(Version, MsgMultipartReply, 0, patch(flowStatsReply(tb, flowARP)[8:], 8, 0, 0)), // entry length 0
+		msg(1, MsgPacketIn, 0, packetInBody),                                                // OpenFlow 1.0
 	)
 	return seeds
 }
@@ -124,7 +122,7 @@ func FuzzNegotiateHello(f *testing.F) {
 	f.Add(uint8(6), []byte{0, 1, 0, 0})
 	f.Add(uint8(6), []byte{0, 1, 0xff, 0xff, 0, 0, 0, 0x10})
 	f.Fuzz(func(t *testing.T, version uint8, body []byte) {
-		err := NegotiateHello(Header{Version: version, Type: openflow.TypeHello}, body)
+		err := NegotiateHello(Header{Version: version, Type: MsgHello}, body)
 		if len(body) >= 8 && body[0] == 0 && body[1] == 1 && body[2] == 0 && body[3] == 8 {
 			has13 := body[7]&(1<<Version) != 0
 			if (err == nil) != has13 {

@@ -4,15 +4,11 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	openflow "github.com/netrack/openflow"
 	"github.com/netrack/openflow/ofp"
 )
 
 // Version is the OpenFlow wire version ovsmesh speaks: 0x04, OpenFlow 1.3.
 const Version uint8 = 4
-
-// MsgType is the ofp_header type (OpenFlow 1.3.5 §7.1).
-type MsgType = openflow.Type
 
 // HeaderLen is the size of ofp_header in bytes.
 const HeaderLen = 8
@@ -46,7 +42,7 @@ func Encode(b []byte, xid uint32, m Message) ([]byte, error) {
 type Hello struct{}
 
 // MsgType implements Message.
-func (Hello) MsgType() MsgType { return openflow.TypeHello }
+func (Hello) MsgType() MsgType { return MsgHello }
 
 // appendBody appends one OFPHET_VERSIONBITMAP element: type 1, length 8,
 // bitmap with bit 4 (wire version 0x04) set.
@@ -58,7 +54,7 @@ func (Hello) appendBody(b []byte) []byte {
 type FeaturesRequest struct{}
 
 // MsgType implements Message.
-func (FeaturesRequest) MsgType() MsgType { return openflow.TypeFeaturesRequest }
+func (FeaturesRequest) MsgType() MsgType { return MsgFeaturesRequest }
 
 func (FeaturesRequest) appendBody(b []byte) []byte { return b }
 
@@ -67,7 +63,7 @@ func (FeaturesRequest) appendBody(b []byte) []byte { return b }
 type BarrierRequest struct{}
 
 // MsgType implements Message.
-func (BarrierRequest) MsgType() MsgType { return openflow.TypeBarrierRequest }
+func (BarrierRequest) MsgType() MsgType { return MsgBarrierRequest }
 
 func (BarrierRequest) appendBody(b []byte) []byte { return b }
 
@@ -75,7 +71,7 @@ func (BarrierRequest) appendBody(b []byte) []byte { return b }
 type EchoRequest struct{ Data []byte }
 
 // MsgType implements Message.
-func (EchoRequest) MsgType() MsgType { return openflow.TypeEchoRequest }
+func (EchoRequest) MsgType() MsgType { return MsgEchoRequest }
 
 func (m EchoRequest) appendBody(b []byte) []byte { return append(b, m.Data...) }
 
@@ -83,7 +79,7 @@ func (m EchoRequest) appendBody(b []byte) []byte { return append(b, m.Data...) }
 type EchoReply struct{ Data []byte }
 
 // MsgType implements Message.
-func (EchoReply) MsgType() MsgType { return openflow.TypeEchoReply }
+func (EchoReply) MsgType() MsgType { return MsgEchoReply }
 
 func (m EchoReply) appendBody(b []byte) []byte { return append(b, m.Data...) }
 
@@ -98,7 +94,7 @@ type SetConfig struct {
 }
 
 // MsgType implements Message.
-func (SetConfig) MsgType() MsgType { return openflow.TypeSetConfig }
+func (SetConfig) MsgType() MsgType { return MsgSetConfig }
 
 func (m SetConfig) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, m.Flags)
@@ -108,13 +104,13 @@ func (m SetConfig) appendBody(b []byte) []byte {
 // Error is OFPT_ERROR (OpenFlow 1.3.5 §7.5.4), sent by ovsmesh only to
 // refuse a HELLO. Data is ASCII text or the offending message.
 type Error struct {
-	Type ofp.ErrType
-	Code ofp.ErrCode
+	Type ErrType
+	Code ErrCode
 	Data []byte
 }
 
 // MsgType implements Message.
-func (Error) MsgType() MsgType { return openflow.TypeError }
+func (Error) MsgType() MsgType { return MsgError }
 
 func (m Error) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(m.Type))
@@ -124,7 +120,7 @@ func (m Error) appendBody(b []byte) []byte {
 
 // String names the error type and code as netrack/openflow does.
 func (m Error) String() string {
-	return ofp.Error{Type: m.Type, Code: m.Code}.String()
+	return errorName(m.Type, m.Code)
 }
 
 // Multipart types ovsmesh requests (OpenFlow 1.3.5 §7.3.5).
@@ -137,7 +133,7 @@ const (
 type PortDescRequest struct{}
 
 // MsgType implements Message.
-func (PortDescRequest) MsgType() MsgType { return openflow.TypeMultipartRequest }
+func (PortDescRequest) MsgType() MsgType { return MsgMultipartRequest }
 
 // appendBody appends ofp_multipart_request: type 13, flags 0, 4 pad.
 func (PortDescRequest) appendBody(b []byte) []byte {
@@ -156,7 +152,7 @@ type FlowStatsRequest struct {
 const TableAll TableID = 0xff
 
 // MsgType implements Message.
-func (FlowStatsRequest) MsgType() MsgType { return openflow.TypeMultipartRequest }
+func (FlowStatsRequest) MsgType() MsgType { return MsgMultipartRequest }
 
 // appendBody appends ofp_multipart_request (type 1) and
 // ofp_flow_stats_request: table_id, 3 pad, out_port ANY, out_group ANY,

@@ -138,7 +138,7 @@ func netrackEquivalent(tb testing.TB, xid uint32, m Message) (b []byte, ok bool)
 	case EchoReply:
 		return netrackEncode(tb, openflow.TypeEchoReply, xid, &ofp.EchoReply{Data: m.Data}), true
 	case Error:
-		return netrackEncode(tb, openflow.TypeError, xid, &ofp.Error{Type: m.Type, Code: m.Code, Data: m.Data}), true
+		return netrackEncode(tb, openflow.TypeError, xid, &ofp.Error{Type: ofp.ErrType(m.Type), Code: ofp.ErrCode(m.Code), Data: m.Data}), true
 	case PortDescRequest:
 		return netrackEncode(tb, openflow.TypeMultipartRequest, xid,
 			ofp.NewMultipartRequest(ofp.MultipartTypePortDescription, nil)), true

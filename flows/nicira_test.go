@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/flows/flowstest"
 )
 
 // actionCase is one action, the match prerequisite OVS needs to accept
@@ -839,7 +841,7 @@ func TestARPResponderMatchesOVS(t *testing.T) {
 		if len(lines) != 2 {
 			t.Fatalf("ofp-print printed %d lines:\n%s", len(lines), out)
 		}
-		if got := NormalizeDump(lines[1]); got != arpResponder.String() {
+		if got := flowstest.NormalizeDump(lines[1]); got != arpResponder.String() {
 			t.Errorf("ovs-ofctl prints\n%q\nFlow.String\n%q", got, arpResponder.String())
 		}
 	})

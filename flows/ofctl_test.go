@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/ovsmesh/ovsmesh/flows/flowstest"
 )
 
 // ofpPrint decodes msg with `ovs-ofctl ofp-print HEX` (OVS's own
@@ -133,7 +135,7 @@ func TestOVSDumpMatchesString(t *testing.T) {
 			if len(lines) != 2 {
 				t.Fatalf("ofp-print printed %d lines:\n%s", len(lines), out)
 			}
-			if got, want := NormalizeDump(lines[1]), tc.flow.String(); got != want {
+			if got, want := flowstest.NormalizeDump(lines[1]), tc.flow.String(); got != want {
 				t.Errorf("ovs-ofctl prints\n%q\nFlow.String\n%q", got, want)
 			}
 		})

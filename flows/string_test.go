@@ -3,6 +3,8 @@ package flows
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/ovsmesh/ovsmesh/flows/flowstest"
 )
 
 // stringCase pairs a flow with the line `ovs-ofctl -O OpenFlow13
@@ -93,7 +95,7 @@ var stringCases = []stringCase{
 func TestFlowString(t *testing.T) {
 	for _, tc := range stringCases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, want := tc.flow.String(), NormalizeDump(tc.dump); got != want {
+			if got, want := tc.flow.String(), flowstest.NormalizeDump(tc.dump); got != want {
 				t.Errorf("Flow.String\n got %q\nwant %q", got, want)
 			}
 		})

@@ -155,8 +155,8 @@ func DecodeFeatures(body []byte) (Features, error) {
 
 // SwitchError is a decoded OFPT_ERROR from a switch (OpenFlow 1.3.5 §7.5.4).
 type SwitchError struct {
-	Type ofp.ErrType
-	Code ofp.ErrCode
+	Type ErrType
+	Code ErrCode
 	// Offending is the type of the message that caused the error, from
 	// the header at the start of Data (when Data holds one).
 	Offending MsgType
@@ -173,12 +173,12 @@ func DecodeError(body []byte) (SwitchError, error) {
 		return SwitchError{}, fmt.Errorf("error: %d bytes, need at least 4", len(body))
 	}
 	e := SwitchError{
-		Type:      ofp.ErrType(binary.BigEndian.Uint16(body)),
-		Code:      ofp.ErrCode(binary.BigEndian.Uint16(body[2:])),
+		Type:      ErrType(binary.BigEndian.Uint16(body)),
+		Code:      ErrCode(binary.BigEndian.Uint16(body[2:])),
 		Data:      body[4:],
 		Offending: 0xff,
 	}
-	if len(e.Data) >= HeaderLen && e.Type != ofp.ErrTypeHelloFailed {
+	if len(e.Data) >= HeaderLen && e.Type != ErrTypeHelloFailed {
 		h := ParseHeader(e.Data)
 		e.Offending, e.OffendingXID = h.Type, h.XID
 	}
@@ -188,7 +188,7 @@ func DecodeError(body []byte) (SwitchError, error) {
 // Error implements error: "ErrCodeBadMatchBadLen in reply to TypeFlowMod xid 7"
 // (netrack/openflow names the code; the name includes the type).
 func (e SwitchError) Error() string {
-	s := ofp.Error{Type: e.Type, Code: e.Code}.String()
+	s := errorName(e.Type, e.Code)
 	if e.Offending != 0xff {
 		s += fmt.Sprintf(" in reply to %s xid %d", msgTypeName(e.Offending), e.OffendingXID)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/flows/flowstest"
 	"github.com/ovsmesh/ovsmesh/lab"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -602,7 +603,7 @@ func parseFlows(out string) ([]flow, error) {
 		if m := packetsRE.FindStringSubmatch(raw); m != nil {
 			f.packets, _ = strconv.ParseUint(m[1], 10, 64)
 		}
-		norm := flows.NormalizeDump(raw)
+		norm := flowstest.NormalizeDump(raw)
 		left, actions, ok := strings.Cut(norm, " actions=")
 		if !ok {
 			return nil, fmt.Errorf("flow %q: no actions", raw)

@@ -1,4 +1,4 @@
-package flows
+package flowstest
 
 import "strings"
 
@@ -13,7 +13,7 @@ var statsFields = map[string]bool{
 }
 
 // NormalizeDump turns one flow line printed by
-// `ovs-ofctl -O OpenFlow13 dump-flows` into the text [Flow.String]
+// `ovs-ofctl -O OpenFlow13 dump-flows` into the text flows.Flow.String
 // renders, so tests against a real switch can compare the two. It trims
 // surrounding white space and removes the statistics fields duration,
 // n_packets, n_bytes, idle_age and hard_age from the comma-separated
