@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Config is the whole ovsmesh configuration file.
+// Config is the whole ovsmesh configuration file: the core sections
+// below, decoded here, and the sections apps declare (see Section), each
+// decoded by its app's own type.
 type Config struct {
 	// OpenFlow says where switches connect and what is written into their
 	// Controller rows.
@@ -25,8 +30,12 @@ type Config struct {
 	// Hosts lists the mesh members; empty means ovsmesh is a plain
 	// controller for whatever switches connect.
 	Hosts []Host `yaml:"hosts"`
-	// Apps holds per-app settings.
-	Apps Apps `yaml:"apps"`
+
+	// sections maps a section's path ("apps.learning", "nat") to its
+	// decoded value, a pointer owned by this Config: WithSection copies
+	// the map, so Configs that share sections never see each other's
+	// changes.
+	sections map[string]any
 }
 
 // OpenFlow configures the OpenFlow listeners.
@@ -81,44 +90,6 @@ type Host struct {
 	TunnelIP netip.Addr `yaml:"tunnel_ip"`
 }
 
-// Apps holds per-app settings.
-type Apps struct {
-	Learning Learning `yaml:"learning"`
-	ProxyARP ProxyARP `yaml:"proxyarp"`
-}
-
-// ProxyARP configures apps/proxyarp.
-type ProxyARP struct {
-	// Enabled turns proxy ARP on (the default); false floods ARP like
-	// any broadcast.
-	Enabled bool `yaml:"enabled"`
-	// Aging drops a binding whose owner sent no ARP for this long; whole
-	// seconds, 1s to 65535s.
-	Aging time.Duration `yaml:"aging"`
-	// Static lists bindings that never age and never change MAC.
-	Static []StaticARP `yaml:"static,omitempty"`
-}
-
-// StaticARP is one configured IPv4-to-MAC binding.
-type StaticARP struct {
-	// IP is a unicast IPv4 address.
-	IP netip.Addr `yaml:"ip"`
-	// MAC is a unicast Ethernet address.
-	MAC MAC `yaml:"mac"`
-}
-
-// Learning configures apps/learning.
-type Learning struct {
-	// IdleTimeout is the idle timeout of learned-MAC flows; whole seconds,
-	// 1s to 65535s.
-	IdleTimeout time.Duration `yaml:"idle_timeout"`
-	// FlapMoves is how many moves of one MAC within FlapWindow mark it as
-	// flapping; further moves are damped until the window passes.
-	FlapMoves int `yaml:"flap_moves"`
-	// FlapWindow is the window for FlapMoves.
-	FlapWindow time.Duration `yaml:"flap_window"`
-}
-
 // Default returns the configuration used for fields a file leaves out.
 func Default() Config {
 	return Config{
@@ -139,47 +110,49 @@ func Default() Config {
 			UnderlayMTU:  1500,
 		},
 		Hosts: []Host{},
-		Apps: Apps{
-			Learning: Learning{
-				IdleTimeout: 300 * time.Second,
-				FlapMoves:   4,
-				FlapWindow:  10 * time.Second,
-			},
-			ProxyARP: ProxyARP{Enabled: true, Aging: 20 * time.Minute},
-		},
 	}
 }
 
-// Load reads and validates the file at path. Errors name the file, the
-// field and, where known, the line.
-func Load(path string) (Config, error) {
+// Load reads and validates the file at path, with the app sections
+// given. Errors name the file, the field and, where the file has it, the
+// line.
+func Load(path string, sections ...Section) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(data)
+	cfg, err := Parse(data, sections...)
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-// Parse decodes YAML data over Default and validates the result. Unknown
-// fields are errors.
-func Parse(data []byte) (Config, error) {
+// Parse decodes one YAML document over Default and the sections'
+// defaults, then validates the core and every section. Every error is a
+// *FieldError naming the field and line, except YAML syntax errors
+// ("parse config: ..."). Unknown fields, keys given twice, values of the
+// wrong kind, a section no app declares and a second YAML document are
+// errors.
+func Parse(data []byte, sections ...Section) (Config, error) {
 	cfg := Default()
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, fmt.Errorf("parse config: %w", err)
-	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, errEOF) {
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("parse config: %w", err)
 	}
-	if err := cfg.validate(); err != nil {
+	var second yaml.Node
+	if err := dec.Decode(&second); err == nil {
+		return Config{}, fmt.Errorf("line %d: a second YAML document: ovsmesh reads one document per file", second.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("parse config: %w", err)
+	}
+	if err := cfg.decode(&root, sections); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.validate(sections); err != nil {
 		var fe *FieldError
-		if errors.As(err, &fe) {
+		if errors.As(err, &fe) && fe.Line == 0 {
 			fe.Line = lineOf(&root, fe.path)
 		}
 		return Config{}, err
@@ -187,13 +160,24 @@ func Parse(data []byte) (Config, error) {
 	return cfg, nil
 }
 
-// errEOF is what yaml.v3 returns for an empty document.
-var errEOF = func() error {
-	err := yaml.NewDecoder(bytes.NewReader(nil)).Decode(&struct{}{})
-	return err
-}()
-
-// Marshal renders cfg as YAML, the form Load reads back.
+// Marshal renders cfg as YAML, the form Load reads back: the core
+// sections, then every app section cfg holds at its path.
 func Marshal(cfg Config) ([]byte, error) {
-	return yaml.Marshal(cfg)
+	var root yaml.Node
+	if err := root.Encode(cfg); err != nil {
+		return nil, fmt.Errorf("render config: %w", err)
+	}
+	paths := make([]string, 0, len(cfg.sections))
+	for p := range cfg.sections {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		var n yaml.Node
+		if err := n.Encode(cfg.sections[p]); err != nil {
+			return nil, fmt.Errorf("render config section %s: %w", p, err)
+		}
+		setPath(&root, strings.Split(p, "."), &n)
+	}
+	return yaml.Marshal(&root)
 }

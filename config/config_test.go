@@ -24,20 +24,41 @@ hosts:
     ovsdb: unix:/run/h2/db.sock
     tunnel_ip: 198.18.0.2
 apps:
-  learning:
-    idle_timeout: 60s
+  demo:
+    wait: 60s
 `
 
+// demoSection is an app section as an app declares one.
+type demoSection struct {
+	Wait  time.Duration `yaml:"wait"`
+	Count int           `yaml:"count"`
+	Names []string      `yaml:"names,omitempty"`
+}
+
+func (d *demoSection) Validate() error {
+	if d.Count < 1 {
+		return FieldErr("must be at least 1", "count")
+	}
+	for i, n := range d.Names {
+		if n == "" {
+			return FieldErr("must not be empty", "names", Index(i))
+		}
+	}
+	return nil
+}
+
+var demo = Section{Path: "apps.demo", Default: func() any { return &demoSection{Wait: time.Second, Count: 3} }}
+
 func TestParseGood(t *testing.T) {
-	cfg, err := Parse([]byte(good))
+	cfg, err := Parse([]byte(good), demo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cfg.Hosts) != 2 || cfg.Hosts[1].TunnelIP.String() != "198.18.0.2" || cfg.Mesh.Key != 4000000000 {
 		t.Errorf("decoded %+v", cfg)
 	}
-	if cfg.Apps.Learning.IdleTimeout != time.Minute || cfg.Apps.Learning.FlapMoves != 4 {
-		t.Errorf("learning settings %+v: file value or default lost", cfg.Apps.Learning)
+	if d := cfg.Section("apps.demo").(*demoSection); d.Wait != time.Minute || d.Count != 3 {
+		t.Errorf("demo section %+v: file value or default lost", d)
 	}
 	if cfg.Mesh.OverlayMTU() != 1458 {
 		t.Errorf("GRE overlay MTU = %d, want 1458", cfg.Mesh.OverlayMTU())
@@ -47,11 +68,11 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := Parse(out)
+	back, err := Parse(out, demo)
 	if err != nil {
 		t.Fatalf("re-parse of Marshal output: %v\n%s", err, out)
 	}
-	if back.Hosts[0] != cfg.Hosts[0] || !reflect.DeepEqual(back.Apps, cfg.Apps) {
+	if back.Hosts[0] != cfg.Hosts[0] || !reflect.DeepEqual(back.Section("apps.demo"), cfg.Section("apps.demo")) {
 		t.Errorf("round trip changed the config")
 	}
 }
@@ -72,7 +93,29 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 	tests := []struct {
 		name, doc, want string
 	}{
-		{"unknown field", "mesh:\n  tunel: vxlan\n", "line 2: field tunel not found"},
+		{"unknown field", "mesh:\n  tunel: vxlan\n", "line 2: field tunel not found in mesh (known: bridge, datapath_type, key, tunnel, underlay_mtu)"},
+		{"unknown top-level field", "mesh: {}\nnat: {}\n", "line 2: field nat not found in the top level (known: api, apps, hosts, mesh, openflow, state)"},
+		{"unknown app", "apps:\n  demoo: {}\n", "line 2: field demoo not found in apps (known: demo)"},
+		{"app section field", "apps:\n  demo:\n    wiat: 1s\n", "line 3: field wiat not found in apps.demo (known: count, names, wait)"},
+		{"app section type", "apps:\n  demo:\n    count: lots\n", `line 3: apps.demo.count: "lots" is not an integer`},
+		{"app section validation", "apps:\n  demo:\n    count: 0\n", "line 3: apps.demo.count: must be at least 1"},
+		{"app section list validation", "apps:\n  demo:\n    names: [a, '']\n", "line 3: apps.demo.names[1]: must not be empty"},
+		{"app section not a mapping", "apps:\n  demo: 3\n", "line 2: apps.demo: want a mapping, got a scalar"},
+		{"duplicate key in host", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - name: a\n    ovsdb: unix:/x\n    name: b\n    tunnel_ip: 198.18.0.1\n",
+			"line 5: hosts[0].name: given twice (also line 3)"},
+		{"duplicate top-level key", "mesh: {}\nmesh: {}\n", "line 2: mesh: given twice (also line 1)"},
+		{"type error names field", "openflow:\n  queue_len: many\n", `line 2: openflow.queue_len: "many" is not an integer`},
+		{"duration", "openflow:\n  echo_interval: soon\n", `line 2: openflow.echo_interval: "soon" is not a duration`},
+		{"second document", "mesh: {}\n---\nhosts: []\n", "line 2: a second YAML document"},
+		{"tunnel ip loopback", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 127.0.0.1}\n", "line 3: hosts[0].tunnel_ip: 127.0.0.1 is not a unicast address"},
+		{"tunnel ip unspecified", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 0.0.0.0}\n", "hosts[0].tunnel_ip: 0.0.0.0 is not a unicast"},
+		{"tunnel ip broadcast", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 255.255.255.255}\n", "hosts[0].tunnel_ip: 255.255.255.255 is not a unicast"},
+		{"tunnel ip multicast", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 239.1.1.1}\n", "hosts[0].tunnel_ip: 239.1.1.1 is not a unicast"},
+		{"api listen", "api:\n  listen: localhost\n", "line 2: api.listen"},
+		{"api listen port", "api:\n  listen: 127.0.0.1:99999\n", "line 2: api.listen: \"127.0.0.1:99999\": port"},
+		{"duplicate listen", "openflow:\n  listen: ['tcp::6653', 'tcp::6653']\n", `line 2: openflow.listen[1]: "tcp::6653" listens where openflow.listen[0] does`},
+		{"absent section has no line", "hosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1}\n", "openflow.targets: is required"},
+		{"host not a mapping", "hosts:\n  - h1\n", "line 2: hosts[0]: want a mapping, got a scalar"},
 		{"bad tunnel type", "mesh:\n  tunnel: geneve\n", `line 2: mesh.tunnel: unknown tunnel type "geneve"`},
 		{"vni out of range", "mesh:\n  key: 16777216\n", "line 2: mesh.key: VNI 16777216 out of range"},
 		{"key not a number", "mesh:\n  key: -1\n", "line 2"},
@@ -89,7 +132,6 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"ipv6 tunnel ip", "hosts:\n  - name: a\n    ovsdb: unix:/x\n    tunnel_ip: 2001:db8::1\n", "line 4: hosts[0].tunnel_ip: 2001:db8::1 is not an IPv4 address"},
 		{"bad tunnel ip", "hosts:\n  - name: a\n    ovsdb: unix:/x\n    tunnel_ip: 198.18.0.300\n", "line 4"},
 		{"bad host name", "hosts:\n  - name: 'a b'\n    ovsdb: unix:/x\n    tunnel_ip: 198.18.0.1\n", "hosts[0].name"},
-		{"fractional idle timeout", "apps:\n  learning:\n    idle_timeout: 1500ms\n", "line 3: apps.learning.idle_timeout"},
 		{"not yaml", "openflow: [\n", "parse config"},
 		{"packet-in rate below OVS minimum", "openflow:\n  packet_in_rate: 50\n", "line 2: openflow.packet_in_rate: 50 is below OVS's minimum of 100"},
 		{"packet-in burst below OVS minimum", "openflow:\n  packet_in_burst: 5\n", "line 2: openflow.packet_in_burst"},
@@ -97,7 +139,7 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.doc))
+			_, err := Parse([]byte(tc.doc), demo)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Parse error = %v, want it to contain %q", err, tc.want)
 			}
@@ -118,5 +160,14 @@ func TestParseListen(t *testing.T) {
 		if _, err := ParseListen(bad); err == nil {
 			t.Errorf("ParseListen(%q) accepted", bad)
 		}
+	}
+}
+
+// TestAbsentFieldHasNoLine: a default that fails validation is not in
+// the file, so the error names no line (it used to say line 1).
+func TestAbsentFieldHasNoLine(t *testing.T) {
+	_, err := Parse([]byte("hosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1}\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "openflow.targets: is required") {
+		t.Fatalf("error %v, want it to start with the field (no line)", err)
 	}
 }

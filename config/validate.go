@@ -22,14 +22,19 @@ type FieldError struct {
 	Msg string
 
 	path []string
+	bare bool // Msg names the field itself: render without Field
 }
 
 // Error renders "line N: field: message" (without the line when unknown).
 func (e *FieldError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+	field := e.Field + ": "
+	if e.bare || e.Field == "" {
+		field = ""
 	}
-	return fmt.Sprintf("%s: %s", e.Field, e.Msg)
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s%s", e.Line, field, e.Msg)
+	}
+	return field + e.Msg
 }
 
 func fieldErr(msg string, path ...string) *FieldError {
@@ -51,11 +56,20 @@ func joinPath(path []string) string {
 	return b.String()
 }
 
-func (c *Config) validate() error {
+func (c *Config) validate(sections []Section) error {
+	listens := map[string]int{}
 	for i, l := range c.OpenFlow.Listen {
-		if _, err := ParseListen(l); err != nil {
+		addr, err := ParseListen(l)
+		if err != nil {
 			return fieldErr(err.Error(), "openflow", "listen", idx(i))
 		}
+		if j, dup := listens[addr]; dup {
+			return fieldErr(fmt.Sprintf("%q listens where openflow.listen[%d] does", l, j), "openflow", "listen", idx(i))
+		}
+		listens[addr] = i
+	}
+	if err := checkHostPort(c.API.Listen); err != nil {
+		return fieldErr(err.Error(), "api", "listen")
 	}
 	for i, t := range c.OpenFlow.Targets {
 		if _, err := ParseListen(t); err != nil || strings.HasPrefix(t, "tcp::") {
@@ -77,12 +91,6 @@ func (c *Config) validate() error {
 	if err := c.Mesh.validate(); err != nil {
 		return err
 	}
-	if err := c.Apps.Learning.validate(); err != nil {
-		return err
-	}
-	if err := c.Apps.ProxyARP.validate(); err != nil {
-		return err
-	}
 	names := map[string]int{}
 	ips := map[netip.Addr]int{}
 	for i, h := range c.Hosts {
@@ -98,6 +106,8 @@ func (c *Config) validate() error {
 			return at("is required (an IPv4 address)", "tunnel_ip")
 		case !h.TunnelIP.Is4():
 			return at(fmt.Sprintf("%s is not an IPv4 address", h.TunnelIP), "tunnel_ip")
+		case !UnicastIPv4(h.TunnelIP):
+			return at(fmt.Sprintf("%s is not a unicast address a peer can reach (unspecified, loopback, multicast or broadcast)", h.TunnelIP), "tunnel_ip")
 		}
 		if err := checkOVSDB(h.OVSDB); err != nil {
 			return at(err.Error(), "ovsdb")
@@ -113,7 +123,7 @@ func (c *Config) validate() error {
 	if len(c.Hosts) > 0 && len(c.OpenFlow.Targets) == 0 {
 		return fieldErr("is required when hosts are configured: it is what their bridges connect to", "openflow", "targets")
 	}
-	return nil
+	return c.validateSections(sections)
 }
 
 func (m *Mesh) validate() error {
@@ -136,19 +146,6 @@ func (m *Mesh) validate() error {
 	}
 	if m.UnderlayMTU < 576 || m.UnderlayMTU > 65535 {
 		return fieldErr("must be between 576 and 65535 bytes", "mesh", "underlay_mtu")
-	}
-	return nil
-}
-
-func (l *Learning) validate() error {
-	if l.IdleTimeout < time.Second || l.IdleTimeout > 65535*time.Second || l.IdleTimeout%time.Second != 0 {
-		return fieldErr("must be whole seconds between 1s and 65535s", "apps", "learning", "idle_timeout")
-	}
-	if l.FlapMoves < 1 {
-		return fieldErr("must be at least 1", "apps", "learning", "flap_moves")
-	}
-	if l.FlapWindow <= 0 {
-		return fieldErr("must be positive", "apps", "learning", "flap_window")
 	}
 	return nil
 }
@@ -187,6 +184,32 @@ func ParseListen(s string) (string, error) {
 	return rest, nil
 }
 
+// UnicastIPv4 reports whether ip is an IPv4 address one host can send
+// to another: not 0.0.0.0, loopback, multicast, link-local multicast or
+// the limited broadcast 255.255.255.255.
+func UnicastIPv4(ip netip.Addr) bool {
+	return ip.Is4() && !ip.IsUnspecified() && !ip.IsLoopback() && !ip.IsMulticast() &&
+		ip != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// checkHostPort checks a host:port listen address: an IP address (or
+// none, for every address) and a port of 1 to 65535.
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not 1..65535", s, port)
+	}
+	if host != "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("%q: %q is not an IP address", s, host)
+		}
+	}
+	return nil
+}
+
 func checkOVSDB(s string) error {
 	switch {
 	case strings.HasPrefix(s, "unix:"):
@@ -219,15 +242,16 @@ func validHostName(s string) bool {
 
 func idx(i int) string { return "[" + strconv.Itoa(i) + "]" }
 
-// lineOf finds the line of the node at path in the document root, falling
-// back to the nearest ancestor that exists.
+// lineOf finds the line of the node at path in the document root,
+// falling back to the nearest ancestor that exists; 0 when not even the
+// path's first key is in the file (the field holds a default).
 func lineOf(root *yaml.Node, path []string) int {
 	n := root
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
 	line := n.Line
-	for _, p := range path {
+	for depth, p := range path {
 		var next *yaml.Node
 		switch {
 		case strings.HasPrefix(p, "[") && n.Kind == yaml.SequenceNode:
@@ -244,6 +268,9 @@ func lineOf(root *yaml.Node, path []string) int {
 			}
 		}
 		if next == nil {
+			if depth == 0 {
+				return 0 // nothing of the path is in the file: it is a default
+			}
 			return line
 		}
 		n, line = next, next.Line
@@ -251,31 +278,3 @@ func lineOf(root *yaml.Node, path []string) int {
 	return line
 }
 
-// UnmarshalYAML decodes a host, so that errors (an unknown field, an
-// address that does not parse) carry the line of the offending field.
-func (h *Host) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.MappingNode {
-		return fmt.Errorf("line %d: a host must be a mapping with name, ovsdb and tunnel_ip", n.Line)
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		var err error
-		switch k.Value {
-		case "name":
-			err = v.Decode(&h.Name)
-		case "ovsdb":
-			err = v.Decode(&h.OVSDB)
-		case "tunnel_ip":
-			var s string
-			if err = v.Decode(&s); err == nil {
-				h.TunnelIP, err = netip.ParseAddr(s)
-			}
-		default:
-			return fmt.Errorf("line %d: field %s not found in type config.Host", k.Line, k.Value)
-		}
-		if err != nil {
-			return fmt.Errorf("line %d: %s: %w", v.Line, k.Value, err)
-		}
-	}
-	return nil
-}

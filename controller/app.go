@@ -15,6 +15,25 @@ type App interface {
 	Name() string
 }
 
+// Registration is an app as the controller dispatches to it: which
+// events are its own. SwitchUp, PortStatus and SwitchDown go to every
+// app in registration order. A packet-in or FLOW_REMOVED goes to the app
+// whose ID its cookie carries; one with a baseline or foreign cookie
+// (a table-miss) goes to the owner of its table; then packet-ins go to
+// the apps observing that table.
+type Registration struct {
+	// App is the app.
+	App App
+	// ID is the app's cookie app byte (flows.Cookie), unique.
+	ID flows.AppID
+	// Tables are the tables the app owns.
+	Tables []flows.TableID
+	// Observe lists other apps' tables whose packet-ins the app also
+	// receives, after the owner (the learning app sees the sources of
+	// packets another stage sent up).
+	Observe []flows.TableID
+}
+
 // Switch is a connected switch as the apps see it.
 type Switch interface {
 	// DPID is the datapath ID from the features reply.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -37,6 +38,15 @@ type Options struct {
 	// Generation is the current cookie generation; reconciliation deletes
 	// ovsmesh flows of any other generation.
 	Generation uint16
+	// Pipeline is the composed table graph: every flow-mod and
+	// packet-out sent is checked against it (a goto to an undeclared
+	// table is refused with an error before it reaches the switch). Nil
+	// checks nothing.
+	Pipeline *flows.Pipeline
+	// Baseline holds the table-miss entries of every stage (cookie app
+	// flows.AppBaseline), installed on each switch after the apps'
+	// SwitchUp and before reconciliation.
+	Baseline []flows.Flow
 	// Logger receives the controller's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the controller's metrics; nil skips them.
@@ -47,6 +57,9 @@ type Options struct {
 type Controller struct {
 	opts    Options
 	apps    []App
+	byID    [256]App   // by cookie app byte
+	byTable [256]App   // by owned table
+	observe [256][]App // by observed table
 	log     *slog.Logger
 	metrics *metrics
 	sent    [32]prometheus.Counter
@@ -58,8 +71,10 @@ type Controller struct {
 	closing   bool
 }
 
-// New returns a Controller that hands events to apps in the given order.
-func New(opts Options, apps ...App) *Controller {
+// New returns a Controller that hands events to the registered apps in
+// the given order. It fails when two registrations claim one app ID or
+// one table, or an ID is 0 or flows.AppBaseline (the controller's own).
+func New(opts Options, regs ...Registration) (*Controller, error) {
 	if opts.EchoInterval <= 0 {
 		opts.EchoInterval = 5 * time.Second
 	}
@@ -76,14 +91,58 @@ func New(opts Options, apps ...App) *Controller {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Controller{opts: opts, apps: apps, log: log, metrics: newMetrics(opts.Registerer),
+	c := &Controller{opts: opts, log: log, metrics: newMetrics(opts.Registerer),
 		sessions: map[flows.DPID]*session{}, conns: map[net.Conn]struct{}{}}
+	for _, r := range regs {
+		switch {
+		case r.ID == 0 || r.ID == flows.AppBaseline:
+			return nil, fmt.Errorf("app %s: app ID %d is reserved", r.App.Name(), r.ID)
+		case c.byID[r.ID] != nil:
+			return nil, fmt.Errorf("app %s: app ID %d is also app %s's", r.App.Name(), r.ID, c.byID[r.ID].Name())
+		}
+		c.byID[r.ID] = r.App
+		for _, t := range r.Tables {
+			if other := c.byTable[t]; other != nil {
+				return nil, fmt.Errorf("app %s: table %d is also app %s's", r.App.Name(), t, other.Name())
+			}
+			c.byTable[t] = r.App
+		}
+		for _, t := range r.Observe {
+			c.observe[t] = append(c.observe[t], r.App)
+		}
+		c.apps = append(c.apps, r.App)
+	}
 	for _, t := range []flows.MsgType{flows.Hello{}.MsgType(), flows.EchoRequest{}.MsgType(), flows.EchoReply{}.MsgType(),
 		flows.FeaturesRequest{}.MsgType(), flows.SetConfig{}.MsgType(), flows.Error{}.MsgType(), flows.FlowMod{}.MsgType(),
 		flows.GroupMod{}.MsgType(), flows.PacketOut{}.MsgType(), flows.BarrierRequest{}.MsgType(), flows.PortDescRequest{}.MsgType()} {
 		c.sent[t&31] = c.metrics.sent.WithLabelValues(t.String())
 	}
-	return c
+	return c, nil
+}
+
+// AppName names the app owning a cookie's app byte, for metric labels
+// and the API: the registered app's name, "baseline" for the
+// controller's table-miss entries, "none" for foreign flows (app 0),
+// else "app" and the number.
+func (c *Controller) AppName(id flows.AppID) string {
+	switch {
+	case id == 0:
+		return "none"
+	case id == flows.AppBaseline:
+		return "baseline"
+	case c.byID[id] != nil:
+		return c.byID[id].Name()
+	}
+	return "app" + strconv.Itoa(int(id))
+}
+
+// route returns the app that handles a packet-in or FLOW_REMOVED of a
+// flow with cookie app byte id in table t, or nil.
+func (c *Controller) route(id flows.AppID, t flows.TableID) App {
+	if a := c.byID[id]; a != nil {
+		return a
+	}
+	return c.byTable[t]
 }
 
 // Listen binds every address in Options.Listen. It fails, closing what

@@ -16,6 +16,14 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 			s.call(app, func() error { return h.SwitchUp(ctx, s) })
 		}
 	}
+	// The table-miss entries go after the apps' flows: a miss may point
+	// at a group an app has just created.
+	for _, f := range s.c.opts.Baseline {
+		if err := s.w.send(flows.AddFlow(f)); err != nil {
+			s.log.Warn("installing the baseline failed", "err", err)
+			break
+		}
+	}
 	if err := s.reconcile(ctx); err != nil {
 		s.log.Warn("reconciling flows after connect failed", "err", err)
 	}
@@ -57,8 +65,14 @@ func (s *session) handle(ctx context.Context, ev any) {
 	switch ev := ev.(type) {
 	case *flows.PacketIn:
 		start := time.Now()
-		for _, app := range s.c.apps {
-			if h, ok := app.(PacketInHandler); ok {
+		owner := s.c.route(ev.Cookie.App(), ev.Table)
+		if h, ok := owner.(PacketInHandler); ok {
+			s.call(owner, func() error { return h.PacketIn(ctx, s, ev) })
+		} else if owner == nil {
+			s.c.metrics.unrouted.Inc()
+		}
+		for _, app := range s.c.observe[ev.Table] {
+			if h, ok := app.(PacketInHandler); ok && app != owner {
 				s.call(app, func() error { return h.PacketIn(ctx, s, ev) })
 			}
 		}
@@ -77,10 +91,9 @@ func (s *session) handle(ctx context.Context, ev any) {
 			}
 		}
 	case *flows.FlowRemoved:
-		for _, app := range s.c.apps {
-			if h, ok := app.(FlowRemovedHandler); ok {
-				s.call(app, func() error { return h.FlowRemoved(ctx, s, ev) })
-			}
+		owner := s.c.route(ev.Cookie.App(), ev.Table)
+		if h, ok := owner.(FlowRemovedHandler); ok {
+			s.call(owner, func() error { return h.FlowRemoved(ctx, s, ev) })
 		}
 	}
 }

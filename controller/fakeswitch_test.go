@@ -37,6 +37,7 @@ const (
 	tFlowRemoved      = 11
 	tPortStatus       = 12
 	tFlowMod          = 14
+	tGroupMod         = 15
 	tMultipartRequest = 18
 	tMultipartReply   = 19
 	tBarrierRequest   = 20
@@ -485,12 +486,35 @@ type testController struct {
 // that Serve returns (every session ended).
 func startController(t *testing.T, opts Options, apps ...App) *testController {
 	t.Helper()
+	// The first app owns every table, the others observe every table:
+	// each sees every packet-in, as the session tests expect.
+	var regs []Registration
+	for i, a := range apps {
+		r := Registration{App: a, ID: flows.AppID(0x10 + i)}
+		for tbl := range 255 {
+			if i == 0 {
+				r.Tables = append(r.Tables, flows.TableID(tbl))
+			} else {
+				r.Observe = append(r.Observe, flows.TableID(tbl))
+			}
+		}
+		regs = append(regs, r)
+	}
+	return startRegistered(t, opts, regs...)
+}
+
+// startRegistered is startController with explicit registrations.
+func startRegistered(t *testing.T, opts Options, regs ...Registration) *testController {
+	t.Helper()
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
 	opts.Listen = []string{"127.0.0.1:0"}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Registerer = reg
-	c := New(opts, apps...)
+	c, err := New(opts, regs...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -718,3 +742,9 @@ func (r *recorder) none(t testing.TB, why string) {
 
 // seq is a packet-in payload numbering packets.
 func seq(i int) []byte { return fmt.Appendf(nil, "pkt-%06d", i) }
+
+// App IDs of the cookies the tests' flows carry.
+const (
+	appLearning flows.AppID = 2
+	appProxyARP flows.AppID = 3
+)

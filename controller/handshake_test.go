@@ -109,7 +109,7 @@ func TestHandshakeEarlyEvents(t *testing.T) {
 	req = f.expect(tMultipartRequest, "PORT_DESC request")
 	f.send(tPortStatus, portStatus(ofpprAdd, ofPort(9, "late", 0)))
 	f.send(tPacketIn, packetIn(1, seq(0)))
-	f.send(tFlowRemoved, flowRemoved(flows.NewCookie(1, flows.AppLearning, 5), 10))
+	f.send(tFlowRemoved, flowRemoved(flows.NewCookie(1, appLearning, 5), 10))
 	f.sendXID(tMultipartReply, req.h.XID, multipartReply(mpPortDesc, 0, ofPort(1, "eth1", 0)))
 
 	if up := app.next(t, "up"); !slices.Equal(portNumbers(up.ports), []flows.OFPort{1}) {
@@ -118,7 +118,7 @@ func TestHandshakeEarlyEvents(t *testing.T) {
 	if ev := app.next(t, "port-status"); ev.ps.Port.No != 9 || !slices.Equal(portNumbers(ev.ports), []flows.OFPort{1, 9}) {
 		t.Errorf("early port-status: port %d, ports %v; want port 9 with ports [1 9]", ev.ps.Port.No, portNumbers(ev.ports))
 	}
-	if ev := app.next(t, "flow-removed"); ev.fr.Cookie != flows.NewCookie(1, flows.AppLearning, 5) || ev.fr.Priority != 10 {
+	if ev := app.next(t, "flow-removed"); ev.fr.Cookie != flows.NewCookie(1, appLearning, 5) || ev.fr.Priority != 10 {
 		t.Errorf("early flow-removed: %+v", ev.fr)
 	}
 	f.send(tPacketIn, packetIn(1, seq(1)))

@@ -21,6 +21,7 @@ type metrics struct {
 	appErrors      *prometheus.CounterVec
 	sent           *prometheus.CounterVec
 	packetInTiming prometheus.Histogram
+	unrouted       prometheus.Counter
 	staleDeleted   *prometheus.CounterVec
 }
 
@@ -57,32 +58,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ovsmesh_packet_in_handling_seconds", Help: "Time the apps took to handle one packet-in, in seconds.",
 			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10),
 		}),
+		unrouted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ovsmesh_packet_ins_unrouted_total", Help: "Packet-ins whose cookie names no registered app and whose table no app owns: dropped.",
+		}),
 		staleDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ovsmesh_stale_cookies_deleted_total", Help: "Cookie generation/app pairs deleted by reconnect reconciliation.",
 		}, []string{"dpid"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.connected, m.packetIns, m.packetInsDrop,
-			m.switchErrors, m.badMessages, m.appErrors, m.sent, m.packetInTiming, m.staleDeleted)
+			m.switchErrors, m.badMessages, m.appErrors, m.sent, m.packetInTiming, m.unrouted, m.staleDeleted)
 	}
 	return m
-}
-
-// AppName names the app owning a cookie, for metric labels and the API:
-// "baseline", "learning" and "proxyarp" for the apps ovsmesh ships, "none"
-// for foreign flows (app 0), else "app" and the number.
-func AppName(id flows.AppID) string {
-	switch id {
-	case 0:
-		return "none"
-	case flows.AppBaseline:
-		return "baseline"
-	case flows.AppLearning:
-		return "learning"
-	case flows.AppProxyARP:
-		return "proxyarp"
-	}
-	return "app" + strconv.Itoa(int(id))
 }
 
 // reasonLabel names an ofp_packet_in_reason (OpenFlow 1.3.5 §7.4.1).
@@ -104,7 +91,7 @@ func (s *session) packetInCounter(pi *flows.PacketIn) prometheus.Counter {
 	key := uint16(pi.Cookie.App())<<8 | uint16(pi.Reason)
 	c, ok := s.packetInsBy[key]
 	if !ok {
-		c = s.c.metrics.packetIns.WithLabelValues(s.dpid.String(), AppName(pi.Cookie.App()), reasonLabel(pi.Reason))
+		c = s.c.metrics.packetIns.WithLabelValues(s.dpid.String(), s.c.AppName(pi.Cookie.App()), reasonLabel(pi.Reason))
 		s.packetInsBy[key] = c
 	}
 	return c

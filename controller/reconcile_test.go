@@ -25,21 +25,21 @@ func TestReconcile(t *testing.T) {
 	}{
 		{name: "no flows", parts: [][]flows.Cookie{nil}},
 		{name: "only current generation and foreign flows",
-			parts: [][]flows.Cookie{{c(gen, flows.AppBaseline, 0), c(gen, flows.AppLearning, 99), 0, 0x1234, c(3, 0, 5)}}},
+			parts: [][]flows.Cookie{{c(gen, flows.AppBaseline, 0), c(gen, appLearning, 99), 0, 0x1234, c(3, 0, 5)}}},
 		{name: "stale generations of two apps",
 			parts: [][]flows.Cookie{{
-				c(5, flows.AppBaseline, 10), c(5, flows.AppBaseline, 11), c(5, flows.AppLearning, 3),
-				c(6, flows.AppBaseline, 0), 0, c(gen, flows.AppBaseline, 5), c(gen, flows.AppLearning, 9),
+				c(5, flows.AppBaseline, 10), c(5, flows.AppBaseline, 11), c(5, appLearning, 3),
+				c(6, flows.AppBaseline, 0), 0, c(gen, flows.AppBaseline, 5), c(gen, appLearning, 9),
 			}},
-			wantStale: []flows.Cookie{c(5, flows.AppBaseline, 0), c(5, flows.AppLearning, 0), c(6, flows.AppBaseline, 0)}},
+			wantStale: []flows.Cookie{c(5, flows.AppBaseline, 0), c(5, appLearning, 0), c(6, flows.AppBaseline, 0)}},
 		{name: "stale pairs spread over REPLY_MORE parts",
 			parts: [][]flows.Cookie{
-				{c(1, flows.AppLearning, 1), 0},
-				{c(1, flows.AppLearning, 2), c(gen, flows.AppLearning, 2), c(0xffff, 0xff, 0xffffffff)},
+				{c(1, appLearning, 1), 0},
+				{c(1, appLearning, 2), c(gen, appLearning, 2), c(0xffff, 0xff, 0xffffffff)},
 				{},
 				{c(gen+1, flows.AppBaseline, 0)},
 			},
-			wantStale: []flows.Cookie{c(1, flows.AppLearning, 0), c(0xffff, 0xff, 0), c(gen+1, flows.AppBaseline, 0)}},
+			wantStale: []flows.Cookie{c(1, appLearning, 0), c(0xffff, 0xff, 0), c(gen+1, flows.AppBaseline, 0)}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

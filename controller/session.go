@@ -48,7 +48,7 @@ func newSession(c *Controller, conn net.Conn) *session {
 		c:       c,
 		conn:    conn,
 		r:       flows.NewReader(conn),
-		w:       newWriter(conn, c.opts.SendLimit, 10*time.Second, &c.sent),
+		w:       newWriter(conn, c.opts.Pipeline, c.opts.SendLimit, 10*time.Second, &c.sent),
 		log:     c.log.With("remote", conn.RemoteAddr().String()),
 		ports:   map[flows.OFPort]flows.Port{},
 		waiters: map[uint32]chan any{},

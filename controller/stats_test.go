@@ -34,7 +34,7 @@ func TestFlowStats(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "empty", parts: [][]flows.Cookie{nil}},
-		{name: "two parts", parts: [][]flows.Cookie{{flows.NewCookie(3, flows.AppLearning, 7)}, {flows.NewCookie(2, flows.AppBaseline, 0), 0}}},
+		{name: "two parts", parts: [][]flows.Cookie{{flows.NewCookie(3, appLearning, 7)}, {flows.NewCookie(2, flows.AppBaseline, 0), 0}}},
 		{name: "refused", refuse: true, wantErr: true},
 	}
 	for _, tt := range tests {
@@ -89,12 +89,16 @@ func TestPacketInLabels(t *testing.T) {
 		want   [2]string
 	}{
 		{0, 0, [2]string{"none", "no_match"}},
-		{flows.AppLearning, 1, [2]string{"learning", "action"}},
+		{2, 1, [2]string{"learning", "action"}},
 		{flows.AppBaseline, 2, [2]string{"baseline", "invalid_ttl"}},
 		{9, 7, [2]string{"app9", "reason7"}},
 	}
+	c, err := New(Options{}, Registration{App: &recorder{name: "learning"}, ID: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
-		if got := [2]string{AppName(tt.app), reasonLabel(tt.reason)}; got != tt.want {
+		if got := [2]string{c.AppName(tt.app), reasonLabel(tt.reason)}; got != tt.want {
 			t.Errorf("labels of app %d reason %d = %v, want %v", tt.app, tt.reason, got, tt.want)
 		}
 	}

@@ -24,8 +24,9 @@ var errClosed = errors.New("session closed")
 // its own goroutine, coalescing everything queued since the last write.
 type writer struct {
 	conn    net.Conn
-	limit   int           // bytes queued before the switch counts as too slow
-	timeout time.Duration // per write, see flush
+	enc     *flows.Pipeline // checks what is encoded; nil checks nothing
+	limit   int             // bytes queued before the switch counts as too slow
+	timeout time.Duration   // per write, see flush
 	sent    *[32]prometheus.Counter
 
 	wmu sync.Mutex // held across taking the queue and writing it, so flushes never reorder
@@ -43,8 +44,8 @@ type writer struct {
 	once     sync.Once
 }
 
-func newWriter(conn net.Conn, limit int, timeout time.Duration, sent *[32]prometheus.Counter) *writer {
-	return &writer{conn: conn, limit: limit, timeout: timeout, sent: sent,
+func newWriter(conn net.Conn, enc *flows.Pipeline, limit int, timeout time.Duration, sent *[32]prometheus.Counter) *writer {
+	return &writer{conn: conn, enc: enc, limit: limit, timeout: timeout, sent: sent,
 		wake: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -104,7 +105,7 @@ func (w *writer) enqueue(xid uint32, m flows.Message) (uint32, error) {
 		return 0, w.err
 	}
 	var err error
-	w.buf, err = flows.Encode(w.buf, xid, m)
+	w.buf, err = w.enc.Encode(w.buf, xid, m)
 	if err != nil {
 		w.mu.Unlock()
 		return 0, err

@@ -93,9 +93,6 @@ func TestARPKnownSenderGolden(t *testing.T) {
 	if err != nil || n != 48 || m.String() != arpKnownSender.Match.String() {
 		t.Errorf("decodeMatch = %q, %d, %v; want %q, 48", m, n, err, arpKnownSender.Match)
 	}
-	if err := arpKnownSender.Validate(); err != nil {
-		t.Error(err)
-	}
 }
 
 // TestARPKnownSenderMatchesOVS checks the flow both ways against OVS, as
@@ -117,20 +114,4 @@ func TestARPKnownSenderMatchesOVS(t *testing.T) {
 			t.Errorf("ovs-ofctl prints\n%q\nFlow.String\n%q", got, arpKnownSender.String())
 		}
 	})
-}
-
-// TestPipelineGotos checks the declared table successors.
-func TestPipelineGotos(t *testing.T) {
-	for _, tc := range []struct {
-		from, to TableID
-		ok       bool
-	}{
-		{TableClassify, TableARP, true}, {TableARP, TableARPResponder, true}, {TableARP, TableL2, true},
-		{TableARPResponder, TableL2, true}, {TableClassify, TableL2, false}, {TableL2, TableARP, false},
-		{TableARPResponder, TableARP, false},
-	} {
-		if got := GotoAllowed(tc.from, tc.to); got != tc.ok {
-			t.Errorf("GotoAllowed(%s, %s) = %v, want %v", tc.from, tc.to, got, tc.ok)
-		}
-	}
 }

@@ -12,19 +12,14 @@ import "fmt"
 // controller deletes older generations by cookie and mask.
 type Cookie uint64
 
-// AppID names the app that owns a flow (the cookie's app byte). Zero is
-// never used by ovsmesh, so a zero cookie marks a flow someone else added.
+// AppID names the app that owns a flow (the cookie's app byte). Each app
+// declares its own; zero is never used by ovsmesh, so a zero cookie marks
+// a flow someone else added.
 type AppID uint8
 
-// Apps.
-const (
-	// AppBaseline owns the controller's own table-miss entries.
-	AppBaseline AppID = 1
-	// AppLearning owns the learning switch's flows.
-	AppLearning AppID = 2
-	// AppProxyARP owns the proxy ARP app's flows.
-	AppProxyARP AppID = 3
-)
+// AppBaseline is the controller's own app ID: the table-miss entry of
+// every stage.
+const AppBaseline AppID = 1
 
 const (
 	cookieGenShift = 48

@@ -34,15 +34,6 @@ type Flow struct {
 	Goto TableID
 }
 
-// Validate checks what the switch would reject: a goto_table that is
-// not a declared successor of the flow's table.
-func (f *Flow) Validate() error {
-	if f.Goto != 0 && !GotoAllowed(f.Table, f.Goto) {
-		return fmt.Errorf("flow in %s: goto_table %s is not a declared successor", f.Table, f.Goto)
-	}
-	return nil
-}
-
 // appendInstructions appends the flow's instructions in the order OpenFlow
 // executes them: apply-actions, write-metadata, goto-table
 // (OpenFlow 1.3.5 §7.2.4).

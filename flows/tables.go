@@ -1,135 +1,178 @@
 package flows
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // TableID is an OpenFlow table number (OpenFlow 1.3.5 §5.1).
 type TableID uint8
 
-// The pipeline. Every table, its successors and what it matches are drawn
-// in docs/pipeline.md.
-const (
-	// TableClassify (0) admits packets: known local sources and every
-	// tunnel port go on to TableARP, tunnel packets tagged with
-	// MetaFromTunnel; the table-miss entry sends unknown sources to the
-	// controller.
-	TableClassify TableID = 0
-	// TableARP (1) checks ARP senders (apps/proxyarp): an ARP packet
-	// from a local port whose (in_port, eth_src, arp_spa, arp_sha) is a
-	// known binding goes on to TableARPResponder; any other ARP packet
-	// from a local port goes to the controller. ARP from tunnels and
-	// every non-ARP packet go straight to TableL2 (the baseline
-	// table-miss, installed even with proxy ARP off).
-	TableARP TableID = 1
-	// TableARPResponder (2) answers ARP requests for known IPs in the
-	// datapath (OVN-style responder flows, output:IN_PORT); its
-	// table-miss goes on to TableL2.
-	TableARPResponder TableID = 2
-	// TableL2 (3) forwards by eth_dst; its table-miss entries flood with
-	// split horizon through GroupFloodLocal or GroupFloodTunnel.
-	TableL2 TableID = 3
-)
+// String renders the number; Pipeline.Name gives the stage's name.
+func (t TableID) String() string { return fmt.Sprintf("table(%d)", uint8(t)) }
 
-// successors says which tables a goto_table may name from each table
-// (Faucet's valve_table idea): goto only moves forward along declared edges.
-var successors = map[TableID][]TableID{
-	TableClassify:     {TableARP},
-	TableARP:          {TableARPResponder, TableL2},
-	TableARPResponder: {TableL2},
+// Stage is one table of a composed pipeline: which app owns it and where
+// its flows may jump.
+type Stage struct {
+	// Table is the table number.
+	Table TableID
+	// Name is the stage's name ("classify", "l2").
+	Name string
+	// Owner is the app owning the table: packet-ins and FLOW_REMOVED of
+	// flows with a baseline or foreign cookie in this table go to it.
+	Owner AppID
+	// Next lists the tables a goto_table (or a packet-out's resubmit) of
+	// a flow in this table may name, each higher than Table.
+	Next []TableID
 }
 
-// tableNames gives each table a name for logs and docs.
-var tableNames = map[TableID]string{
-	TableClassify:     "classify",
-	TableARP:          "arp",
-	TableARPResponder: "arp_responder",
-	TableL2:           "l2",
+// Pipeline is the composed table graph (Faucet's valve_table idea):
+// which stages exist, who owns them and which gotos are declared. The
+// encoder of a session refuses a flow whose goto_table is not a declared
+// successor of its table, so a wrong jump is an error in ovsmesh, not a
+// packet dropped in a switch.
+type Pipeline struct {
+	stages []Stage // in table order
+	index  [256]int16
 }
 
-// String returns the table's pipeline name and number, e.g. "l2(1)".
-func (t TableID) String() string {
-	if n, ok := tableNames[t]; ok {
-		return fmt.Sprintf("%s(%d)", n, uint8(t))
+// NewPipeline checks stages and returns the pipeline: table numbers and
+// names unique, every successor a declared stage with a higher number
+// (OpenFlow 1.3.5 §5.1: goto only forward, so no cycle), table 0 present
+// (every packet starts there). Errors name the stage.
+func NewPipeline(stages []Stage) (*Pipeline, error) {
+	p := &Pipeline{stages: slices.Clone(stages)}
+	slices.SortFunc(p.stages, func(a, b Stage) int { return int(a.Table) - int(b.Table) })
+	names := map[string]TableID{}
+	for i, s := range p.stages {
+		switch {
+		case s.Table == TableAll:
+			return nil, fmt.Errorf("stage %s: table 255 is OFPTT_ALL, not a table", s.Name)
+		case s.Name == "":
+			return nil, fmt.Errorf("stage at table %d has no name", s.Table)
+		case p.index[s.Table] != 0:
+			return nil, fmt.Errorf("stage %s: table %d is also stage %s", s.Name, s.Table, p.stages[p.index[s.Table]-1].Name)
+		}
+		if t, dup := names[s.Name]; dup {
+			return nil, fmt.Errorf("stage name %s is used by tables %d and %d", s.Name, t, s.Table)
+		}
+		names[s.Name] = s.Table
+		p.index[s.Table] = int16(i + 1)
 	}
-	return fmt.Sprintf("table(%d)", uint8(t))
-}
-
-// Priorities, highest wins (OpenFlow 1.3.5 §5.3).
-const (
-	// PrioTableMiss is the table-miss entry of every table.
-	PrioTableMiss uint16 = 0
-	// PrioFloodFromTunnel (TableL2) floods packets tagged MetaFromTunnel
-	// to local ports only.
-	PrioFloodFromTunnel uint16 = 1
-	// PrioARPBadOp (TableARP) drops ARP whose opcode is neither request
-	// nor reply (RFC 826), in the datapath.
-	PrioARPBadOp uint16 = 5
-	// PrioARPInspect (TableARP) sends ARP requests and replies from
-	// local ports that no known-sender flow admits to the controller.
-	PrioARPInspect uint16 = 10
-	// PrioARPResponder (TableARPResponder) answers a request for a
-	// known IP (arp,arp_op=1,arp_tpa=IP).
-	PrioARPResponder uint16 = 100
-	// PrioARPSamePort (TableARPResponder) drops a request whose target
-	// sits behind the port it came in on: the segment behind that port
-	// (a Linux bridge of containers, say) already delivered it, and an
-	// answer sent back into it with the target's MAC as eth_src would
-	// make that bridge learn the target behind ovsmesh's port.
-	PrioARPSamePort uint16 = 110
-	// PrioARPProbeDrop (TableARP) drops ARP with sender IP 0.0.0.0 that
-	// is not a request: malformed ARP (OVS leaves the ARP fields zero
-	// unless hrd=1, pro=0x0800, hln=6, pln=4) and bogus replies, in the
-	// datapath, without a packet-in.
-	PrioARPProbeDrop uint16 = 140
-	// PrioARPProbe (TableARP) passes ARP probes (RFC 5227: a request with
-	// sender IP 0.0.0.0) to the responder without learning.
-	PrioARPProbe uint16 = 150
-	// PrioARPKnownSender (TableARP) admits ARP from a known binding:
-	// in_port, eth_src, arp_spa and arp_sha all match.
-	PrioARPKnownSender uint16 = 200
-	// PrioARPHold (TableARP) drops, for a few seconds, ARP from a sender
-	// whose claim was just refused (a conflict or an invalid sender), so
-	// a flood of them does not reach the controller.
-	PrioARPHold uint16 = 250
-	// PrioARPFromTunnel (TableARP) passes ARP from tunnels to TableL2:
-	// it was answered or learned, if at all, at the host it came from.
-	PrioARPFromTunnel uint16 = 300
-	// PrioTunnelIn (TableClassify) admits everything from a tunnel port.
-	PrioTunnelIn uint16 = 100
-	// PrioL2Dst (TableL2) forwards a learned eth_dst.
-	PrioL2Dst uint16 = 100
-	// PrioKnownSrc (TableClassify) admits a learned (in_port, eth_src).
-	PrioKnownSrc uint16 = 200
-	// PrioDamped (TableClassify) drops a flapping (in_port, eth_src)
-	// for the damping period.
-	PrioDamped uint16 = 300
-)
-
-// Metadata bits (OpenFlow 1.3.5 §7.2.3.7 OXM_OF_METADATA), written by
-// TableClassify and read by later tables.
-const (
-	// MetaFromTunnel: metadata[0] = 1 when the packet came in on a tunnel
-	// port (split horizon: never flood it to another tunnel).
-	MetaFromTunnel uint64 = 1 << 0
-)
-
-// GroupID is an OpenFlow group number (OpenFlow 1.3.5 §5.6).
-type GroupID uint32
-
-// Groups, all of type ALL.
-const (
-	// GroupFloodLocal floods a packet from a local port: every local port
-	// and every tunnel (the switch skips the in_port).
-	GroupFloodLocal GroupID = 1
-	// GroupFloodTunnel floods a packet from a tunnel: local ports only.
-	GroupFloodTunnel GroupID = 2
-)
-
-// GotoAllowed reports whether a flow in table from may goto_table to.
-func GotoAllowed(from, to TableID) bool {
-	for _, t := range successors[from] {
-		if t == to {
-			return true
+	if len(p.stages) == 0 || p.stages[0].Table != 0 {
+		return nil, errors.New("no stage at table 0, where every packet starts")
+	}
+	for _, s := range p.stages {
+		for _, n := range s.Next {
+			if p.index[n] == 0 {
+				return nil, fmt.Errorf("stage %s (table %d): successor table %d is not a stage", s.Name, s.Table, n)
+			}
+			if n <= s.Table {
+				return nil, fmt.Errorf("stage %s (table %d): successor %s (table %d) does not come after it: a cycle",
+					s.Name, s.Table, p.stages[p.index[n]-1].Name, n)
+			}
 		}
 	}
-	return false
+	return p, nil
+}
+
+// Stages returns the stages in table order.
+func (p *Pipeline) Stages() []Stage { return slices.Clone(p.stages) }
+
+// Stage returns the stage of table t.
+func (p *Pipeline) Stage(t TableID) (Stage, bool) {
+	if p == nil || p.index[t] == 0 {
+		return Stage{}, false
+	}
+	return p.stages[p.index[t]-1], true
+}
+
+// Lookup returns the stage named name.
+func (p *Pipeline) Lookup(name string) (Stage, bool) {
+	for _, s := range p.stages {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Stage{}, false
+}
+
+// Name returns the name of table t's stage, or "table(N)".
+func (p *Pipeline) Name(t TableID) string {
+	if s, ok := p.Stage(t); ok {
+		return s.Name
+	}
+	return t.String()
+}
+
+// GotoAllowed reports whether a flow in table from may goto_table to.
+func (p *Pipeline) GotoAllowed(from, to TableID) bool {
+	s, ok := p.Stage(from)
+	return ok && slices.Contains(s.Next, to)
+}
+
+// Check returns an error for a message the switch would accept but the
+// pipeline forbids: a flow added to a table that is not a stage, a
+// goto_table that is not a declared successor, a resubmit to a table
+// that is not a stage. Deletes and other messages always pass.
+func (p *Pipeline) Check(m Message) error {
+	switch m := m.(type) {
+	case FlowMod:
+		if m.Command != FlowAdd && m.Command != FlowModify {
+			return nil
+		}
+		f := &m.Flow
+		if _, ok := p.Stage(f.Table); !ok {
+			return fmt.Errorf("flow in %s: not a stage of the pipeline", f.Table)
+		}
+		if f.Goto != 0 && !p.GotoAllowed(f.Table, f.Goto) {
+			return fmt.Errorf("flow in %s: goto_table %s (%d) is not a declared successor", p.Name(f.Table), p.Name(f.Goto), f.Goto)
+		}
+		return p.checkActions(f.Actions)
+	case PacketOut:
+		return p.checkActions(m.Actions)
+	}
+	return nil
+}
+
+func (p *Pipeline) checkActions(actions []Action) error {
+	for _, a := range actions {
+		if r, ok := a.(Resubmit); ok && r.Table != TableCurrent {
+			if _, ok := p.Stage(r.Table); !ok {
+				return fmt.Errorf("resubmit to %s: not a stage of the pipeline", r.Table)
+			}
+		}
+	}
+	return nil
+}
+
+// Encode is Encode after Check: the encoder a session uses. A nil
+// pipeline checks nothing.
+func (p *Pipeline) Encode(b []byte, xid uint32, m Message) ([]byte, error) {
+	if p != nil {
+		if err := p.Check(m); err != nil {
+			return b, fmt.Errorf("encode %s: %w", m.MsgType(), err)
+		}
+	}
+	return Encode(b, xid, m)
+}
+
+// Markdown renders the stages as a table for docs/pipeline.md: number,
+// name, owning app (named by appName) and successors.
+func (p *Pipeline) Markdown(appName func(AppID) string) string {
+	var b strings.Builder
+	b.WriteString("| table | stage | app | goes on to |\n|---:|---|---|---|\n")
+	for _, s := range p.stages {
+		var next []string
+		for _, n := range s.Next {
+			next = append(next, fmt.Sprintf("%s (%d)", p.Name(n), n))
+		}
+		if len(next) == 0 {
+			next = []string{"—"}
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", s.Table, s.Name, appName(s.Owner), strings.Join(next, ", "))
+	}
+	return b.String()
 }

@@ -14,39 +14,31 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// Store is ovsmesh's state file, a bbolt database with one bucket per
-// kind of state: meta (the cookie generation), macs, arp, hosts and
-// static. Every value starts with a format version byte (valueVersion),
-// so the format can evolve; a value of an unknown version is an error
-// naming the bucket and key, never silently skipped.
+// Store is ovsmesh's state file, a bbolt database and the default
+// Backend of a State: the meta bucket holds the cookie generation, the
+// quarantine bucket records that did not decode, and every table opened
+// on the State has a bucket of its own (macs, arp, hosts, and whatever
+// apps open), created on first write.
 //
-// The direct methods (NextGeneration, Put*, Delete*) commit and fsync
-// before they return. The packet-in path writes through a Journal
-// instead, which batches many changes into one commit.
+// Every method commits and fsyncs before it returns. The packet-in path
+// writes through the State's Journal, which batches many changes into
+// one Commit.
 type Store struct {
 	db        *bolt.DB
 	path      string
 	recovered string // where a corrupt file was moved, "" if none
 }
 
-// Bucket names, one per kind.
+// The Store's own buckets.
 var (
-	bucketMeta   = []byte("meta")
-	bucketMACs   = []byte("macs")
-	bucketARP    = []byte("arp")
-	bucketHosts  = []byte("hosts")
-	bucketStatic = []byte("static")
-	allBuckets   = [][]byte{bucketMeta, bucketMACs, bucketARP, bucketHosts, bucketStatic}
+	bucketMeta       = []byte("meta")
+	bucketQuarantine = []byte("quarantine")
 )
 
 // keyGeneration holds the last cookie generation, a big-endian uint16
 // (the one meta value without a version byte: its layout predates them
 // and is fixed).
 var keyGeneration = []byte("generation")
-
-// valueVersion is the format version byte every versioned value starts
-// with.
-const valueVersion = 1
 
 // ErrLocked is returned by OpenStore when another process holds the file.
 var ErrLocked = errors.New("state file is locked by another process (is another ovsmesh running?)")
@@ -82,7 +74,7 @@ func OpenStore(path string, timeout time.Duration) (*Store, error) {
 		return nil, err
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
+		for _, b := range [][]byte{bucketMeta, bucketQuarantine} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -238,14 +230,75 @@ func (s *Store) NextGeneration() (uint16, error) {
 	return gen, nil
 }
 
-// Generation returns the last persisted cookie generation (0 if none).
-func (s *Store) Generation() (uint16, error) {
-	var gen uint16
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMeta).Get(keyGeneration); len(v) == 2 {
-			gen = binary.BigEndian.Uint16(v)
+// ForEach implements Backend: it calls fn for every record of bucket in
+// key order, with slices valid only during the call.
+func (s *Store) ForEach(bucket string, fn func(k, v []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucket))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return nil // a nested bucket, never ovsmesh's
+			}
+			return fn(k, v)
+		})
+	})
+}
+
+// Commit implements Backend: every change in one transaction and one
+// fsync, buckets created as needed.
+func (s *Store) Commit(changes []Change) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, c := range changes {
+			b, err := tx.CreateBucketIfNotExists([]byte(c.Bucket))
+			if err != nil {
+				return fmt.Errorf("bucket %s: %w", c.Bucket, err)
+			}
+			if c.Value == nil {
+				err = b.Delete(c.Key)
+			} else {
+				err = b.Put(c.Key, c.Value)
+			}
+			if err != nil {
+				return fmt.Errorf("%s key %x: %w", c.Bucket, c.Key, err)
+			}
 		}
 		return nil
 	})
-	return gen, err
+	if err != nil {
+		return fmt.Errorf("state file %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Quarantine implements Backend: the record moves from bucket to the
+// quarantine bucket under BUCKET 0x00 KEY, its value prefixed with the
+// reason and a 0x00 byte.
+func (s *Store) Quarantine(bucket string, k, v []byte, reason string) error {
+	qk := append(append([]byte(bucket), 0), k...)
+	qv := append(append([]byte(reason), 0), v...)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(bucket)); b != nil {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketQuarantine).Put(qk, qv)
+	})
+	if err != nil {
+		return fmt.Errorf("state file %s: quarantine %s key %x: %w", s.path, bucket, k, err)
+	}
+	return nil
+}
+
+// Quarantined returns how many records the quarantine bucket holds.
+func (s *Store) Quarantined() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketQuarantine).Stats().KeyN
+		return nil
+	})
+	return n, err
 }

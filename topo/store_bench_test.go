@@ -27,9 +27,11 @@ func BenchmarkMACTablePut(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer s.Close()
-				j := NewJournal(s, JournalOptions{})
-				defer j.Close()
-				j.Attach(t, nil)
+				st := NewState(s, StateOptions{})
+				defer st.Close()
+				if t, err = OpenMACTable(st); err != nil {
+					b.Fatal(err)
+				}
 			}
 			e := MACEntry{MAC: make(net.HardwareAddr, 6), DPID: DPIDFor("h1"), OFPort: 3, Host: "h1", Learned: time.Now()}
 			b.ReportAllocs()
@@ -60,7 +62,7 @@ func BenchmarkJournalDurable(b *testing.B) {
 	start := time.Now()
 	for i := 0; b.Loop(); i++ {
 		e.MAC = net.HardwareAddr{2, 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
-		j.PutMAC(e)
+		j.Put("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e))
 	}
 	if err := j.Flush(context.Background()); err != nil {
 		b.Fatal(err)
@@ -84,7 +86,7 @@ func BenchmarkStoreSyncWrite(b *testing.B) {
 	e := MACEntry{MAC: make(net.HardwareAddr, 6), DPID: DPIDFor("h1"), OFPort: 3, Host: "h1", Learned: time.Now()}
 	for i := 0; b.Loop(); i++ {
 		e.MAC = net.HardwareAddr{2, 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
-		if err := s.put(bucketMACs, macKey(KeyOf(0, e.MAC)), encodeMAC(e)); err != nil {
+		if err := s.Commit([]Change{{Bucket: "macs", Key: macKey(KeyOf(0, e.MAC)), Value: encodeMAC(e)}}); err != nil {
 			b.Fatal(err)
 		}
 	}

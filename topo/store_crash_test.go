@@ -46,8 +46,9 @@ func TestCrashHelper(t *testing.T) {
 		fmt.Println("open:", err)
 		os.Exit(2)
 	}
-	mt := NewMACTable()
-	if _, err := s.LoadMACs(mt); err != nil {
+	st := NewState(s, StateOptions{})
+	mt, err := OpenMACTable(st)
+	if err != nil {
 		fmt.Println("load:", err)
 		os.Exit(2)
 	}
@@ -55,8 +56,7 @@ func TestCrashHelper(t *testing.T) {
 	if e, ok := mt.Get(KeyOf(0, crashMarker)); ok {
 		next = e.Moves + 1
 	}
-	j := NewJournal(s, JournalOptions{})
-	j.Attach(mt, nil)
+	j := st.Journal()
 	out := bufio.NewWriter(os.Stdout)
 	for {
 		n := 1 + rand.N(64)
@@ -140,8 +140,9 @@ func TestCrashDuringWrites(t *testing.T) {
 		if r := s.Recovered(); r != "" {
 			t.Fatalf("cycle %d: state file was judged corrupt after SIGKILL and moved to %s", c, r)
 		}
-		mt := NewMACTable()
-		_, err = s.LoadMACs(mt)
+		st := NewState(s, StateOptions{})
+		mt, err := OpenMACTable(st)
+		st.Close()
 		s.Close()
 		if err != nil {
 			t.Fatalf("cycle %d: %v", c, err)

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Journal writes table changes to a Store in the background, many per
@@ -26,7 +23,7 @@ import (
 // held (unless newer ones replaced them); Flush reports the error when
 // its ctx ends first.
 type Journal struct {
-	s    *Store
+	b    Backend
 	opts JournalOptions
 
 	mu        sync.Mutex
@@ -54,73 +51,29 @@ type JournalOptions struct {
 }
 
 type journalKey struct {
-	bucket uint8 // index into journalBuckets
+	bucket string
 	key    string
 }
 
-var journalBuckets = [...][]byte{bucketMACs, bucketARP, bucketHosts}
-
-const (
-	jMACs = iota
-	jARP
-	jHosts
-)
-
-// NewJournal starts a journal writing to s. Close it before closing s.
-func NewJournal(s *Store, opts JournalOptions) *Journal {
+// NewJournal starts a journal writing to b. Close it before closing b.
+// A State makes its own; tables opened on the State write through it.
+func NewJournal(b Backend, opts JournalOptions) *Journal {
 	if opts.RetryInterval <= 0 {
 		opts.RetryInterval = 100 * time.Millisecond
 	}
-	j := &Journal{s: s, opts: opts, pending: map[journalKey][]byte{}, committed: make(chan struct{}),
+	j := &Journal{b: b, opts: opts, pending: map[journalKey][]byte{}, committed: make(chan struct{}),
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), exited: make(chan struct{})}
 	go j.run()
 	return j
 }
 
-// Attach makes the journal persist every later change of macs and arp
-// (either may be nil) through their change hooks.
-func (j *Journal) Attach(macs *MACTable, arp *ARPTable) {
-	if macs != nil {
-		macs.SetHook(func(op ChangeOp, e MACEntry) {
-			if op == ChangeDelete {
-				j.DeleteMAC(KeyOf(e.Domain, e.MAC))
-				return
-			}
-			j.PutMAC(e)
-		})
-	}
-	if arp != nil {
-		arp.SetHook(func(op ChangeOp, b ARPBinding) {
-			if op == ChangeDelete {
-				j.DeleteARP(b.IP)
-				return
-			}
-			j.PutARP(b)
-		})
-	}
-}
+// Put queues key=val in bucket for the next commit.
+func (j *Journal) Put(bucket string, key, val []byte) { j.enqueue(bucket, key, val) }
 
-// PutMAC queues e for writing.
-func (j *Journal) PutMAC(e MACEntry) {
-	j.enqueue(jMACs, macKey(KeyOf(e.Domain, e.MAC)), encodeMAC(e))
-}
+// Delete queues the removal of key from bucket.
+func (j *Journal) Delete(bucket string, key []byte) { j.enqueue(bucket, key, nil) }
 
-// DeleteMAC queues the removal of k.
-func (j *Journal) DeleteMAC(k MACKey) { j.enqueue(jMACs, macKey(k), nil) }
-
-// PutARP queues b for writing.
-func (j *Journal) PutARP(b ARPBinding) { j.enqueue(jARP, b.IP.AsSlice(), encodeARP(b)) }
-
-// DeleteARP queues the removal of ip's binding.
-func (j *Journal) DeleteARP(ip netip.Addr) { j.enqueue(jARP, ip.AsSlice(), nil) }
-
-// PutHost queues h for writing.
-func (j *Journal) PutHost(h HostRecord) { j.enqueue(jHosts, []byte(h.Name), encodeHost(h)) }
-
-// DeleteHost queues the removal of the host named name.
-func (j *Journal) DeleteHost(name string) { j.enqueue(jHosts, []byte(name), nil) }
-
-func (j *Journal) enqueue(bucket uint8, key, val []byte) {
+func (j *Journal) enqueue(bucket string, key, val []byte) {
 	j.mu.Lock()
 	j.pending[journalKey{bucket, string(key)}] = val
 	j.seq++
@@ -136,6 +89,14 @@ func (j *Journal) Pending() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return len(j.pending)
+}
+
+// LastError returns the last commit's error, nil once a commit
+// succeeds again.
+func (j *Journal) LastError() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.lastErr
 }
 
 // ErrJournalClosed is returned by Flush when the journal stopped before
@@ -228,37 +189,26 @@ func (j *Journal) commit() bool {
 	j.pending = make(map[journalKey][]byte, len(batch))
 	j.mu.Unlock()
 
-	// bbolt inserts in key order far faster than at random.
+	// Backends insert in key order far faster than at random.
 	keys := make([]journalKey, 0, len(batch))
 	for k := range batch {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b journalKey) int {
-		if a.bucket != b.bucket {
-			return int(a.bucket) - int(b.bucket)
+		if c := strings.Compare(a.bucket, b.bucket); c != 0 {
+			return c
 		}
 		return strings.Compare(a.key, b.key)
 	})
+	changes := make([]Change, len(keys))
+	for i, k := range keys {
+		changes[i] = Change{Bucket: k.bucket, Key: []byte(k.key), Value: batch[k]}
+	}
 	start := time.Now()
-	err := j.s.db.Update(func(tx *bolt.Tx) error {
-		for _, k := range keys {
-			v := batch[k]
-			b := tx.Bucket(journalBuckets[k.bucket])
-			var err error
-			if v == nil {
-				err = b.Delete([]byte(k.key))
-			} else {
-				err = b.Put([]byte(k.key), v)
-			}
-			if err != nil {
-				return fmt.Errorf("%s key %x: %w", journalBuckets[k.bucket], k.key, err)
-			}
-		}
-		return nil
-	})
+	err := j.b.Commit(changes)
 	took := time.Since(start)
 	if err != nil {
-		err = fmt.Errorf("state file %s: commit %d changes: %w", j.s.path, len(batch), err)
+		err = fmt.Errorf("commit %d changes: %w", len(batch), err)
 	}
 	j.mu.Lock()
 	if err != nil {

@@ -9,8 +9,6 @@ import (
 	"sort"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/ovsmesh/ovsmesh/flows"
 )
 
@@ -23,8 +21,6 @@ import (
 //	       val: version u8 | mac str | dpid u64 | ofport u32 | static u8 | learned i64 | seen i64 | host str
 //	hosts  key: name
 //	       val: version u8 | dpid u64 | n u16 | n × (peer str | ofport i32)
-//	static key: name
-//	       val: version u8 | spec (the rest)
 
 // HostRecord is what the state file keeps about a host: its DPID and the
 // OFPorts of its tunnels, so the API can show them before OVSDB answers.
@@ -35,14 +31,6 @@ type HostRecord struct {
 	DPID flows.DPID
 	// Tunnels maps peer host name to the OFPort of the tunnel towards it.
 	Tunnels map[string]int32
-}
-
-// StaticRule is an operator-provided rule kept in the state file under a
-// unique name. Spec is opaque to the store (the app that owns the rule
-// parses it).
-type StaticRule struct {
-	Name string
-	Spec string
 }
 
 func macKey(k MACKey) []byte {
@@ -58,7 +46,7 @@ func appendStr(b []byte, s string) []byte {
 
 func encodeMAC(e MACEntry) []byte {
 	b := make([]byte, 0, 40+len(e.Host))
-	b = append(b, valueVersion)
+	b = append(b, ValueVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(e.DPID))
 	b = binary.BigEndian.AppendUint32(b, uint32(e.OFPort))
 	b = binary.BigEndian.AppendUint64(b, e.Moves)
@@ -107,8 +95,8 @@ func (r *reader) str() string { return string(r.take(int(r.u8()))) }
 
 // version checks the leading version byte.
 func (r *reader) version() {
-	if v := r.u8(); r.err == nil && v != valueVersion {
-		r.err = fmt.Errorf("value format version %d, this ovsmesh reads version %d", v, valueVersion)
+	if v := r.u8(); r.err == nil && v != ValueVersion {
+		r.err = fmt.Errorf("value format version %d, this ovsmesh reads version %d", v, ValueVersion)
 	}
 }
 
@@ -127,7 +115,7 @@ func decodeMAC(k, v []byte) (MACEntry, error) {
 
 func encodeARP(b ARPBinding) []byte {
 	v := make([]byte, 0, 48+len(b.Host))
-	v = append(v, valueVersion)
+	v = append(v, ValueVersion)
 	v = appendStr(v, string(b.MAC))
 	v = binary.BigEndian.AppendUint64(v, uint64(b.DPID))
 	v = binary.BigEndian.AppendUint32(v, uint32(b.OFPort))
@@ -162,7 +150,7 @@ func encodeHost(h HostRecord) []byte {
 		peers = append(peers, p)
 	}
 	sort.Strings(peers)
-	v := []byte{valueVersion}
+	v := []byte{ValueVersion}
 	v = binary.BigEndian.AppendUint64(v, uint64(h.DPID))
 	v = binary.BigEndian.AppendUint16(v, uint16(len(peers)))
 	for _, p := range peers {
@@ -183,86 +171,38 @@ func decodeHost(k, v []byte) (HostRecord, error) {
 	return h, r.err
 }
 
-func encodeStatic(s StaticRule) []byte { return append([]byte{valueVersion}, s.Spec...) }
-
-func decodeStatic(k, v []byte) (StaticRule, error) {
-	r := reader{b: v}
-	r.version()
-	return StaticRule{Name: string(k), Spec: string(r.b)}, r.err
+// MACCodec keys MAC entries by (domain, MAC) and persists them in the
+// layout above.
+var MACCodec = Codec[MACKey, MACEntry]{
+	KeyOf:    func(e MACEntry) MACKey { return KeyOf(e.Domain, e.MAC) },
+	KeyBytes: macKey,
+	Encode:   encodeMAC,
+	Decode:   decodeMAC,
 }
 
-// each decodes every value of bucket with dec and hands it to fn. A
-// value that does not decode fails the whole load, naming bucket and key.
-func each[T any](s *Store, bucket []byte, dec func(k, v []byte) (T, error), fn func(T)) (int, error) {
-	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-			x, err := dec(k, v)
-			if err != nil {
-				return fmt.Errorf("state file %s: %s entry %x: %w", s.path, bucket, k, err)
-			}
-			fn(x)
-			n++
-			return nil
-		})
-	})
-	return n, err
+// ARPCodec keys ARP bindings by IP and persists them in the layout above.
+var ARPCodec = Codec[netip.Addr, ARPBinding]{
+	KeyOf:    func(b ARPBinding) netip.Addr { return b.IP },
+	KeyBytes: func(ip netip.Addr) []byte { return ip.AsSlice() },
+	Encode:   encodeARP,
+	Decode:   decodeARP,
 }
 
-// LoadMACs puts every stored MAC entry into t and returns how many there
-// were. Call it before t gets a change hook, or the entries are written
-// back.
-func (s *Store) LoadMACs(t *MACTable) (int, error) {
-	return each(s, bucketMACs, decodeMAC, t.Put)
+// HostCodec keys host records by name and persists them in the layout
+// above.
+var HostCodec = Codec[string, HostRecord]{
+	KeyOf:    func(h HostRecord) string { return h.Name },
+	KeyBytes: func(name string) []byte { return []byte(name) },
+	Encode:   encodeHost,
+	Decode:   decodeHost,
 }
 
-// LoadARP puts every stored ARP binding into t and returns how many
-// there were.
-func (s *Store) LoadARP(t *ARPTable) (int, error) {
-	return each(s, bucketARP, decodeARP, t.Put)
-}
+// HostTable holds what the state file keeps per configured host, keyed
+// by name; the controller's OVSDB side is its only writer.
+type HostTable = Table[string, HostRecord]
 
-// Hosts returns the stored host records ordered by name.
-func (s *Store) Hosts() ([]HostRecord, error) {
-	var out []HostRecord
-	_, err := each(s, bucketHosts, decodeHost, func(h HostRecord) { out = append(out, h) })
-	return out, err
-}
-
-// StaticRules returns the stored static rules ordered by name.
-func (s *Store) StaticRules() ([]StaticRule, error) {
-	var out []StaticRule
-	_, err := each(s, bucketStatic, decodeStatic, func(r StaticRule) { out = append(out, r) })
-	return out, err
-}
-
-// PutStaticRule stores r under r.Name, durably (fsync) before it returns.
-func (s *Store) PutStaticRule(r StaticRule) error {
-	if r.Name == "" {
-		return errors.New("static rule: empty name")
-	}
-	return s.put(bucketStatic, []byte(r.Name), encodeStatic(r))
-}
-
-// DeleteStaticRule removes the rule named name, durably; removing a
-// missing rule is not an error.
-func (s *Store) DeleteStaticRule(name string) error { return s.put(bucketStatic, []byte(name), nil) }
-
-// PutHost stores h under h.Name, durably (fsync) before it returns.
-func (s *Store) PutHost(h HostRecord) error {
-	return s.put(bucketHosts, []byte(h.Name), encodeHost(h))
-}
-
-// put writes (or with a nil value deletes) one key in one transaction.
-func (s *Store) put(bucket, key, val []byte) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if val == nil {
-			return tx.Bucket(bucket).Delete(key)
-		}
-		return tx.Bucket(bucket).Put(key, val)
-	})
-	if err != nil {
-		return fmt.Errorf("state file %s: write %s: %w", s.path, bucket, err)
-	}
-	return nil
+// OpenHostTable returns the host records of s (bucket "hosts"), restored
+// from it on the first call.
+func OpenHostTable(s *State) (*HostTable, error) {
+	return Open(s, "hosts", HostCodec, TableOptions{})
 }

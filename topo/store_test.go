@@ -9,8 +9,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func openTemp(t *testing.T) (*Store, string) {
@@ -56,9 +60,19 @@ func TestJournalRoundTrip(t *testing.T) {
 		{IP: netip.MustParseAddr("10.0.0.9"), MAC: mac("02:00:00:00:00:09"), Static: true},
 	}
 	s, path := openTemp(t)
-	j := NewJournal(s, JournalOptions{})
-	mt, at := NewMACTable(), NewARPTable()
-	j.Attach(mt, at)
+	st := NewState(s, StateOptions{})
+	mt, err := OpenMACTable(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := OpenARPTable(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ht, err := OpenHostTable(st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range macs {
 		mt.Put(e)
 	}
@@ -70,21 +84,20 @@ func TestJournalRoundTrip(t *testing.T) {
 	at.Put(ARPBinding{IP: netip.MustParseAddr("10.0.0.200"), MAC: mac("02:00:00:00:00:09")})
 	at.Delete(netip.MustParseAddr("10.0.0.200"))
 	host := HostRecord{Name: "h1", DPID: DPIDFor("h1"), Tunnels: map[string]int32{"h2": 4, "h3": 5}}
-	j.PutHost(host)
-	if err := j.Flush(context.Background()); err != nil {
+	ht.Put(host)
+	if err := st.Journal().Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := j.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutStaticRule(StaticRule{Name: "r1", Spec: "table=0,priority=5,actions=drop"}); err != nil {
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s = reopen(t, s, path)
+	st = NewState(s, StateOptions{})
+	defer st.Close()
 
-	mt2, at2 := NewMACTable(), NewARPTable()
-	if n, err := s.LoadMACs(mt2); err != nil || n != len(macs) {
-		t.Fatalf("LoadMACs = %d, %v; want %d", n, err, len(macs))
+	mt2, err := OpenMACTable(st)
+	if err != nil || mt2.Len() != len(macs) {
+		t.Fatalf("restored MAC table has %d entries (%v); want %d", mt2.Len(), err, len(macs))
 	}
 	for _, want := range macs {
 		got, ok := mt2.Get(KeyOf(want.Domain, want.MAC))
@@ -100,8 +113,9 @@ func TestJournalRoundTrip(t *testing.T) {
 			t.Errorf("MAC entry = %+v, want %+v", got, want)
 		}
 	}
-	if n, err := s.LoadARP(at2); err != nil || n != len(arps) {
-		t.Fatalf("LoadARP = %d, %v; want %d", n, err, len(arps))
+	at2, err := OpenARPTable(st)
+	if err != nil || at2.Len() != len(arps) {
+		t.Fatalf("restored ARP table has %d bindings (%v); want %d", at2.Len(), err, len(arps))
 	}
 	for _, want := range arps {
 		got, _ := at2.Get(want.IP)
@@ -110,26 +124,113 @@ func TestJournalRoundTrip(t *testing.T) {
 			t.Errorf("ARP binding = %+v, want %+v", got, want)
 		}
 	}
-	hosts, err := s.Hosts()
-	if err != nil || len(hosts) != 1 || !reflect.DeepEqual(hosts[0], host) {
-		t.Errorf("Hosts = %+v, %v; want [%+v]", hosts, err, host)
+	ht2, err := OpenHostTable(st)
+	if err != nil || ht2.Len() != 1 {
+		t.Fatalf("restored hosts: %d (%v)", ht2.Len(), err)
 	}
-	rules, err := s.StaticRules()
-	if err != nil || len(rules) != 1 || rules[0].Spec != "table=0,priority=5,actions=drop" {
-		t.Errorf("StaticRules = %+v, %v", rules, err)
+	if got, _ := ht2.Get("h1"); !reflect.DeepEqual(got, host) {
+		t.Errorf("host record = %+v, want %+v", got, host)
+	}
+	if again, err := OpenMACTable(st); err != nil || again != mt2 {
+		t.Errorf("a second Open of macs = %p, %v; want the same table", again, err)
+	}
+	if _, err := Open(st, "macs", ARPCodec, TableOptions{}); err == nil {
+		t.Error("opening macs with the ARP codec succeeded")
 	}
 }
 
-func TestStoreUnknownVersion(t *testing.T) {
-	s, _ := openTemp(t)
-	defer s.Close()
-	if err := s.put(bucketMACs, macKey(KeyOf(0, mac("02:00:00:00:00:01"))), []byte{9, 1, 2}); err != nil {
+// TestBadRecordsAreQuarantined: a record of an unknown version or too
+// short for its layout is skipped, counted and moved to quarantine; the
+// rest of its bucket loads and the start goes on (it used to stop it).
+func TestBadRecordsAreQuarantined(t *testing.T) {
+	s, path := openTemp(t)
+	good := MACEntry{MAC: mac("02:00:00:00:00:01"), DPID: 7, OFPort: 1}
+	err := s.Commit([]Change{
+		{Bucket: "macs", Key: macKey(KeyOf(0, good.MAC)), Value: encodeMAC(good)},
+		{Bucket: "macs", Key: macKey(KeyOf(0, mac("02:00:00:00:00:02"))), Value: []byte{9, 1, 2}},
+		{Bucket: "macs", Key: macKey(KeyOf(0, mac("02:00:00:00:00:03"))), Value: encodeMAC(good)[:5]},
+		{Bucket: "macs", Key: []byte("short key"), Value: encodeMAC(good)},
+		{Bucket: "arp", Key: netip.MustParseAddr("10.0.0.1").AsSlice(), Value: []byte{ValueVersion, 6, 1}},
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.LoadMACs(NewMACTable())
-	if err == nil || !strings.Contains(err.Error(), "version 9") || !strings.Contains(err.Error(), "macs entry") {
-		t.Errorf("LoadMACs of a version-9 value: %v; want an error naming the bucket and version", err)
+	reg := prometheus.NewPedanticRegistry()
+	st := NewState(s, StateOptions{Registerer: reg})
+	mt, err := OpenMACTable(st)
+	if err != nil {
+		t.Fatalf("a bad record stopped the restore: %v", err)
 	}
+	at, err := OpenARPTable(st)
+	if err != nil {
+		t.Fatalf("a bad record stopped the restore: %v", err)
+	}
+	if mt.Len() != 1 || at.Len() != 0 {
+		t.Errorf("restored %d MACs and %d bindings, want the 1 good MAC and nothing else", mt.Len(), at.Len())
+	}
+	if n, err := s.Quarantined(); err != nil || n != 4 {
+		t.Errorf("quarantine holds %d records (%v), want 4", n, err)
+	}
+	if got := testutil.ToFloat64(st.m.quarantined.WithLabelValues("macs")); got != 3 {
+		t.Errorf("ovsmesh_state_records_quarantined_total{bucket=macs} = %v, want 3", got)
+	}
+	st.Close()
+	s = reopen(t, s, path)
+	st = NewState(s, StateOptions{})
+	defer st.Close()
+	mt, _ = OpenMACTable(st)
+	if again := testutil.ToFloat64(st.m.quarantined.WithLabelValues("macs")); mt.Len() != 1 || again != 0 {
+		t.Errorf("after a restart: %d MACs, %v quarantined again; want the bad records gone from the bucket", mt.Len(), again)
+	}
+}
+
+// TestHealthFailsWhileCommitsFail: the state check of /healthz fails
+// while commits fail (a full disk), not only when the file cannot be
+// read, and passes again once a commit succeeds.
+func TestHealthFailsWhileCommitsFail(t *testing.T) {
+	b := &failingBackend{}
+	st := NewState(b, StateOptions{RetryInterval: 10 * time.Millisecond})
+	defer st.Close()
+	mt, err := OpenMACTable(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Healthy(); err != nil {
+		t.Fatalf("healthy before any write: %v", err)
+	}
+	b.fail.Store(true)
+	mt.Put(MACEntry{MAC: mac("02:00:00:00:00:01")})
+	deadline := time.Now().Add(5 * time.Second)
+	for st.Healthy() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Healthy stayed nil while commits failed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.fail.Store(false)
+	for st.Healthy() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("Healthy = %v after commits recovered", st.Healthy())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// failingBackend is an in-memory Backend whose commits fail on demand.
+type failingBackend struct {
+	fail atomic.Bool
+}
+
+func (*failingBackend) NextGeneration() (uint16, error)                 { return 1, nil }
+func (*failingBackend) ForEach(string, func(k, v []byte) error) error   { return nil }
+func (*failingBackend) Quarantine(string, []byte, []byte, string) error { return nil }
+func (*failingBackend) Healthy() error                                  { return nil }
+
+func (b *failingBackend) Commit([]Change) error {
+	if b.fail.Load() {
+		return errors.New("no space left on device")
+	}
+	return nil
 }
 
 func TestOpenStoreCorrupt(t *testing.T) {
@@ -158,7 +259,8 @@ func TestOpenStoreCorrupt(t *testing.T) {
 			}
 			j := NewJournal(s, JournalOptions{})
 			for i := range 5000 {
-				j.PutMAC(MACEntry{MAC: net.HardwareAddr{2, 0, 0, 0, byte(i >> 8), byte(i)}, Host: strings.Repeat("h", 200)})
+				e := MACEntry{MAC: net.HardwareAddr{2, 0, 0, 0, byte(i >> 8), byte(i)}, Host: strings.Repeat("h", 200)}
+				j.Put("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e))
 			}
 			j.Close()
 			s.Close()
@@ -223,10 +325,11 @@ func TestJournalCoalesces(t *testing.T) {
 		}
 	}})
 	e := MACEntry{MAC: mac("02:00:00:00:00:01")}
-	j.PutMAC(e)
+	put := func(e MACEntry) { j.Put("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e)) }
+	put(e)
 	for i := range 1000 {
 		e.Moves = uint64(i)
-		j.PutMAC(e)
+		put(e)
 	}
 	close(block)
 	if err := j.Flush(context.Background()); err != nil {
@@ -236,8 +339,9 @@ func TestJournalCoalesces(t *testing.T) {
 	if commits > 3 || keys > 3 {
 		t.Errorf("1001 changes of one key took %d commits of %d keys; want them coalesced", commits, keys)
 	}
-	mt := NewMACTable()
-	s.LoadMACs(mt)
+	st := NewState(s, StateOptions{})
+	defer st.Close()
+	mt, _ := OpenMACTable(st)
 	if got, _ := mt.Get(KeyOf(0, e.MAC)); got.Moves != 999 {
 		t.Errorf("stored Moves = %d, want the last value 999", got.Moves)
 	}
@@ -248,7 +352,7 @@ func TestJournalFlushAfterClose(t *testing.T) {
 	defer s.Close()
 	j := NewJournal(s, JournalOptions{})
 	j.Close()
-	j.PutMAC(MACEntry{MAC: mac("02:00:00:00:00:01")})
+	j.Put("macs", []byte("k"), []byte("v"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := j.Flush(ctx); !errors.Is(err, ErrJournalClosed) {
