@@ -37,13 +37,29 @@ type Check struct {
 	Fn func() error
 }
 
+// Route is an endpoint an app mounts, under /api/v1/<app>/ for new apps.
+type Route struct {
+	// Method is GET for read endpoints.
+	Method string
+	// Path is the URL path, such as "/api/v1/arp".
+	Path string
+	// Query lists the query parameters a GET accepts; others are
+	// refused with 400.
+	Query []string
+	// Handler answers; it writes JSON with WriteJSON or WriteError.
+	Handler http.HandlerFunc
+}
+
 // Sources are what the API reads.
 type Sources struct {
-	Mesh *topo.Mesh
-	MACs *topo.MACTable
-	// ARP is the mesh-wide ARP table; nil serves an empty list.
-	ARP      *topo.ARPTable
+	Mesh     *topo.Mesh
 	Switches Switches
+	// AppName names a cookie's app byte ("learning", "baseline",
+	// "none"); TableName names a table's stage. Nil renders numbers.
+	AppName   func(flows.AppID) string
+	TableName func(flows.TableID) string
+	// Routes are the apps' own endpoints.
+	Routes []Route
 	// Generation is the running cookie generation, to mark flows of
 	// other generations as stale.
 	Generation uint16
@@ -57,23 +73,48 @@ type Sources struct {
 
 // New returns the API handler. Every /api/v1 answer is JSON; errors are
 // {"error": "..."} with a 4xx status for bad requests and 5xx when a
-// switch cannot be asked.
-func New(src Sources) http.Handler {
+// switch cannot be asked. It fails when a route is not under /api/v1/,
+// has no handler, or is mounted twice.
+func New(src Sources) (http.Handler, error) {
 	if src.FlowTimeout <= 0 {
 		src.FlowTimeout = 5 * time.Second
+	}
+	if src.AppName == nil {
+		src.AppName = func(id flows.AppID) string { return fmt.Sprintf("app%d", id) }
+	}
+	if src.TableName == nil {
+		src.TableName = flows.TableID.String
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { healthz(w, src) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(src.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /api/v1/macs", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, macs(src)) }))
-	mux.HandleFunc("GET /api/v1/arp", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, arp(src)) }))
-	mux.HandleFunc("GET /api/v1/switches", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, switches(src)) }))
-	mux.HandleFunc("GET /api/v1/hosts", only(nil, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, hosts(src)) }))
-	mux.HandleFunc("GET /api/v1/flows", only([]string{"host", "dpid"}, func(w http.ResponseWriter, r *http.Request) { flowsHandler(w, r, src) }))
+	core := []Route{
+		{Method: "GET", Path: "/api/v1/switches", Handler: func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, http.StatusOK, switches(src)) }},
+		{Method: "GET", Path: "/api/v1/hosts", Handler: func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, http.StatusOK, hosts(src)) }},
+		{Method: "GET", Path: "/api/v1/flows", Query: []string{"host", "dpid"}, Handler: func(w http.ResponseWriter, r *http.Request) { flowsHandler(w, r, src) }},
+	}
+	seen := map[string]bool{}
+	var paths []string
+	for _, rt := range append(core, src.Routes...) {
+		pattern := rt.Method + " " + rt.Path
+		switch {
+		case !strings.HasPrefix(rt.Path, "/api/v1/"):
+			return nil, fmt.Errorf("api route %s: not under /api/v1/", pattern)
+		case rt.Handler == nil:
+			return nil, fmt.Errorf("api route %s: no handler", pattern)
+		case seen[pattern]:
+			return nil, fmt.Errorf("api route %s is mounted twice", pattern)
+		}
+		seen[pattern] = true
+		paths = append(paths, strings.TrimPrefix(rt.Path, "/api/v1/"))
+		mux.HandleFunc(pattern, only(rt.Query, rt.Handler))
+	}
+	sort.Strings(paths)
+	list := strings.Join(paths, ", ")
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Errorf("no API endpoint %s %s (see /api/v1/hosts, switches, macs, arp, flows?host=NAME)", r.Method, r.URL.Path))
+		WriteError(w, http.StatusNotFound, fmt.Errorf("no API endpoint %s %s (see /api/v1/: %s)", r.Method, r.URL.Path, list))
 	})
-	return mux
+	return mux, nil
 }
 
 // Error is the body of every error answer.
@@ -90,7 +131,7 @@ func only(allowed []string, h http.HandlerFunc) http.HandlerFunc {
 				found = found || k == a
 			}
 			if !found {
-				writeError(w, http.StatusBadRequest, fmt.Errorf("unknown query parameter %q (allowed: %s)", k, strings.Join(allowed, ", ")))
+				WriteError(w, http.StatusBadRequest, fmt.Errorf("unknown query parameter %q (allowed: %s)", k, orNone(strings.Join(allowed, ", "))))
 				return
 			}
 		}
@@ -118,55 +159,10 @@ func healthz(w http.ResponseWriter, src Sources) {
 	}
 	if h.Failed != nil {
 		h.Status = "unhealthy"
-		writeJSON(w, http.StatusServiceUnavailable, h)
+		WriteJSON(w, http.StatusServiceUnavailable, h)
 		return
 	}
-	writeJSON(w, http.StatusOK, h)
-}
-
-// MAC is one row of GET /api/v1/macs.
-type MAC struct {
-	MAC string `json:"mac"`
-	// Host is the configured host, "" for a standalone switch.
-	Host    string       `json:"host"`
-	DPID    string       `json:"dpid"`
-	OFPort  flows.OFPort `json:"ofport"`
-	Learned time.Time    `json:"learned"`
-	Moves   uint64       `json:"moves"`
-}
-
-func macs(src Sources) []MAC {
-	out := []MAC{}
-	for _, e := range src.MACs.Select(nil) {
-		out = append(out, MAC{MAC: e.MAC.String(), Host: e.Host, DPID: e.DPID.String(), OFPort: e.OFPort, Learned: e.Learned, Moves: e.Moves})
-	}
-	return out
-}
-
-// ARP is one row of GET /api/v1/arp.
-type ARP struct {
-	IP  string `json:"ip"`
-	MAC string `json:"mac"`
-	// Host is where the binding was last seen, "" for a standalone
-	// switch or a static binding.
-	Host    string       `json:"host"`
-	DPID    string       `json:"dpid"`
-	OFPort  flows.OFPort `json:"ofport"`
-	Static  bool         `json:"static"`
-	Learned time.Time    `json:"learned"`
-	Seen    time.Time    `json:"seen"`
-}
-
-func arp(src Sources) []ARP {
-	out := []ARP{}
-	if src.ARP == nil {
-		return out
-	}
-	for _, b := range src.ARP.Select(nil) {
-		out = append(out, ARP{IP: b.IP.String(), MAC: b.MAC.String(), Host: b.Host, DPID: b.DPID.String(),
-			OFPort: b.OFPort, Static: b.Static, Learned: b.Learned, Seen: b.Seen})
-	}
-	return out
+	WriteJSON(w, http.StatusOK, h)
 }
 
 // Switch is one row of GET /api/v1/switches.
@@ -237,7 +233,9 @@ func hosts(src Sources) []Host {
 // Flow is one row of GET /api/v1/flows: a flow of the switch, fetched
 // live, with its cookie decoded.
 type Flow struct {
-	Table    uint8  `json:"table"`
+	Table uint8 `json:"table"`
+	// Stage names the table's stage ("classify", "l2").
+	Stage    string `json:"stage"`
 	Priority uint16 `json:"priority"`
 	// Cookie is the raw cookie in hex; App, Generation and Object are
 	// its fields. App is "" for flows ovsmesh does not own.
@@ -275,7 +273,7 @@ func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 	var dpid flows.DPID
 	switch {
 	case name != "" && dpidText != "":
-		writeError(w, http.StatusBadRequest, errors.New("give host or dpid, not both"))
+		WriteError(w, http.StatusBadRequest, errors.New("give host or dpid, not both"))
 		return
 	case name != "":
 		var found bool
@@ -289,28 +287,28 @@ func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 			for _, h := range src.Mesh.Hosts() {
 				names = append(names, h.Name)
 			}
-			writeError(w, http.StatusNotFound, fmt.Errorf("unknown host %q (configured: %s)", name, strings.Join(names, ", ")))
+			WriteError(w, http.StatusNotFound, fmt.Errorf("unknown host %q (configured: %s)", name, orNone(strings.Join(names, ", "))))
 			return
 		}
 	case dpidText != "":
 		var err error
 		if dpid, err = flows.ParseDPID(dpidText); err != nil {
-			writeError(w, http.StatusBadRequest, err)
+			WriteError(w, http.StatusBadRequest, fmt.Errorf("dpid %q: want 1 to 16 hex digits", dpidText))
 			return
 		}
 	default:
-		writeError(w, http.StatusBadRequest, errors.New("missing query parameter host=NAME (or dpid=HEX)"))
+		WriteError(w, http.StatusBadRequest, errors.New("missing query parameter host=NAME (or dpid=HEX)"))
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), src.FlowTimeout)
 	defer cancel()
 	fs, err := src.Switches.FlowStats(ctx, dpid)
 	if errors.Is(err, controller.ErrNoSwitch) {
-		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("switch %s is not connected", dpid.String()))
+		WriteError(w, http.StatusServiceUnavailable, fmt.Errorf("switch %s is not connected", dpid.String()))
 		return
 	}
 	if err != nil {
-		writeError(w, http.StatusBadGateway, err)
+		WriteError(w, http.StatusBadGateway, err)
 		return
 	}
 	out := Flows{Host: name, DPID: dpid.String(), Generation: src.Generation, Flows: []Flow{}}
@@ -318,11 +316,11 @@ func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 		out.Host = h.Name
 	}
 	for _, f := range fs {
-		row := Flow{Table: uint8(f.Table), Priority: f.Priority, Cookie: f.Cookie.String(), Generation: f.Cookie.Generation(),
+		row := Flow{Table: uint8(f.Table), Stage: src.TableName(f.Table), Priority: f.Priority, Cookie: f.Cookie.String(), Generation: f.Cookie.Generation(),
 			Object: f.Cookie.Object(), IdleTimeout: f.IdleTimeout, HardTimeout: f.HardTimeout, Packets: f.Packets, Bytes: f.Bytes,
 			Match: f.Match.String(), Actions: flows.FormatInstructions(f.Instructions), Instructions: hex.EncodeToString(f.Instructions)}
 		if f.Cookie.Owned() {
-			row.App = controller.AppName(f.Cookie.App())
+			row.App = src.AppName(f.Cookie.App())
 			row.Stale = f.Cookie.Generation() != src.Generation
 		}
 		out.Flows = append(out.Flows, row)
@@ -334,17 +332,27 @@ func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 		}
 		return a.Priority > b.Priority
 	})
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 }
 
-func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, Error{Error: err.Error()})
+// WriteError answers status with {"error": err}.
+func WriteError(w http.ResponseWriter, status int, err error) {
+	WriteJSON(w, status, Error{Error: err.Error()})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers status with v as indented JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// orNone returns s, or "none" when s is empty.
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -39,23 +37,29 @@ func testServer(t *testing.T, healthy error) *httptest.Server {
 	t.Helper()
 	mesh := topo.NewMesh([]topo.Host{{Name: "h1", TunnelIP: netip.MustParseAddr("198.18.0.1")}, {Name: "h2", TunnelIP: netip.MustParseAddr("198.18.0.2")}})
 	mesh.SetTunnelOFPort("h1", "h2", 5)
-	macs, arps := topo.NewMACTable(), topo.NewARPTable()
-	m, _ := net.ParseMAC("02:00:00:00:00:01")
-	macs.Put(topo.MACEntry{MAC: m, DPID: topo.DPIDFor("h1"), OFPort: 2, Host: "h1", Learned: time.Now()})
-	arps.Put(topo.ARPBinding{IP: netip.MustParseAddr("10.0.0.1"), MAC: m, Host: "h1", DPID: topo.DPIDFor("h1")})
 	// apply_actions(output:2), goto_table:1
 	instr := []byte{0, 4, 0, 24, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 2, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0, 8, 1, 0, 0, 0}
 	sw := fakeSwitches{
 		up: []controller.SwitchInfo{{DPID: topo.DPIDFor("h1"), Remote: "198.19.0.1:1234"}},
 		flows: map[flows.DPID][]flows.FlowStats{topo.DPIDFor("h1"): {
-			{Table: 1, Priority: 100, Cookie: flows.NewCookie(7, flows.AppLearning, 3), Instructions: instr},
+			{Table: 40, Priority: 100, Cookie: flows.NewCookie(7, 2, 3), Instructions: instr},
 			{Table: 0, Priority: 0, Cookie: flows.NewCookie(6, flows.AppBaseline, 0)},
 			{Table: 0, Priority: 5, Cookie: 0x1234},
 		}},
 	}
-	src := Sources{Mesh: mesh, MACs: macs, ARP: arps, Switches: sw, Generation: 7, Registry: prometheus.NewRegistry(),
+	names := map[flows.AppID]string{1: "baseline", 2: "learning"}
+	src := Sources{Mesh: mesh, Switches: sw, Generation: 7, Registry: prometheus.NewRegistry(),
+		AppName:   func(id flows.AppID) string { return names[id] },
+		TableName: func(t flows.TableID) string { return map[flows.TableID]string{40: "l2"}[t] },
+		Routes: []Route{{Method: "GET", Path: "/api/v1/demo/things", Query: []string{"host"}, Handler: func(w http.ResponseWriter, _ *http.Request) {
+			WriteJSON(w, http.StatusOK, []string{"thing"})
+		}}},
 		Checks: []Check{{Name: "state", Fn: func() error { return healthy }}}}
-	srv := httptest.NewServer(New(src))
+	h, err := New(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -70,18 +74,19 @@ func TestAPI(t *testing.T) {
 		{"/healthz", 200, []string{`"status": "ok"`}},
 		{"/api/v1/hosts", 200, []string{`"name": "h1"`, `"h2": 5`, `"openflow_connected": true`}},
 		{"/api/v1/switches", 200, []string{`"host": "h1"`}},
-		{"/api/v1/macs", 200, []string{`"mac": "02:00:00:00:00:01"`}},
-		{"/api/v1/arp", 200, []string{`"ip": "10.0.0.1"`, `"mac": "02:00:00:00:00:01"`}},
-		{"/api/v1/flows?host=h1", 200, []string{`"app": "learning"`, `"generation": 7`, `"actions": "output:2,goto_table:1"`, `"stale": true`, `"cookie": "0x1234"`}},
+		{"/api/v1/demo/things", 200, []string{`"thing"`}},
+		{"/api/v1/demo/things?host=h1", 200, []string{`"thing"`}},
+		{"/api/v1/flows?host=h1", 200, []string{`"app": "learning"`, `"stage": "l2"`, `"generation": 7`, `"actions": "output:2,goto_table:1"`, `"stale": true`, `"cookie": "0x1234"`}},
 		{"/api/v1/flows?dpid=" + topo.DPIDFor("h1").String(), 200, []string{`"host": "h1"`}},
 		{"/api/v1/flows", 400, []string{`"error": "missing query parameter host=NAME`}},
 		{"/api/v1/flows?host=nope", 404, []string{`unknown host \"nope\" (configured: h1, h2)`}},
 		{"/api/v1/flows?host=h2", 503, []string{`is not connected`}},
-		{"/api/v1/flows?dpid=zz", 400, []string{`datapath ID \"zz\"`}},
-		{"/api/v1/flows?dpid=12zz", 400, []string{`datapath ID \"12zz\"`}},
+		{"/api/v1/flows?dpid=zz", 400, []string{`dpid \"zz\": want 1 to 16 hex digits`}},
+		{"/api/v1/flows?dpid=12zz", 400, []string{`dpid \"12zz\"`}},
 		{"/api/v1/flows?host=h1&dpid=1", 400, []string{`not both`}},
-		{"/api/v1/macs?x=1", 400, []string{`unknown query parameter \"x\"`}},
-		{"/api/v1/nothing", 404, []string{`no API endpoint GET /api/v1/nothing`}},
+		{"/api/v1/demo/things?x=1", 400, []string{`unknown query parameter \"x\" (allowed: host)`}},
+		{"/api/v1/hosts?x=1", 400, []string{`unknown query parameter \"x\" (allowed: none)`}},
+		{"/api/v1/nothing", 404, []string{`no API endpoint GET /api/v1/nothing (see /api/v1/: demo/things, flows, hosts, switches)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -117,5 +122,26 @@ func TestHealthzFailing(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&h)
 	if resp.StatusCode != 503 || h.Failed["state"] != "state file closed" {
 		t.Errorf("healthz = %d %+v, want 503 naming the failed state check", resp.StatusCode, h)
+	}
+}
+
+func TestNewRefusesBadRoutes(t *testing.T) {
+	h := func(http.ResponseWriter, *http.Request) {}
+	tests := []struct {
+		name   string
+		routes []Route
+		want   string
+	}{
+		{"outside /api/v1", []Route{{Method: "GET", Path: "/things", Handler: h}}, "GET /things: not under /api/v1/"},
+		{"no handler", []Route{{Method: "GET", Path: "/api/v1/x"}}, "GET /api/v1/x: no handler"},
+		{"twice", []Route{{Method: "GET", Path: "/api/v1/x", Handler: h}, {Method: "GET", Path: "/api/v1/x", Handler: h}}, "GET /api/v1/x is mounted twice"},
+		{"a core path", []Route{{Method: "GET", Path: "/api/v1/hosts", Handler: h}}, "GET /api/v1/hosts is mounted twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(Sources{Routes: tt.routes, Registry: prometheus.NewRegistry()}); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New error %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

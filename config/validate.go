@@ -277,4 +277,3 @@ func lineOf(root *yaml.Node, path []string) int {
 	}
 	return line
 }
-

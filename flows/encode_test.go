@@ -60,7 +60,7 @@ var (
 	flowL2Dst = Flow{
 		Table:    TableID(1),
 		Priority: PrioL2Dst,
-		Cookie:   NewCookie(0x1a02, AppLearning, 7),
+		Cookie:   NewCookie(0x1a02, 2, 7),
 		Match:    Match{EthDst: mac("02:00:00:00:01:02")},
 		Actions:  []Action{Output{Port: 2}},
 	}
@@ -152,7 +152,7 @@ var goldenCases = []goldenCase{
 	{
 		// §7.3.5 ofp_multipart_request, §7.3.5.2 ofp_flow_stats_request.
 		name: "flow-stats-request", xid: 5,
-		msg: FlowStatsRequest{Table: TableAll, Cookie: NewCookie(0x1a02, AppLearning, 0), CookieMask: CookieGenAppMask},
+		msg: FlowStatsRequest{Table: TableAll, Cookie: NewCookie(0x1a02, 2, 0), CookieMask: CookieGenAppMask},
 		want: []byte{
 			0x04,       // version
 			0x12,       // type OFPT_MULTIPART_REQUEST
@@ -367,7 +367,7 @@ var goldenCases = []goldenCase{
 		// §7.3.4.1 OFPFC_DELETE in every table by cookie and mask; §6.4:
 		// deletes carry no instructions.
 		name: "flow-mod-delete-by-cookie", xid: 13,
-		msg: DeleteByCookie(NewCookie(0x1a01, AppLearning, 0), CookieGenAppMask),
+		msg: DeleteByCookie(NewCookie(0x1a01, 2, 0), CookieGenAppMask),
 		want: []byte{
 			0x04,       // version
 			0x0e,       // type OFPT_FLOW_MOD

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/apps/proxyarp"
 	"github.com/ovsmesh/ovsmesh/lab"
 )
 
@@ -238,7 +238,7 @@ func (e *env) responderMAC(ctx context.Context, host string, ip netip.Addr) (str
 		return "", err
 	}
 	for _, f := range fs {
-		if f.table == int(flows.TableARPResponder) && strings.Contains(f.match, "arp_tpa="+ip.String()+",") {
+		if f.table == int(proxyarp.TableARPResponder) && strings.Contains(f.match, "arp_tpa="+ip.String()+",") {
 			if m := regexp.MustCompile(`set_field:([0-9a-f:]{17})->eth_src`).FindStringSubmatch(f.actions); m != nil {
 				return m[1], nil
 			}
@@ -561,9 +561,9 @@ func testDisabled(t *testing.T, e *env) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e.current().stop(t)
-	cfg := e.cfg
-	cfg.Apps.ProxyARP.Enabled = false
-	e.writeConfig(t, cfg)
+	off := proxyarp.DefaultConfig()
+	off.Enabled = false
+	e.writeConfig(t, e.cfg.WithSection("apps.proxyarp", &off))
 	e.startController(t)
 	e.waitConnected(t, 30*time.Second, e.hostNames()...)
 	poll(t, 20*time.Second, "every proxy ARP flow to be gone", func() (bool, string) {
@@ -573,7 +573,7 @@ func testDisabled(t *testing.T, e *env) {
 				return false, err.Error()
 			}
 			for _, f := range fs {
-				if f.cookie.App() == flows.AppProxyARP {
+				if f.cookie.App() == proxyarp.ID {
 					return false, h + ": " + f.line
 				}
 			}

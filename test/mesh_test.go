@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/apps/learning"
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/lab"
@@ -170,7 +171,7 @@ func (e *env) floodPackets(ctx context.Context, hosts []string) (uint64, error) 
 			return 0, err
 		}
 		for _, f := range fs {
-			if f.table == int(flows.TableL2) && (f.priority == int(flows.PrioTableMiss) || f.priority == int(flows.PrioFloodFromTunnel)) {
+			if f.table == int(learning.TableL2) && (f.priority == 0 || f.priority == int(learning.PrioFloodFromTunnel)) {
 				sum += f.packets
 			}
 		}
@@ -434,7 +435,7 @@ func flowProblems(host string, fs []flow, gen uint16) []string {
 			miss[f.table] = true
 		}
 	}
-	for _, tbl := range []flows.TableID{flows.TableClassify, flows.TableL2} {
+	for _, tbl := range []flows.TableID{learning.TableClassify, learning.TableL2} {
 		if !miss[int(tbl)] {
 			probs = append(probs, fmt.Sprintf("%s: no table-miss flow in table %d", host, tbl))
 		}

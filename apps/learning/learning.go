@@ -5,34 +5,30 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
-// Mesh is the slice of topo the app needs: which DPIDs are configured
-// hosts and which tunnel port names point at which peer.
-type Mesh interface {
-	HostByDPID(dpid flows.DPID) (topo.Host, bool)
-	PeerByTunnelPort(name string) (topo.Host, bool)
-}
-
 // Options configures the app.
 type Options struct {
 	// Mesh says which switches are mesh hosts; nil makes every switch
 	// standalone.
-	Mesh Mesh
+	Mesh apps.Mesh
 	// Table is the MAC table to fill; nil makes a private one.
 	Table *topo.MACTable
 	// Generation is the cookie generation of every flow the app installs.
 	Generation uint16
+	// Next is the stage after classify: where admitted packets go. The
+	// registry composes it; default TableL2 (no stage in between).
+	Next flows.TableID
 	// IdleTimeout ages a silent MAC; whole seconds, default 300 s.
 	IdleTimeout time.Duration
 	// FlapMoves moves of one MAC within FlapWindow mark it as flapping;
@@ -59,14 +55,20 @@ type App struct {
 	// each switch receives them in the order the table changed.
 	mu       sync.Mutex
 	table    *topo.MACTable
-	switches map[flows.DPID]*swState
+	switches *apps.Switches[*swState]
 	moves    map[topo.MACKey][]time.Time // recent move times per MAC
+}
+
+// view is what the planner knows of one switch: its ports, and its MAC
+// domain (0 for mesh hosts, the DPID for a standalone switch).
+type view struct {
+	apps.Ports
+	domain flows.DPID
 }
 
 // swState is the app's per-switch state. The switch's dispatcher writes
 // it; other switches' dispatchers read it under App.mu.
 type swState struct {
-	sw     controller.Switch
 	v      view
 	parser *gopacket.DecodingLayerParser
 	eth    layers.Ethernet
@@ -84,6 +86,9 @@ func New(opts Options) *App {
 	if opts.FlapWindow <= 0 {
 		opts.FlapWindow = 10 * time.Second
 	}
+	if opts.Next == 0 {
+		opts.Next = TableL2
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -99,81 +104,55 @@ func New(opts Options) *App {
 		m = NewMetrics(nil)
 	}
 	return &App{opts: opts, log: log, m: m, table: opts.Table,
-		plan:     planner{gen: opts.Generation, idleTimeout: uint16(opts.IdleTimeout / time.Second)},
-		switches: map[flows.DPID]*swState{}, moves: map[topo.MACKey][]time.Time{}}
+		plan:     planner{gen: opts.Generation, next: opts.Next, idleTimeout: uint16(opts.IdleTimeout / time.Second)},
+		switches: apps.NewSwitches[*swState](), moves: map[topo.MACKey][]time.Time{}}
 }
 
 // Name implements controller.App.
 func (a *App) Name() string { return "learning" }
 
-// newView classifies sw's ports: tunnel ports are ovsmesh tunnels to
-// configured peers (by name); ovsmesh-named ports of unknown peers are
-// ignored; every other port, LOCAL included, is local.
+// Table returns the MAC table the app fills.
+func (a *App) Table() *topo.MACTable { return a.table }
+
+// newView classifies sw's ports (apps.ClassifyPorts) and its domain.
 func (a *App) newView(sw controller.Switch) view {
-	v := view{dpid: sw.DPID(), domain: sw.DPID(), local: map[flows.OFPort]bool{}, tunnels: map[string]flows.OFPort{}}
-	if a.opts.Mesh != nil {
-		if h, ok := a.opts.Mesh.HostByDPID(v.dpid); ok {
-			v.host, v.domain = h.Name, 0
-		}
-	}
-	for _, p := range sw.Ports() {
-		a.classify(&v, p)
+	v := view{Ports: apps.ClassifyPorts(a.opts.Mesh, sw)}
+	if v.Host == "" {
+		v.domain = v.DPID
 	}
 	return v
-}
-
-func (a *App) classify(v *view, p flows.Port) {
-	if v.host != "" && a.opts.Mesh != nil {
-		if peer, ok := a.opts.Mesh.PeerByTunnelPort(p.Name); ok {
-			if peer.Name != v.host {
-				v.tunnels[peer.Name] = p.No
-			}
-			return
-		}
-	}
-	if strings.HasPrefix(p.Name, topo.TunnelPortName("")) {
-		return
-	}
-	if p.Up() {
-		v.local[p.No] = true
-	}
 }
 
 // domainViews returns the views of every switch in domain.
 func (a *App) domainViews(domain flows.DPID) []*view {
 	var out []*view
-	for _, s := range a.switches {
-		if s.v.domain == domain {
-			out = append(out, &s.v)
+	for _, s := range a.switches.All() {
+		if s.State.v.domain == domain {
+			out = append(out, &s.State.v)
 		}
 	}
 	return out
 }
 
-// send queues msgs for dpid; a closed or slow switch is skipped (its
-// session is ending and it is replayed on reconnect).
+// send queues msgs for dpid (apps.Switches.Send).
 func (a *App) send(ctx context.Context, dpid flows.DPID, msgs []flows.Message) {
-	s := a.switches[dpid]
-	if s == nil || len(msgs) == 0 {
-		return
-	}
-	if err := s.sw.Send(ctx, msgs...); err != nil {
-		a.log.Debug("send to switch failed", "dpid", dpid.String(), "err", err)
-	}
+	a.switches.Send(ctx, a.log, dpid, msgs)
 }
 
-// SwitchUp implements controller.SwitchUpHandler: it installs the
-// pipeline's baseline and replays every MAC of the switch's domain.
+// SwitchUp implements controller.SwitchUpHandler: it installs the flood
+// groups and tunnel admission flows and replays every MAC of the
+// switch's domain. (The stages' table-miss entries are the controller's
+// baseline.)
 func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
-	s := &swState{sw: sw, v: a.newView(sw)}
+	s := &swState{v: a.newView(sw)}
 	s.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &s.eth)
 	s.parser.IgnoreUnsupported = true
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.switches[s.v.dpid] = s
+	a.switches.Up(sw, s)
 	msgs := a.plan.baseline(&s.v)
 	for _, e := range a.table.Select(func(e topo.MACEntry) bool { return e.Domain == s.v.domain }) {
-		if e.DPID == s.v.dpid && !s.v.local[e.OFPort] {
+		if e.DPID == s.v.DPID && !s.v.Local[e.OFPort] {
 			a.forget(ctx, e) // its port is gone while the switch was away
 			continue
 		}
@@ -191,9 +170,7 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 func (a *App) SwitchDown(ctx context.Context, sw controller.Switch) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if s := a.switches[sw.DPID()]; s != nil && s.sw == sw {
-		delete(a.switches, sw.DPID())
-	}
+	a.switches.Down(sw)
 }
 
 // isMulticast reports whether mac has the group bit set.

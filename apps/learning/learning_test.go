@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -26,7 +27,7 @@ var (
 // baseline.
 func newMesh3(t *testing.T, opts Options) (*App, map[string]*recorder) {
 	t.Helper()
-	m, recs := mesh3()
+	m, recs := mesh3(t)
 	opts.Mesh, opts.Generation = m, 7
 	a := New(opts)
 	byName := map[string]*recorder{}
@@ -50,7 +51,7 @@ func checkGolden(t *testing.T, name, got string) {
 func TestScenarioGolden(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	m, recs := mesh3()
+	m, recs := mesh3(t)
 	a := New(Options{Mesh: m, Generation: 7, Now: clk.now})
 	sw := map[string]*recorder{"h1": recs[0], "h2": recs[1], "h3": recs[2]}
 	var b strings.Builder
@@ -71,8 +72,8 @@ func TestScenarioGolden(t *testing.T) {
 		a.PacketIn(ctx, recs[2], packetIn(2, macA, macB))
 	})
 	step("A's source flow idles out on h3: forgotten mesh-wide", func() {
-		a.FlowRemoved(ctx, recs[2], &flows.FlowRemoved{Cookie: flows.NewCookie(7, flows.AppLearning, 0), Table: flows.TableClassify,
-			Priority: flows.PrioKnownSrc, Reason: flows.RemovedIdleTimeout, Match: flows.Match{InPort: 2, EthSrc: macA}})
+		a.FlowRemoved(ctx, recs[2], &flows.FlowRemoved{Cookie: flows.NewCookie(7, ID, 0), Table: TableClassify,
+			Priority: PrioKnownSrc, Reason: flows.RemovedIdleTimeout, Match: flows.Match{InPort: 2, EthSrc: macA}})
 	})
 	step("h2 port 1 goes away: B forgotten, flood groups shrink", func() {
 		recs[1].PortList = slices.DeleteFunc(recs[1].PortList, func(p flows.Port) bool { return p.No == 1 })
@@ -103,7 +104,7 @@ func TestPacketInDecisions(t *testing.T) {
 			name: "learn on a local port installs src and dst here and tunnel dst on peers, then delivers",
 			host: "h1", pi: packetIn(1, macA, bcast),
 			want: []want{
-				{"h1", []string{"priority=200,in_port=1,dl_src=02:00:00:00:01:01 actions=goto_table:1",
+				{"h1", []string{"priority=200,in_port=1,dl_src=02:00:00:00:01:01 actions=goto_table:40",
 					"priority=100,dl_dst=02:00:00:00:01:01 actions=output:1", "barrier", "packet_out in_port=1 actions=TABLE"}},
 				{"h2", []string{"priority=100,dl_dst=02:00:00:00:01:01 actions=output:11"}},
 				{"h3", []string{"priority=100,dl_dst=02:00:00:00:01:01 actions=output:11"}},
@@ -123,7 +124,7 @@ func TestPacketInDecisions(t *testing.T) {
 		{
 			name: "a packet-in from a tunnel restores the tunnel admission flow and is not learned",
 			host: "h2", pi: packetIn(11, macA, bcast),
-			want: []want{{"h2", []string{"priority=100,in_port=11 actions=write_metadata:0x1/0x1,goto_table:1", "packet_out in_port=11"}}},
+			want: []want{{"h2", []string{"priority=100,in_port=11 actions=write_metadata:0x1/0x1,goto_table:40", "packet_out in_port=11"}}},
 			none: []string{"h1", "h3"},
 		},
 		{
@@ -138,7 +139,7 @@ func TestPacketInDecisions(t *testing.T) {
 			},
 			host: "h2", pi: packetIn(2, macA, bcast),
 			want: []want{
-				{"h1", []string{"delete_strict table=0,priority=200,in_port=1,dl_src=02:00:00:00:01:01", "dl_dst=02:00:00:00:01:01 actions=output:12"}},
+				{"h1", []string{"delete_strict table=10,priority=200,in_port=1,dl_src=02:00:00:00:01:01", "dl_dst=02:00:00:00:01:01 actions=output:12"}},
 				{"h2", []string{"dl_dst=02:00:00:00:01:01 actions=output:2", "in_port=2,dl_src=02:00:00:00:01:01", "packet_out in_port=2"}},
 				{"h3", []string{"dl_dst=02:00:00:00:01:01 actions=output:12"}},
 			},
@@ -221,7 +222,7 @@ func TestFlapDamping(t *testing.T) {
 }
 
 func TestFloodGroupsSplitHorizon(t *testing.T) {
-	p := planner{gen: 1}
+	p := planner{gen: 1, next: TableL2}
 	tests := []struct {
 		name            string
 		v               view
@@ -229,19 +230,19 @@ func TestFloodGroupsSplitHorizon(t *testing.T) {
 	}{
 		{
 			name:      "mesh host: local origin floods to local ports and tunnels, tunnel origin to local only",
-			v:         view{local: map[flows.OFPort]bool{1: true, 2: true}, tunnels: map[string]flows.OFPort{"h2": 12, "h3": 13}},
+			v:         view{Ports: apps.Ports{Local: map[flows.OFPort]bool{1: true, 2: true}, Tunnels: map[string]flows.OFPort{"h2": 12, "h3": 13}}},
 			fromLocal: "group_mod command=0x8000 group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2,bucket=actions=output:12,bucket=actions=output:13",
 			from:      "group_mod command=0x8000 group_id=2,type=all,bucket=actions=output:1,bucket=actions=output:2",
 		},
 		{
 			name:      "standalone switch: no tunnels",
-			v:         view{local: map[flows.OFPort]bool{3: true}, tunnels: map[string]flows.OFPort{}},
+			v:         view{Ports: apps.Ports{Local: map[flows.OFPort]bool{3: true}, Tunnels: map[string]flows.OFPort{}}},
 			fromLocal: "group_mod command=0x8000 group_id=1,type=all,bucket=actions=output:3",
 			from:      "group_mod command=0x8000 group_id=2,type=all,bucket=actions=output:3",
 		},
 		{
 			name:      "no ports yet: empty groups",
-			v:         view{local: map[flows.OFPort]bool{}, tunnels: map[string]flows.OFPort{}},
+			v:         view{Ports: apps.Ports{Local: map[flows.OFPort]bool{}, Tunnels: map[string]flows.OFPort{}}},
 			fromLocal: "group_mod command=0x8000 group_id=1,type=all",
 			from:      "group_mod command=0x8000 group_id=2,type=all",
 		},
@@ -262,7 +263,7 @@ func TestFloodGroupsSplitHorizon(t *testing.T) {
 func TestStandaloneSwitchIsItsOwnDomain(t *testing.T) {
 	ctx := context.Background()
 	a, sw := newMesh3(t, Options{})
-	other := &recorder{ID: 0x42, PortList: []flows.Port{port(1, "eth1"), port(2, "eth2")}}
+	other := &recorder{ID: 0x42, Pipeline: pipeline(t), TB: t, PortList: []flows.Port{port(1, "eth1"), port(2, "eth2")}}
 	if err := a.SwitchUp(ctx, other); err != nil {
 		t.Fatal(err)
 	}

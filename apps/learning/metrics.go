@@ -2,10 +2,10 @@ package learning
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the learning app's collectors (no MAC labels).
+// Metrics are the learning app's collectors (no MAC labels). The MAC
+// count is the MAC table's own gauge, ovsmesh_mac_table_entries.
 type Metrics struct {
 	learned, moved, damped, aged, reinstalled, portGone, badFrames, ignored prometheus.Counter
-	macs                                                                    prometheus.Gauge
 }
 
 // NewMetrics builds the app's metrics and registers them with reg (nil:
@@ -23,11 +23,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		portGone:    c("macs_port_gone_total", "MACs forgotten because their port went away or down."),
 		badFrames:   c("bad_frames_total", "Packet-ins with an undecodable frame or a multicast source."),
 		ignored:     c("ignored_port_packet_ins_total", "Packet-ins from ports that are neither local nor a known tunnel."),
-		macs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ovsmesh_learning_macs",
-			Help: "MACs in the mesh-wide table."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.learned, m.moved, m.damped, m.aged, m.reinstalled, m.portGone, m.badFrames, m.ignored, m.macs)
+		reg.MustRegister(m.learned, m.moved, m.damped, m.aged, m.reinstalled, m.portGone, m.badFrames, m.ignored)
 	}
 	return m
 }

@@ -26,15 +26,13 @@ var errUnknownSwitch = errors.New("switch has no learning state")
 // reinstall it when the switch lost the flow), then deliver the packet
 // through the pipeline with output:TABLE after a barrier.
 func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.PacketIn) error {
-	if pi.Table != flows.TableClassify {
-		return nil // another app's packet-in (proxy ARP sends from TableARP)
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.switches[sw.DPID()]
-	if s == nil {
+	c := a.switches.Get(sw.DPID())
+	if c == nil {
 		return errUnknownSwitch
 	}
+	s := c.State
 	if err := s.parser.DecodeLayers(pi.Data, &s.layers); err != nil || len(s.layers) == 0 {
 		a.m.badFrames.Inc()
 		return fmt.Errorf("packet-in on port %d: undecodable Ethernet frame of %d bytes: %v", pi.InPort, len(pi.Data), err)
@@ -42,12 +40,12 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 	src := s.eth.SrcMAC
 
 	switch {
-	case s.v.isTunnel(pi.InPort):
+	case s.v.IsTunnel(pi.InPort):
 		// The tunnel admission flow is missing (evicted or not yet
 		// installed): put it back. Remote MACs are learned at their host.
-		a.send(ctx, s.v.dpid, withDelivery([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}, pi))
+		a.send(ctx, s.v.DPID, withDelivery([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}, pi))
 		return nil
-	case !s.v.local[pi.InPort]:
+	case !s.v.Local[pi.InPort]:
 		a.m.ignored.Inc()
 		return nil // an ignored port (stale ovsmesh tunnel): drop
 	case isMulticast(src):
@@ -57,7 +55,7 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 
 	now := a.opts.Now()
 	// here.MAC aliases the frame: it is copied where here is stored.
-	here := topo.MACEntry{MAC: src, Domain: s.v.domain, DPID: s.v.dpid, OFPort: pi.InPort, Host: s.v.host, Learned: now}
+	here := topo.MACEntry{MAC: src, Domain: s.v.domain, DPID: s.v.DPID, OFPort: pi.InPort, Host: s.v.Host, Learned: now}
 	key := topo.KeyOf(here.Domain, here.MAC)
 	old, known := a.table.Get(key)
 	switch {
@@ -65,22 +63,21 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		here.MAC = slices.Clone(src)
 		a.table.Put(here)
 		a.m.learned.Inc()
-		a.m.macs.Set(float64(a.table.Len()))
 		for _, v := range a.domainViews(here.Domain) {
-			a.send(ctx, v.dpid, a.plan.install(v, here))
+			a.send(ctx, v.DPID, a.plan.install(v, here))
 		}
 	case old.DPID == here.DPID && old.OFPort == here.OFPort:
 		// The switch lost the flow (evicted, restarted): reinstall,
 		// and deliver in the same send.
 		a.m.reinstalled.Inc()
-		a.send(ctx, s.v.dpid, withDelivery(a.plan.install(&s.v, old), pi))
+		a.send(ctx, s.v.DPID, withDelivery(a.plan.install(&s.v, old), pi))
 		return nil
 	default:
 		if hold, damped := a.damp(key, now); damped {
 			a.m.damped.Inc()
 			a.log.Warn("MAC flapping: move damped", "mac", src.String(), "dpid", here.DPID.String(), "port", here.OFPort,
 				"from_dpid", old.DPID.String(), "from_port", old.OFPort)
-			a.send(ctx, s.v.dpid, []flows.Message{flows.AddFlow(a.plan.dampFlow(here, hold))})
+			a.send(ctx, s.v.DPID, []flows.Message{flows.AddFlow(a.plan.dampFlow(here, hold))})
 			return nil
 		}
 		here.MAC, here.Moves = slices.Clone(src), old.Moves+1
@@ -90,7 +87,7 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 			a.send(ctx, dpid, msgs)
 		}
 	}
-	a.send(ctx, s.v.dpid, withDelivery(nil, pi))
+	a.send(ctx, s.v.DPID, withDelivery(nil, pi))
 	return nil
 }
 
@@ -127,9 +124,8 @@ func (a *App) forget(ctx context.Context, e topo.MACEntry) {
 		return
 	}
 	delete(a.moves, key)
-	a.m.macs.Set(float64(a.table.Len()))
 	for _, v := range a.domainViews(e.Domain) {
-		a.send(ctx, v.dpid, a.plan.uninstall(v, e))
+		a.send(ctx, v.DPID, a.plan.uninstall(v, e))
 	}
 }
 
@@ -140,15 +136,16 @@ func (a *App) forget(ctx context.Context, e topo.MACEntry) {
 func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.PortStatus) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.switches[sw.DPID()]
-	if s == nil {
+	c := a.switches.Get(sw.DPID())
+	if c == nil {
 		return errUnknownSwitch
 	}
+	s := c.State
 	before := s.v
 	s.v = a.newView(sw)
 	msgs := a.plan.floodGroups(&s.v)
-	for peer, port := range s.v.tunnels {
-		if before.tunnels[peer] == port {
+	for peer, port := range s.v.Tunnels {
+		if before.Tunnels[peer] == port {
 			continue
 		}
 		msgs = append(msgs, flows.AddFlow(a.plan.tunnelIn(port)))
@@ -156,19 +153,19 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 			msgs = append(msgs, a.plan.install(&s.v, e)...)
 		}
 	}
-	for peer, port := range before.tunnels {
-		if s.v.tunnels[peer] != port {
+	for peer, port := range before.Tunnels {
+		if s.v.Tunnels[peer] != port {
 			msgs = append(msgs,
 				flows.DeleteStrict(a.plan.tunnelIn(port)),
 				flows.FlowMod{Command: flows.FlowDelete, Flow: flows.Flow{Table: flows.TableAll}, OutPort: port})
 		}
 	}
-	a.send(ctx, s.v.dpid, msgs)
-	for port := range before.local {
-		if s.v.local[port] {
+	a.send(ctx, s.v.DPID, msgs)
+	for port := range before.Local {
+		if s.v.Local[port] {
 			continue
 		}
-		for _, e := range a.table.Select(func(e topo.MACEntry) bool { return e.DPID == s.v.dpid && e.OFPort == port }) {
+		for _, e := range a.table.Select(func(e topo.MACEntry) bool { return e.DPID == s.v.DPID && e.OFPort == port }) {
 			a.m.portGone.Inc()
 			a.forget(ctx, e)
 		}
@@ -179,18 +176,19 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 // FlowRemoved implements controller.FlowRemovedHandler: a source flow
 // that idled out means the MAC went silent, so it is forgotten mesh-wide.
 func (a *App) FlowRemoved(ctx context.Context, sw controller.Switch, fr *flows.FlowRemoved) error {
-	if fr.Cookie.App() != flows.AppLearning || fr.Table != flows.TableClassify || fr.Priority != flows.PrioKnownSrc ||
+	if fr.Table != TableClassify || fr.Priority != PrioKnownSrc ||
 		fr.Reason != flows.RemovedIdleTimeout || fr.Match.EthSrc == nil {
 		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.switches[sw.DPID()]
-	if s == nil {
+	c := a.switches.Get(sw.DPID())
+	if c == nil {
 		return errUnknownSwitch
 	}
+	s := c.State
 	e, ok := a.table.Get(topo.KeyOf(s.v.domain, fr.Match.EthSrc))
-	if !ok || e.DPID != s.v.dpid || e.OFPort != fr.Match.InPort {
+	if !ok || e.DPID != s.v.DPID || e.OFPort != fr.Match.InPort {
 		return nil // it moved or was forgotten already
 	}
 	a.m.aged.Inc()

@@ -8,36 +8,16 @@ import (
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
-// view is what the planner knows of one switch: its identity and which
-// ports are local and which are tunnels to which peer host.
-type view struct {
-	dpid   flows.DPID
-	host   string     // configured host name; "" for a standalone switch
-	domain flows.DPID // 0 for mesh hosts, the DPID for a standalone switch
-	local  map[flows.OFPort]bool
-	// tunnels maps peer host name -> OFPort of the tunnel towards it.
-	tunnels map[string]flows.OFPort
-}
-
-// isTunnel reports whether port is one of the view's tunnel ports.
-func (v *view) isTunnel(port flows.OFPort) bool {
-	for _, p := range v.tunnels {
-		if p == port {
-			return true
-		}
-	}
-	return false
-}
-
 // planner builds flows for one cookie generation and timeout setting.
 // Its methods are pure: they read views and entries and return messages.
 type planner struct {
 	gen         uint16
-	idleTimeout uint16 // seconds
+	next        flows.TableID // the stage after classify
+	idleTimeout uint16        // seconds
 }
 
 func (p planner) cookie(object uint32) flows.Cookie {
-	return flows.NewCookie(p.gen, flows.AppLearning, object)
+	return flows.NewCookie(p.gen, ID, object)
 }
 
 // macObject is the cookie object of a MAC's flows: its low 32 bits.
@@ -49,66 +29,58 @@ func macObject(mac []byte) uint32 { return binary.BigEndian.Uint32(mac[2:6]) }
 // output to the ingress port is dropped unless it is OFPP_IN_PORT).
 func (p planner) floodGroups(v *view) []flows.Message {
 	var localBuckets, allBuckets [][]flows.Action
-	for _, port := range sortedPorts(v.local) {
+	for _, port := range sortedPorts(v.Local) {
 		b := []flows.Action{flows.Output{Port: port}}
 		localBuckets = append(localBuckets, b)
 		allBuckets = append(allBuckets, b)
 	}
-	for _, port := range sortedTunnels(v.tunnels) {
+	for _, port := range sortedTunnels(v.Tunnels) {
 		allBuckets = append(allBuckets, []flows.Action{flows.Output{Port: port}})
 	}
 	return []flows.Message{
-		flows.GroupMod{Command: flows.GroupAddOrModify, ID: flows.GroupFloodLocal, Buckets: allBuckets},
-		flows.GroupMod{Command: flows.GroupAddOrModify, ID: flows.GroupFloodTunnel, Buckets: localBuckets},
+		flows.GroupMod{Command: flows.GroupAddOrModify, ID: GroupFloodLocal, Buckets: allBuckets},
+		flows.GroupMod{Command: flows.GroupAddOrModify, ID: GroupFloodTunnel, Buckets: localBuckets},
 	}
 }
 
-// baseline returns v's groups, table-miss entries and tunnel admission
-// flows, groups first so no flow refers to a missing group.
+// baseline returns v's groups, the from-tunnel flood entry and the
+// tunnel admission flows, groups first so no flow refers to a missing
+// group. (The table-miss entries are the controller's baseline.)
 func (p planner) baseline(v *view) []flows.Message {
 	msgs := p.floodGroups(v)
 	msgs = append(msgs,
-		flows.AddFlow(flows.Flow{Table: flows.TableClassify, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
-			Actions: []flows.Action{flows.ToController}}),
-		// The ARP tables pass everything on unless apps/proxyarp adds
-		// its flows.
-		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
-			Goto: flows.TableL2}),
-		flows.AddFlow(flows.Flow{Table: flows.TableARPResponder, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
-			Goto: flows.TableL2}),
-		flows.AddFlow(flows.Flow{Table: flows.TableL2, Priority: flows.PrioTableMiss, Cookie: p.cookie(0),
-			Actions: []flows.Action{flows.Group{ID: flows.GroupFloodLocal}}}),
-		flows.AddFlow(flows.Flow{Table: flows.TableL2, Priority: flows.PrioFloodFromTunnel, Cookie: p.cookie(0),
+		flows.AddFlow(flows.Flow{Table: TableL2, Priority: PrioFloodFromTunnel, Cookie: p.cookie(0),
 			Match:   flows.Match{Metadata: flows.MetaFromTunnel, MetadataMask: flows.MetaFromTunnel},
-			Actions: []flows.Action{flows.Group{ID: flows.GroupFloodTunnel}}}),
+			Actions: []flows.Action{flows.Group{ID: GroupFloodTunnel}}}),
 	)
-	for _, port := range sortedTunnels(v.tunnels) {
+	for _, port := range sortedTunnels(v.Tunnels) {
 		msgs = append(msgs, flows.AddFlow(p.tunnelIn(port)))
 	}
 	return msgs
 }
 
 // tunnelIn admits everything arriving on a tunnel port, tagged so that
-// TableARP passes it on and TableL2 floods it to local ports only.
+// later stages know (the ARP stage passes it on, TableL2 floods it to
+// local ports only).
 func (p planner) tunnelIn(port flows.OFPort) flows.Flow {
-	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioTunnelIn, Cookie: p.cookie(0),
+	return flows.Flow{Table: TableClassify, Priority: PrioTunnelIn, Cookie: p.cookie(0),
 		Match:         flows.Match{InPort: port},
 		WriteMetadata: flows.MetaFromTunnel, WriteMetadataMask: flows.MetaFromTunnel,
-		Goto: flows.TableARP}
+		Goto: p.next}
 }
 
 // srcFlow admits e's MAC from its port; it idles out after the idle
 // timeout and reports its removal, which is how MACs age.
 func (p planner) srcFlow(e topo.MACEntry) flows.Flow {
-	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioKnownSrc, Cookie: p.cookie(macObject(e.MAC)),
+	return flows.Flow{Table: TableClassify, Priority: PrioKnownSrc, Cookie: p.cookie(macObject(e.MAC)),
 		IdleTimeout: p.idleTimeout, SendFlowRem: true,
 		Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC},
-		Goto:  flows.TableARP}
+		Goto:  p.next}
 }
 
 // dampFlow drops a flapping MAC at a port for hold seconds.
 func (p planner) dampFlow(e topo.MACEntry, hold uint16) flows.Flow {
-	return flows.Flow{Table: flows.TableClassify, Priority: flows.PrioDamped, Cookie: p.cookie(macObject(e.MAC)),
+	return flows.Flow{Table: TableClassify, Priority: PrioDamped, Cookie: p.cookie(macObject(e.MAC)),
 		HardTimeout: hold, Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC}}
 }
 
@@ -118,16 +90,16 @@ func (p planner) dampFlow(e topo.MACEntry, hold uint16) flows.Flow {
 // or a tunnel not up yet; the MAC is then flooded).
 func (p planner) dstFlow(v *view, e topo.MACEntry) (flows.Flow, bool) {
 	port := e.OFPort
-	if e.DPID != v.dpid {
+	if e.DPID != v.DPID {
 		if e.Domain != 0 || v.domain != 0 {
 			return flows.Flow{}, false
 		}
 		var ok bool
-		if port, ok = v.tunnels[e.Host]; !ok {
+		if port, ok = v.Tunnels[e.Host]; !ok {
 			return flows.Flow{}, false
 		}
 	}
-	return flows.Flow{Table: flows.TableL2, Priority: flows.PrioL2Dst, Cookie: p.cookie(macObject(e.MAC)),
+	return flows.Flow{Table: TableL2, Priority: PrioL2Dst, Cookie: p.cookie(macObject(e.MAC)),
 		Match: flows.Match{EthDst: e.MAC}, Actions: []flows.Action{flows.Output{Port: port}}}, true
 }
 
@@ -135,7 +107,7 @@ func (p planner) dstFlow(v *view, e topo.MACEntry) (flows.Flow, bool) {
 // destination when e is on v, destination only elsewhere.
 func (p planner) install(v *view, e topo.MACEntry) []flows.Message {
 	var msgs []flows.Message
-	if e.DPID == v.dpid {
+	if e.DPID == v.DPID {
 		msgs = append(msgs, flows.AddFlow(p.srcFlow(e)))
 	}
 	if f, ok := p.dstFlow(v, e); ok {
@@ -146,9 +118,9 @@ func (p planner) install(v *view, e topo.MACEntry) []flows.Message {
 
 // uninstall returns the deletes that remove e's flows from v.
 func (p planner) uninstall(v *view, e topo.MACEntry) []flows.Message {
-	msgs := []flows.Message{flows.DeleteStrict(flows.Flow{Table: flows.TableL2, Priority: flows.PrioL2Dst,
+	msgs := []flows.Message{flows.DeleteStrict(flows.Flow{Table: TableL2, Priority: PrioL2Dst,
 		Match: flows.Match{EthDst: e.MAC}})}
-	if e.DPID == v.dpid {
+	if e.DPID == v.DPID {
 		msgs = append(msgs, flows.DeleteStrict(p.srcFlow(e)))
 	}
 	return msgs
@@ -160,19 +132,19 @@ func (p planner) move(views []*view, old, now topo.MACEntry) map[flows.DPID][]fl
 	out := map[flows.DPID][]flows.Message{}
 	for _, v := range views {
 		var msgs []flows.Message
-		if v.dpid == old.DPID {
+		if v.DPID == old.DPID {
 			msgs = append(msgs, flows.DeleteStrict(p.srcFlow(old)))
 		}
 		if f, ok := p.dstFlow(v, now); ok {
 			msgs = append(msgs, flows.AddFlow(f))
-			if v.dpid == now.DPID {
+			if v.DPID == now.DPID {
 				msgs = append(msgs, flows.AddFlow(p.srcFlow(now)))
 			}
 		} else {
-			msgs = append(msgs, flows.DeleteStrict(flows.Flow{Table: flows.TableL2, Priority: flows.PrioL2Dst,
+			msgs = append(msgs, flows.DeleteStrict(flows.Flow{Table: TableL2, Priority: PrioL2Dst,
 				Match: flows.Match{EthDst: now.MAC}}))
 		}
-		out[v.dpid] = msgs
+		out[v.DPID] = msgs
 	}
 	return out
 }

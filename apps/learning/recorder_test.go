@@ -2,11 +2,13 @@ package learning
 
 import (
 	"net"
+	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -24,8 +26,20 @@ func newClock() *clock                             { return &clock{t: time.Date(
 func mac(s string) net.HardwareAddr                { m, _ := net.ParseMAC(s); return m }
 func port(no flows.OFPort, name string) flows.Port { return flows.Port{No: no, Name: name} }
 
-// mesh3 is three mesh hosts and their recorders (controllertest.Mesh).
-func mesh3() (*topo.Mesh, []*recorder) { return controllertest.Mesh(3) }
+// pipeline is the pipeline of the learning app alone, composed by the
+// registry: ingress (0), classify (10), l2 (40).
+func pipeline(t testing.TB) *flows.Pipeline {
+	t.Helper()
+	r, err := apps.NewRegistry(Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Pipeline()
+}
+
+// mesh3 is three mesh hosts and their recorders (controllertest.Mesh),
+// which check every flow against the pipeline.
+func mesh3(t testing.TB) (*topo.Mesh, []*recorder) { return controllertest.Mesh(t, 3, pipeline(t)) }
 
 // frame builds an Ethernet frame from src to dst carrying an ARP request.
 func frame(src, dst net.HardwareAddr) []byte {

@@ -2,9 +2,10 @@ package proxyarp
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the proxy ARP app's collectors (no MAC or IP labels).
+// Metrics are the proxy ARP app's collectors (no MAC or IP labels). The
+// binding count is the ARP table's own gauge, ovsmesh_arp_bindings.
 type Metrics struct {
-	bindings, responders                                              prometheus.Gauge
+	responders                                                        prometheus.Gauge
 	packetIns, learned, moved, changed, conflicts, answered, samePort prometheus.Counter
 	aged, portGone, refreshed                                         prometheus.Counter
 	refused                                                           *prometheus.CounterVec
@@ -20,7 +21,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return prometheus.NewGauge(prometheus.GaugeOpts{Name: "ovsmesh_proxyarp_" + name, Help: help})
 	}
 	m := &Metrics{
-		bindings:   g("bindings", "IPv4-to-MAC bindings in the mesh-wide ARP table."),
 		responders: g("responder_flows", "ARP responder flows installed on connected switches (each answers in the datapath)."),
 		packetIns:  c("packet_ins_total", "ARP packet-ins handled (new or changed senders)."),
 		learned:    c("learned_total", "Bindings learned for an IP that had none."),
@@ -39,7 +39,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.refused.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.bindings, m.responders, m.packetIns, m.learned, m.moved, m.changed, m.conflicts, m.answered, m.samePort,
+		reg.MustRegister(m.responders, m.packetIns, m.learned, m.moved, m.changed, m.conflicts, m.answered, m.samePort,
 			m.aged, m.portGone, m.refreshed, m.refused)
 	}
 	return m

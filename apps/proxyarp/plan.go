@@ -13,6 +13,8 @@ import (
 // are pure: they read bindings and return flows or messages.
 type planner struct {
 	gen uint16
+	// l2 is the l2 stage's table.
+	l2 flows.TableID
 	// aging is the known-sender flows' idle timeout in seconds: a
 	// binding whose owner sends no ARP for that long ages out.
 	aging uint16
@@ -24,7 +26,7 @@ type planner struct {
 // cookie returns the app's cookie for an object (an IPv4 address as a
 // big-endian uint32, 0 for the baseline).
 func (p planner) cookie(object uint32) flows.Cookie {
-	return flows.NewCookie(p.gen, flows.AppProxyARP, object)
+	return flows.NewCookie(p.gen, ID, object)
 }
 
 // ipObject is the cookie object of an IPv4 address's flows.
@@ -51,17 +53,17 @@ func (p planner) baseline() []flows.Message {
 	req, rep := arp, arp
 	req.ARPOp, rep.ARPOp = 1, 2
 	return []flows.Message{
-		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPFromTunnel, Cookie: p.cookie(0),
-			Match: flows.Match{Metadata: flows.MetaFromTunnel, MetadataMask: flows.MetaFromTunnel}, Goto: flows.TableL2}),
-		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPProbe, Cookie: p.cookie(0),
-			Match: probe, Goto: flows.TableARPResponder}),
-		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPProbeDrop, Cookie: p.cookie(0),
+		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPFromTunnel, Cookie: p.cookie(0),
+			Match: flows.Match{Metadata: flows.MetaFromTunnel, MetadataMask: flows.MetaFromTunnel}, Goto: p.l2}),
+		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPProbe, Cookie: p.cookie(0),
+			Match: probe, Goto: TableARPResponder}),
+		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPProbeDrop, Cookie: p.cookie(0),
 			Match: zero}),
-		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPInspect, Cookie: p.cookie(0),
+		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPInspect, Cookie: p.cookie(0),
 			Match: req, Actions: []flows.Action{flows.ToController}}),
-		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPInspect, Cookie: p.cookie(0),
+		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPInspect, Cookie: p.cookie(0),
 			Match: rep, Actions: []flows.Action{flows.ToController}}),
-		flows.AddFlow(flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPBadOp, Cookie: p.cookie(0),
+		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPBadOp, Cookie: p.cookie(0),
 			Match: arp}),
 	}
 }
@@ -70,17 +72,17 @@ func (p planner) baseline() []flows.Message {
 // eth_src, arp_spa and arp_sha must all be b's. Its idle timeout is the
 // aging time and its removal is reported, which is how bindings age.
 func (p planner) senderFlow(b topo.ARPBinding) flows.Flow {
-	return flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPKnownSender, Cookie: p.cookie(ipObject(b.IP)),
+	return flows.Flow{Table: TableARP, Priority: PrioARPKnownSender, Cookie: p.cookie(ipObject(b.IP)),
 		IdleTimeout: p.aging, SendFlowRem: true,
 		Match: flows.Match{InPort: b.OFPort, EthSrc: b.MAC, EthType: flows.EthTypeARP, ARPSPA: b.IP, ARPSHA: b.MAC},
-		Goto:  flows.TableARPResponder}
+		Goto:  TableARPResponder}
 }
 
 // responder answers a request for b.IP in the datapath (the OVN/Neutron
 // ARP responder): the request becomes the reply and leaves by the port
 // it came in on.
 func (p planner) responder(b topo.ARPBinding) flows.Flow {
-	return flows.Flow{Table: flows.TableARPResponder, Priority: flows.PrioARPResponder, Cookie: p.cookie(ipObject(b.IP)),
+	return flows.Flow{Table: TableARPResponder, Priority: PrioARPResponder, Cookie: p.cookie(ipObject(b.IP)),
 		Match: flows.Match{EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP},
 		Actions: []flows.Action{
 			flows.MoveField(flows.FieldEthSrc, flows.FieldEthDst),
@@ -97,7 +99,7 @@ func (p planner) responder(b topo.ARPBinding) flows.Flow {
 // samePort drops, on b's own switch, requests for b.IP that come in on
 // b's own port: the target is on the asker's segment and answers itself.
 func (p planner) samePort(b topo.ARPBinding) flows.Flow {
-	return flows.Flow{Table: flows.TableARPResponder, Priority: flows.PrioARPSamePort, Cookie: p.cookie(ipObject(b.IP)),
+	return flows.Flow{Table: TableARPResponder, Priority: PrioARPSamePort, Cookie: p.cookie(ipObject(b.IP)),
 		Match: flows.Match{InPort: b.OFPort, EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP}}
 }
 
@@ -105,7 +107,7 @@ func (p planner) samePort(b topo.ARPBinding) flows.Flow {
 // ip at sha, after such a claim was refused. The sender's own, valid
 // ARP (another IP, or its own MAC as sha) is not affected.
 func (p planner) holdFlow(port flows.OFPort, ethSrc, sha net.HardwareAddr, ip netip.Addr) flows.Flow {
-	return flows.Flow{Table: flows.TableARP, Priority: flows.PrioARPHold, Cookie: p.cookie(ipObject(ip)),
+	return flows.Flow{Table: TableARP, Priority: PrioARPHold, Cookie: p.cookie(ipObject(ip)),
 		HardTimeout: p.hold,
 		Match:       flows.Match{InPort: port, EthSrc: ethSrc, EthType: flows.EthTypeARP, ARPSPA: ip, ARPSHA: sha}}
 }
@@ -167,5 +169,5 @@ func answer(req *arpPacket, b topo.ARPBinding, inPort flows.OFPort) (flows.Packe
 // responder table, as if its sender had been admitted: the switch
 // answers a request for a known IP, and l2 forwards or floods the rest.
 func deliver(inPort flows.OFPort, data []byte) flows.PacketOut {
-	return flows.PacketOut{InPort: inPort, Actions: []flows.Action{flows.Resubmit{Table: flows.TableARPResponder}}, Data: data}
+	return flows.PacketOut{InPort: inPort, Actions: []flows.Action{flows.Resubmit{Table: TableARPResponder}}, Data: data}
 }

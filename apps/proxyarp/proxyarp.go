@@ -6,20 +6,14 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
-
-// Mesh is the slice of topo the app needs: which DPIDs are configured
-// hosts. Proxy ARP runs on mesh hosts only; other switches flood ARP.
-type Mesh interface {
-	HostByDPID(dpid flows.DPID) (topo.Host, bool)
-}
 
 // MACs is the slice of the learning app's MAC table the app reads: where
 // a MAC was last seen, to tell whether a binding's owner is gone.
@@ -35,8 +29,9 @@ type Static struct {
 
 // Options configures the app.
 type Options struct {
-	// Mesh says which switches are mesh hosts; required.
-	Mesh Mesh
+	// Mesh says which switches are mesh hosts; required. Proxy ARP runs
+	// on mesh hosts only; other switches flood ARP.
+	Mesh apps.Mesh
 	// Table is the ARP table to fill; nil makes a private one. Bindings
 	// already in it (restored from the state file) are replayed.
 	Table *topo.ARPTable
@@ -45,6 +40,9 @@ type Options struct {
 	MACs MACs
 	// Generation is the cookie generation of every flow the app installs.
 	Generation uint16
+	// L2 is the l2 stage, where ARP from tunnels goes; the registry
+	// composes it. Default 40 (the learning app's).
+	L2 flows.TableID
 	// Aging drops a binding whose owner sent no ARP for this long;
 	// whole seconds, default 20 min.
 	Aging time.Duration
@@ -71,17 +69,14 @@ type App struct {
 	// mu orders every table change with the flow messages it causes.
 	mu       sync.Mutex
 	table    *topo.ARPTable
-	switches map[flows.DPID]*swState
+	switches *apps.Switches[*swState]
 }
 
 // swState is the app's per-switch state; the switch's dispatcher writes
 // it, other dispatchers read it under App.mu.
 type swState struct {
-	sw    controller.Switch
-	dpid  flows.DPID
-	host  string
-	local map[flows.OFPort]bool
-	p     *parser
+	apps.Ports
+	p *parser
 }
 
 // New returns the app, with the static bindings in its table.
@@ -91,6 +86,9 @@ func New(opts Options) *App {
 	}
 	if opts.Hold <= 0 {
 		opts.Hold = 5 * time.Second
+	}
+	if opts.L2 == 0 {
+		opts.L2 = 40
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -106,8 +104,8 @@ func New(opts Options) *App {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: map[flows.DPID]*swState{},
-		plan: planner{gen: opts.Generation, aging: secs(opts.Aging), hold: secs(opts.Hold)}}
+	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: apps.NewSwitches[*swState](),
+		plan: planner{gen: opts.Generation, l2: opts.L2, aging: secs(opts.Aging), hold: secs(opts.Hold)}}
 	now := opts.Now()
 	for _, s := range opts.Static {
 		b, ok := a.table.Get(s.IP)
@@ -123,7 +121,6 @@ func New(opts Options) *App {
 			a.table.Delete(b.IP)
 		}
 	}
-	m.bindings.Set(float64(a.table.Len()))
 	return a
 }
 
@@ -144,34 +141,15 @@ func secs(d time.Duration) uint16 {
 // Name implements controller.App.
 func (a *App) Name() string { return "proxyarp" }
 
-// localPorts returns sw's up ports that are not ovsmesh tunnels.
-func localPorts(sw controller.Switch) map[flows.OFPort]bool {
-	local := map[flows.OFPort]bool{}
-	for _, p := range sw.Ports() {
-		if p.Up() && !strings.HasPrefix(p.Name, topo.TunnelPortName("")) {
-			local[p.No] = true
-		}
-	}
-	return local
-}
-
-// send queues msgs for dpid; a closed or slow switch is skipped (it is
-// replayed when it reconnects).
+// send queues msgs for dpid (apps.Switches.Send).
 func (a *App) send(ctx context.Context, dpid flows.DPID, msgs []flows.Message) {
-	s := a.switches[dpid]
-	if s == nil || len(msgs) == 0 {
-		return
-	}
-	if err := s.sw.Send(ctx, msgs...); err != nil {
-		a.log.Debug("send to switch failed", "dpid", dpid.String(), "err", err)
-	}
+	a.switches.Send(ctx, a.log, dpid, msgs)
 }
 
-// gauges updates the bindings and responder-flow gauges.
+// gauges updates the responder-flow gauge (the binding count is the ARP
+// table's own gauge, ovsmesh_arp_bindings).
 func (a *App) gauges() {
-	n := a.table.Len()
-	a.m.bindings.Set(float64(n))
-	a.m.responders.Set(float64(n * len(a.switches)))
+	a.m.responders.Set(float64(a.table.Len() * a.switches.Len()))
 }
 
 // SwitchUp implements controller.SwitchUpHandler: on a mesh host it
@@ -180,22 +158,21 @@ func (a *App) gauges() {
 // switch). Bindings whose port is gone while the switch was away are
 // dropped.
 func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
-	h, ok := a.opts.Mesh.HostByDPID(sw.DPID())
-	if !ok {
+	s := &swState{Ports: apps.ClassifyPorts(a.opts.Mesh, sw), p: newParser()}
+	if s.Host == "" {
 		return nil // not a mesh host: ARP is flooded as any broadcast
 	}
-	s := &swState{sw: sw, dpid: sw.DPID(), host: h.Name, local: localPorts(sw), p: newParser()}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.switches[s.dpid] = s
+	a.switches.Up(sw, s)
 	msgs := a.plan.baseline()
 	for _, b := range a.table.Select(nil) {
-		if located(b, s.dpid) && !s.local[b.OFPort] {
+		if located(b, s.DPID) && !s.Local[b.OFPort] {
 			a.m.portGone.Inc()
 			a.forget(ctx, b)
 			continue
 		}
-		msgs = append(msgs, a.plan.install(s.dpid, b)...)
+		msgs = append(msgs, a.plan.install(s.DPID, b)...)
 	}
 	a.gauges()
 	if err := sw.Send(ctx, msgs...); err != nil {
@@ -210,9 +187,7 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 func (a *App) SwitchDown(ctx context.Context, sw controller.Switch) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if s := a.switches[sw.DPID()]; s != nil && s.sw == sw {
-		delete(a.switches, sw.DPID())
-	}
+	a.switches.Down(sw)
 	a.gauges()
 }
 
@@ -223,15 +198,13 @@ func (a *App) forget(ctx context.Context, b topo.ARPBinding) {
 		now := b
 		now.DPID, now.OFPort, now.Host = 0, 0, ""
 		a.table.Put(now)
-		if s := a.switches[b.DPID]; s != nil {
-			a.send(ctx, b.DPID, []flows.Message{flows.DeleteStrict(a.plan.senderFlow(b))})
-		}
+		a.send(ctx, b.DPID, []flows.Message{flows.DeleteStrict(a.plan.senderFlow(b))})
 		return
 	}
 	if !a.table.Delete(b.IP) {
 		return
 	}
-	for dpid := range a.switches {
+	for dpid := range a.switches.All() {
 		a.send(ctx, dpid, a.plan.uninstall(dpid, b))
 	}
 	a.gauges()
@@ -243,14 +216,15 @@ func (a *App) forget(ctx context.Context, b topo.ARPBinding) {
 func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.PortStatus) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := a.switches[sw.DPID()]
-	if s == nil {
+	c := a.switches.Get(sw.DPID())
+	if c == nil {
 		return nil
 	}
-	s.local = localPorts(sw)
-	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return located(b, s.dpid) && !s.local[b.OFPort] }) {
+	s := c.State
+	s.Ports = apps.ClassifyPorts(a.opts.Mesh, sw)
+	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return located(b, s.DPID) && !s.Local[b.OFPort] }) {
 		a.m.portGone.Inc()
-		a.log.Info("ARP binding dropped: its port is gone", "ip", b.IP, "mac", b.MAC.String(), "dpid", s.dpid.String(), "port", b.OFPort)
+		a.log.Info("ARP binding dropped: its port is gone", "ip", b.IP, "mac", b.MAC.String(), "dpid", s.DPID.String(), "port", b.OFPort)
 		a.forget(ctx, b)
 	}
 	return nil
@@ -260,7 +234,7 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 // flow that idled out means the binding's owner sent no ARP for the
 // aging time; the binding is dropped mesh-wide.
 func (a *App) FlowRemoved(ctx context.Context, sw controller.Switch, fr *flows.FlowRemoved) error {
-	if fr.Cookie.App() != flows.AppProxyARP || fr.Table != flows.TableARP || fr.Priority != flows.PrioARPKnownSender ||
+	if fr.Table != TableARP || fr.Priority != PrioARPKnownSender ||
 		fr.Reason != flows.RemovedIdleTimeout || !fr.Match.ARPSPA.IsValid() {
 		return nil
 	}

@@ -3,11 +3,14 @@ package proxyarp
 import (
 	"net"
 	"net/netip"
+	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -34,8 +37,26 @@ func port(no flows.OFPort, name string) flows.Port {
 	return flows.Port{No: no, Name: name}
 }
 
-// mesh3 is three mesh hosts and their recorders (controllertest.Mesh).
-func mesh3() (*topo.Mesh, []*recorder) { return controllertest.Mesh(3) }
+// l2Stub stands in for the learning app, which owns the stages around
+// proxy ARP's (an app's tests never import another app).
+var l2Stub = apps.Spec{Name: "stub", ID: 2, Tables: []apps.Table{{Name: "classify", ID: 10}, {Name: "l2", ID: 40}},
+	New: func(apps.Env) (controller.App, error) { return nil, nil }}
+
+// pipeline is the pipeline of proxy ARP and the stub, composed by the
+// registry: ingress (0), classify (10), arp (30), arp_responder (31),
+// l2 (40).
+func pipeline(t testing.TB) *flows.Pipeline {
+	t.Helper()
+	r, err := apps.NewRegistry(l2Stub, Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Pipeline()
+}
+
+// mesh3 is three mesh hosts and their recorders (controllertest.Mesh),
+// which check every flow against the pipeline.
+func mesh3(t testing.TB) (*topo.Mesh, []*recorder) { return controllertest.Mesh(t, 3, pipeline(t)) }
 
 var (
 	bcast = mac("ff:ff:ff:ff:ff:ff")
@@ -71,7 +92,7 @@ func reply(m net.HardwareAddr, i netip.Addr, tm net.HardwareAddr, ti netip.Addr)
 func garp(m net.HardwareAddr, i netip.Addr) []byte { return arpFrame(m, bcast, 1, m, i, zeros, i) }
 
 func pin(inPort flows.OFPort, data []byte) *flows.PacketIn {
-	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: flows.TableARP, Reason: 1, InPort: inPort, Data: data}
+	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: TableARP, Reason: 1, InPort: inPort, Data: data}
 }
 
 // value reads a counter or gauge.

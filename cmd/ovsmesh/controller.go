@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,9 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/ovsmesh/ovsmesh/api"
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/config"
-	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/ovsdb"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -52,13 +50,18 @@ func newControllerCmd() *cobra.Command {
 	return cmd
 }
 
-func loadConfig(f controllerFlags) (config.Config, error) {
-	cfg := config.Default()
+// loadConfig reads the file (or takes the defaults) with the apps'
+// sections, then applies the flags that override it.
+func loadConfig(f controllerFlags, reg *apps.Registry) (config.Config, error) {
+	var cfg config.Config
+	var err error
 	if f.config != "" {
-		var err error
-		if cfg, err = config.Load(f.config); err != nil {
-			return cfg, err
-		}
+		cfg, err = config.Load(f.config, reg.Sections()...)
+	} else {
+		cfg, err = config.Parse(nil, reg.Sections()...)
+	}
+	if err != nil {
+		return cfg, err
 	}
 	if len(f.listen) > 0 {
 		for _, l := range f.listen {
@@ -83,64 +86,34 @@ func runController(ctx context.Context, f controllerFlags) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg, err := loadConfig(f)
+	registry, err := apps.NewRegistry(builtins...)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadConfig(f, registry)
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mesh := topo.NewMesh(cfg.TopoHosts())
-	tables := appTables{MACs: topo.NewMACTable(), ARP: topo.NewARPTable()}
-	st, err := openState(cfg.State, tables, mesh, reg, log)
+	n, err := assemble(cfg, registry, reg, log)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := st.close(); err != nil {
+		if err := n.close(); err != nil {
 			log.Error("closing the state file", "err", err)
 		}
 	}()
-	gen := st.gen
-	apps, err := newApps(cfg, gen, mesh, tables, reg, log)
-	if err != nil {
-		return err
-	}
-	var listen []string
-	for _, l := range cfg.OpenFlow.Listen {
-		addr, _ := config.ParseListen(l)
-		listen = append(listen, addr)
-	}
-	ctl := controller.New(controller.Options{
-		Listen: listen, EchoInterval: cfg.OpenFlow.EchoInterval, QueueLen: cfg.OpenFlow.QueueLen,
-		Generation: gen, Logger: log, Registerer: reg,
-	}, apps...)
+	ctl, mgr, mesh, gen := n.ctl, n.mgr, n.mesh, n.st.gen
 	if err := ctl.Listen(); err != nil {
-		return err
-	}
-	mgr, err := ovsdb.NewManager(ovsdb.Options{
-		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
-		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{mesh, st.journal},
-		Logger: log.With("component", "ovsdb"), Registerer: reg,
-	})
-	if err != nil {
 		return err
 	}
 	apiLn, err := net.Listen("tcp", cfg.API.Listen)
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.API.Listen, err)
 	}
-	var serving atomic.Bool
-	checks := []api.Check{
-		{Name: "state", Fn: st.store.Healthy},
-		{Name: "listeners", Fn: func() error {
-			if !serving.Load() {
-				return errors.New("OpenFlow listeners are not serving")
-			}
-			return nil
-		}},
-	}
-	srv := &http.Server{Handler: api.New(api.Sources{Mesh: mesh, MACs: tables.MACs, ARP: tables.ARP, Switches: ctl,
-		Generation: gen, Checks: checks, Registry: reg}), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: n.api, ReadHeaderTimeout: 5 * time.Second}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -148,10 +121,10 @@ func runController(ctx context.Context, f controllerFlags) error {
 		"hosts", len(cfg.Hosts), "generation", gen, "overlay_mtu", cfg.Mesh.OverlayMTU())
 
 	errc := make(chan error, 3)
-	serving.Store(true)
+	n.serving.Store(true)
 	go func() {
 		err := ctl.Serve(ctx)
-		serving.Store(false)
+		n.serving.Store(false)
 		errc <- err
 	}()
 	go func() { errc <- mgr.Run(ctx) }()
@@ -160,7 +133,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 			errc <- fmt.Errorf("api: %w", err)
 		}
 	}()
-	go reloadOnHUP(ctx, f, log, mesh, mgr)
+	go reloadOnHUP(ctx, f, registry, log, mesh, mgr)
 
 	select {
 	case <-ctx.Done():
@@ -176,7 +149,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 
 // reloadOnHUP re-reads the host list on SIGHUP; a bad file is reported
 // and the running configuration kept.
-func reloadOnHUP(ctx context.Context, f controllerFlags, log *slog.Logger, mesh *topo.Mesh, mgr *ovsdb.Manager) {
+func reloadOnHUP(ctx context.Context, f controllerFlags, registry *apps.Registry, log *slog.Logger, mesh *topo.Mesh, mgr *ovsdb.Manager) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -186,7 +159,7 @@ func reloadOnHUP(ctx context.Context, f controllerFlags, log *slog.Logger, mesh 
 			return
 		case <-hup:
 		}
-		cfg, err := loadConfig(f)
+		cfg, err := loadConfig(f, registry)
 		if err != nil {
 			log.Error("reload refused: keeping the running configuration", "err", err)
 			continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/spf13/cobra"
 )
 
@@ -14,8 +15,14 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	registry, err := apps.NewRegistry(builtins...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ovsmesh:", err)
+		os.Exit(1)
+	}
 	root.AddCommand(newControllerCmd(), newLabCmd())
 	root.AddCommand(newGetCmds()...)
+	root.AddCommand(registry.Commands()...)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "ovsmesh:", err)
 		os.Exit(1)

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/apps/learning"
+	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/test/cbench"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -29,19 +31,34 @@ func BenchmarkPacketInPersistence(b *testing.B) {
 			b.Run(name, func(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				table := topo.NewMACTable()
+				var st *topo.State
 				if persist {
 					s, err := topo.OpenStore(filepath.Join(b.TempDir(), "state.db"), time.Second)
 					if err != nil {
 						b.Fatal(err)
 					}
 					defer s.Close()
-					j := topo.NewJournal(s, topo.JournalOptions{})
-					defer j.Close()
-					j.Attach(table, nil)
+					st = topo.NewState(s, topo.StateOptions{})
+					defer st.Close()
 				}
-				ctl := controller.New(controller.Options{Listen: []string{"127.0.0.1:0"}, Generation: 1},
-					learning.New(learning.Options{Generation: 1, Table: table}))
+				reg, err := apps.NewRegistry(learning.Spec)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg, err := config.Parse(nil, reg.Sections()...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				run, err := reg.Start(cfg, apps.Env{Generation: 1, State: st, Now: time.Now})
+				if err != nil {
+					b.Fatal(err)
+				}
+				table := run.Registrations[0].App.(*learning.App).Table()
+				ctl, err := controller.New(controller.Options{Listen: []string{"127.0.0.1:0"}, Generation: 1,
+					Pipeline: reg.Pipeline(), Baseline: reg.Baseline(1, cfg)}, run.Registrations...)
+				if err != nil {
+					b.Fatal(err)
+				}
 				if err := ctl.Listen(); err != nil {
 					b.Fatal(err)
 				}

@@ -25,6 +25,12 @@ type Recorder struct {
 	// PortList is what Ports returns (a copy); tests may change it
 	// between events, as a PORT_STATUS would.
 	PortList []flows.Port
+	// Pipeline, if set, checks every message as a session's encoder does
+	// (flows.Pipeline.Check): Send refuses a flow whose goto_table is not
+	// a declared successor, records nothing, and reports it to TB.
+	Pipeline *flows.Pipeline
+	// TB, if set, fails the test on a refused message.
+	TB testing.TB
 
 	mu   sync.Mutex
 	msgs []flows.Message
@@ -36,8 +42,20 @@ func (r *Recorder) DPID() flows.DPID { return r.ID }
 // Ports implements controller.Switch.
 func (r *Recorder) Ports() []flows.Port { return slices.Clone(r.PortList) }
 
-// Send implements controller.Switch: it records msgs and never fails.
+// Send implements controller.Switch: it records msgs; it fails only when
+// Pipeline refuses one of them.
 func (r *Recorder) Send(_ context.Context, msgs ...flows.Message) error {
+	for _, m := range msgs {
+		if r.Pipeline == nil {
+			break
+		}
+		if err := r.Pipeline.Check(m); err != nil {
+			if r.TB != nil {
+				r.TB.Errorf("switch %s refused %v: %v", r.ID, m, err)
+			}
+			return err
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.msgs = append(r.msgs, msgs...)

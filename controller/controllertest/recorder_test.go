@@ -18,7 +18,7 @@ func TestRecorder(t *testing.T) {
 	if r.Ports()[0].No != 1 {
 		t.Errorf("Ports returned the recorder's own slice")
 	}
-	r.Send(context.Background(), flows.BarrierRequest{}, flows.AddFlow(flows.Flow{Table: flows.TableL2}))
+	r.Send(context.Background(), flows.BarrierRequest{}, flows.AddFlow(flows.Flow{Table: 3}))
 	if got := r.Take(); len(got) != 2 || got[0] != "barrier" || got[1] != "add cookie=0x0, table=3, priority=0 actions=drop" {
 		t.Errorf("Take() = %q", got)
 	}
@@ -48,4 +48,21 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("golden file %q, %v", b, err)
 	}
 	Golden(t, path, "add flow\n", false)
+}
+
+func TestRecorderChecksPipeline(t *testing.T) {
+	p, err := flows.NewPipeline([]flows.Stage{{Table: 0, Name: "a", Next: []flows.TableID{2}}, {Table: 2, Name: "b"}, {Table: 3, Name: "c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Recorder{Pipeline: p}
+	if err := r.Send(context.Background(), flows.AddFlow(flows.Flow{Table: 0, Goto: 3})); err == nil {
+		t.Error("a goto to an undeclared successor was accepted")
+	}
+	if err := r.Send(context.Background(), flows.AddFlow(flows.Flow{Table: 0, Goto: 2})); err != nil {
+		t.Errorf("a declared goto was refused: %v", err)
+	}
+	if got := r.Take(); len(got) != 1 {
+		t.Errorf("recorded %q, want the declared flow only", got)
+	}
 }

@@ -5,9 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/apps/learning"
+	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/test/cbench"
+	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // BenchmarkInProcess runs the generator against an in-process ovsmesh
@@ -19,8 +22,7 @@ func BenchmarkInProcess(b *testing.B) {
 		b.Run(string(mode), func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			ctl := controller.New(controller.Options{Listen: []string{"127.0.0.1:0"}, Generation: 1},
-				learning.New(learning.Options{Generation: 1}))
+			ctl := inProcess(b, nil)
 			if err := ctl.Listen(); err != nil {
 				b.Fatal(err)
 			}
@@ -34,4 +36,28 @@ func BenchmarkInProcess(b *testing.B) {
 			b.ReportMetric(res.Median, "responses/s")
 		})
 	}
+}
+
+// inProcess assembles a controller with the learning app alone, as the
+// registry composes it, its MAC table in st (nil: memory only).
+func inProcess(b *testing.B, st *topo.State) *controller.Controller {
+	b.Helper()
+	reg, err := apps.NewRegistry(learning.Spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := config.Parse(nil, reg.Sections()...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := reg.Start(cfg, apps.Env{Generation: 1, State: st, Now: time.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctl, err := controller.New(controller.Options{Listen: []string{"127.0.0.1:0"}, Generation: 1,
+		Pipeline: reg.Pipeline(), Baseline: reg.Baseline(1, cfg)}, run.Registrations...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ctl
 }

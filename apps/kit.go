@@ -1,0 +1,139 @@
+package apps
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/ovsmesh/ovsmesh/controller"
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// Mesh is the slice of topo.Mesh apps use to classify a switch and its
+// ports; *topo.Mesh satisfies it, and tests may use a map-backed fake.
+type Mesh interface {
+	// HostByDPID returns the configured host whose pinned DPID is dpid.
+	HostByDPID(dpid flows.DPID) (topo.Host, bool)
+	// PeerByTunnelPort returns the host an ovsmesh tunnel port name
+	// points at.
+	PeerByTunnelPort(name string) (topo.Host, bool)
+}
+
+// Ports is how an app sees one switch: whether it is a mesh host, its
+// local ports and its tunnels to peers.
+type Ports struct {
+	// DPID is the switch's datapath ID.
+	DPID flows.DPID
+	// Host is the configured host name, "" for a standalone switch.
+	Host string
+	// Local holds the ports that are up and are not ovsmesh tunnels
+	// (LOCAL included): where guests sit.
+	Local map[flows.OFPort]bool
+	// Tunnels maps a peer host's name to the OFPort of the tunnel
+	// towards it (mesh hosts only).
+	Tunnels map[string]flows.OFPort
+}
+
+// ClassifyPorts sorts sw's ports: on a mesh host, a port named as the
+// tunnel towards a configured peer is that peer's tunnel; other
+// ovsmesh-named ports (tunnels to hosts no longer configured) are
+// ignored; every other port that is up is local. mesh may be nil: every
+// switch is then standalone.
+func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
+	p := Ports{DPID: sw.DPID(), Local: map[flows.OFPort]bool{}, Tunnels: map[string]flows.OFPort{}}
+	if mesh != nil {
+		if h, ok := mesh.HostByDPID(p.DPID); ok {
+			p.Host = h.Name
+		}
+	}
+	prefix := topo.TunnelPortName("")
+	for _, port := range sw.Ports() {
+		if p.Host != "" {
+			if peer, ok := mesh.PeerByTunnelPort(port.Name); ok {
+				if peer.Name != p.Host {
+					p.Tunnels[peer.Name] = port.No
+				}
+				continue
+			}
+		}
+		if strings.HasPrefix(port.Name, prefix) {
+			continue
+		}
+		if port.Up() {
+			p.Local[port.No] = true
+		}
+	}
+	return p
+}
+
+// IsTunnel reports whether port is one of p's tunnels.
+func (p *Ports) IsTunnel(port flows.OFPort) bool {
+	for _, t := range p.Tunnels {
+		if t == port {
+			return true
+		}
+	}
+	return false
+}
+
+// Switches is an app's per-switch state S, keyed by DPID, with the
+// switch's session. It is not safe for concurrent use: the app's own
+// lock guards it.
+type Switches[S any] struct {
+	m map[flows.DPID]*Connected[S]
+}
+
+// Connected is one switch's session and the app's state for it.
+type Connected[S any] struct {
+	// SW is the switch's current session.
+	SW controller.Switch
+	// State is the app's state for the switch.
+	State S
+}
+
+// NewSwitches returns an empty set.
+func NewSwitches[S any]() *Switches[S] {
+	return &Switches[S]{m: map[flows.DPID]*Connected[S]{}}
+}
+
+// Up records sw's session with its state, replacing an older session of
+// the same DPID, and returns the entry.
+func (s *Switches[S]) Up(sw controller.Switch, st S) *Connected[S] {
+	c := &Connected[S]{SW: sw, State: st}
+	s.m[sw.DPID()] = c
+	return c
+}
+
+// Down forgets sw, unless a newer session of its DPID has replaced it
+// (the old session's SwitchDown can come after the new SwitchUp). It
+// reports whether sw was forgotten.
+func (s *Switches[S]) Down(sw controller.Switch) bool {
+	if c := s.m[sw.DPID()]; c != nil && c.SW == sw {
+		delete(s.m, sw.DPID())
+		return true
+	}
+	return false
+}
+
+// Get returns the entry of dpid, nil when it is not connected.
+func (s *Switches[S]) Get(dpid flows.DPID) *Connected[S] { return s.m[dpid] }
+
+// Len returns how many switches are connected.
+func (s *Switches[S]) Len() int { return len(s.m) }
+
+// All returns every entry, in no particular order.
+func (s *Switches[S]) All() map[flows.DPID]*Connected[S] { return s.m }
+
+// Send queues msgs for dpid. A switch that is not connected, or whose
+// session is closed or too slow, is skipped and logged at debug: its
+// session is ending, and it is replayed when it reconnects.
+func (s *Switches[S]) Send(ctx context.Context, log *slog.Logger, dpid flows.DPID, msgs []flows.Message) {
+	c := s.m[dpid]
+	if c == nil || len(msgs) == 0 {
+		return
+	}
+	if err := c.SW.Send(ctx, msgs...); err != nil {
+		log.Debug("send to switch failed", "dpid", dpid.String(), "err", err)
+	}
+}

@@ -1,0 +1,131 @@
+package apps
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/ovsmesh/ovsmesh/api"
+	"github.com/ovsmesh/ovsmesh/controller"
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// Spec is everything the rest of ovsmesh knows about an app: each app
+// package has one, and the program lists them in pipeline order in one
+// place (cmd/ovsmesh/apps.go).
+type Spec struct {
+	// Name names the app in logs, metrics, the API and its configuration
+	// section (apps.<name> unless ConfigPath says otherwise): lower-case
+	// letters, digits and '_'.
+	Name string
+	// ID is the cookie app byte of every flow the app installs
+	// (flows.Cookie), 2 to 255 and unique; 1 is the controller's
+	// baseline.
+	ID flows.AppID
+	// Tables are the stages the app owns.
+	Tables []Table
+	// Observe names other apps' stages whose packet-ins the app also
+	// receives, after their owner.
+	Observe []string
+	// Config returns a new pointer to the app's configuration type
+	// holding its defaults (it may implement config.Validator); nil for
+	// an app without configuration.
+	Config func() any
+	// ConfigPath is the YAML path of the section; default "apps.<Name>".
+	ConfigPath string
+	// Enabled reports, from the decoded section, whether the app runs;
+	// nil means always. A disabled app is not built, and its stages pass
+	// every packet on to the next stage.
+	Enabled func(cfg any) bool
+	// New builds the app for the running controller. The returned value
+	// implements controller.App and whichever handler interfaces it
+	// needs, and may implement RouteProvider. New must not start
+	// goroutines or touch the network: a later app's failure leaves
+	// nothing half-started.
+	New func(env Env) (controller.App, error)
+	// Commands returns the app's CLI subcommands (they talk to the API;
+	// see package cli); nil for none.
+	Commands func() []*cobra.Command
+}
+
+// Table declares one stage an app owns.
+type Table struct {
+	// Name is the stage name ("classify"), unique in the pipeline.
+	Name string
+	// ID is the table number, unique; stages run in table order.
+	ID flows.TableID
+	// Next names further stages a flow here may goto_table, besides the
+	// stage that follows it in table order, which is always allowed.
+	Next []string
+	// Miss is the table-miss entry's action list while the app runs
+	// (flows.ToController to see unknown packets, a flood group...);
+	// nil passes packets to the next stage (and drops them in the last).
+	// The controller installs it under the baseline cookie.
+	Miss []flows.Action
+}
+
+// RouteProvider is implemented by apps that serve API endpoints.
+type RouteProvider interface {
+	// Routes returns the app's endpoints, under /api/v1/<app>/ for new
+	// apps.
+	Routes() []api.Route
+}
+
+// Env is what an app gets to build itself: the running controller's
+// settings and the shared state, each scoped to the app.
+type Env struct {
+	// Generation is the cookie generation of every flow installed now.
+	Generation uint16
+	// Pipeline is the composed table graph.
+	Pipeline *flows.Pipeline
+	// Config is the app's decoded section (Spec.Config's type), nil
+	// without one.
+	Config any
+	// Mesh is the live view of the configured hosts.
+	Mesh *topo.Mesh
+	// State holds the persistent tables; the app opens its own buckets
+	// (topo.Open, topo.OpenMACTable...).
+	State *topo.State
+	// Logger is tagged app=<name>.
+	Logger *slog.Logger
+	// Registerer receives the app's metrics; nil-safe wrappers are up to
+	// the app (a nil Registerer registers nothing).
+	Registerer prometheus.Registerer
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// Stage returns the table number of the stage named name. It panics
+// when no such stage exists: the registry has checked every name an app
+// declares, so only a typo in the app's code gets there.
+func (e Env) Stage(name string) flows.TableID {
+	s, ok := e.Pipeline.Lookup(name)
+	if !ok {
+		panic(fmt.Sprintf("apps: no stage %q in the pipeline", name))
+	}
+	return s.Table
+}
+
+// Next returns the table of the stage after the one named name: where a
+// flow goes to "my next stage". It panics like Stage, and when name is
+// the last stage.
+func (e Env) Next(name string) flows.TableID {
+	t := e.Stage(name)
+	stages := e.Pipeline.Stages()
+	for i, s := range stages {
+		if s.Table == t && i+1 < len(stages) {
+			return stages[i+1].Table
+		}
+	}
+	panic(fmt.Sprintf("apps: stage %q is the last stage", name))
+}
+
+// Cookie returns the cookie of an app's flow for object under the
+// current generation.
+func (e Env) Cookie(app flows.AppID, object uint32) flows.Cookie {
+	return flows.NewCookie(e.Generation, app, object)
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ovsmesh/ovsmesh/api"
+	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/config"
+	"github.com/ovsmesh/ovsmesh/controller"
+	"github.com/ovsmesh/ovsmesh/ovsdb"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+// node is one assembled controller: the state file, the apps, the
+// OpenFlow controller, the OVSDB manager and the API handler. Nothing
+// listens or runs yet.
+type node struct {
+	cfg      config.Config
+	registry *apps.Registry
+	mesh     *topo.Mesh
+	st       *state
+	ctl      *controller.Controller
+	mgr      *ovsdb.Manager
+	api      http.Handler
+	serving  atomic.Bool // the OpenFlow listeners are serving
+}
+
+// assemble builds a node for cfg from the registry's apps, registering
+// metrics with reg. On error everything opened is closed again: nothing
+// is half-started.
+func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registerer, log *slog.Logger) (_ *node, err error) {
+	n := &node{cfg: cfg, registry: registry, mesh: topo.NewMesh(cfg.TopoHosts())}
+	if n.st, err = openState(cfg.State, n.mesh, reg, log); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			n.st.close()
+		}
+	}()
+	gen := n.st.gen
+	run, err := registry.Start(cfg, apps.Env{Generation: gen, Mesh: n.mesh, State: n.st.State, Logger: log, Registerer: reg, Now: time.Now})
+	if err != nil {
+		return nil, err
+	}
+	var listen []string
+	for _, l := range cfg.OpenFlow.Listen {
+		addr, _ := config.ParseListen(l)
+		listen = append(listen, addr)
+	}
+	n.ctl, err = controller.New(controller.Options{
+		Listen: listen, EchoInterval: cfg.OpenFlow.EchoInterval, QueueLen: cfg.OpenFlow.QueueLen,
+		Generation: gen, Pipeline: registry.Pipeline(), Baseline: registry.Baseline(gen, cfg), Logger: log, Registerer: reg,
+	}, run.Registrations...)
+	if err != nil {
+		return nil, err
+	}
+	n.mgr, err = ovsdb.NewManager(ovsdb.Options{
+		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
+		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{n.mesh, n.st.hosts},
+		Logger: log.With("component", "ovsdb"), Registerer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	checks := []api.Check{
+		{Name: "state", Fn: n.st.Healthy},
+		{Name: "listeners", Fn: func() error {
+			if !n.serving.Load() {
+				return errors.New("OpenFlow listeners are not serving")
+			}
+			return nil
+		}},
+	}
+	promReg, _ := reg.(*prometheus.Registry)
+	n.api, err = api.New(api.Sources{Mesh: n.mesh, Switches: n.ctl, AppName: registry.AppName, TableName: registry.Pipeline().Name,
+		Routes: run.Routes, Generation: gen, Checks: checks, Registry: promReg})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// close commits the state and closes its file.
+func (n *node) close() error { return n.st.close() }
