@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ovsmesh_switches_connected", Help: "Switches with an OpenFlow session up.",
 		}),
 		packetIns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ovsmesh_packet_ins_total", Help: "Packet-ins received and queued for the apps, by the app owning the flow that sent them (from its cookie) and reason.",
+			Name: "ovsmesh_packet_ins_total", Help: "Packet-ins received and queued for the apps, by the app that handles them (the flow's cookie app, else the owner of its table; none when neither) and reason.",
 		}, []string{"dpid", "app", "reason"}),
 		packetInsDrop: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ovsmesh_packet_ins_dropped_total", Help: "Packet-ins dropped because the switch's queue was full.",
@@ -85,13 +85,19 @@ func reasonLabel(r uint8) string {
 	return "reason" + strconv.Itoa(int(r))
 }
 
-// packetInCounter returns the packet-in counter of this session for
-// pi's app and reason, caching it: only the reader goroutine calls it.
+// packetInCounter returns the packet-in counter of this session for the
+// app that handles pi (by cookie, else by table owner: the same routing
+// as dispatch) and its reason, caching it: only the reader goroutine
+// calls it.
 func (s *session) packetInCounter(pi *flows.PacketIn) prometheus.Counter {
-	key := uint16(pi.Cookie.App())<<8 | uint16(pi.Reason)
+	key := uint32(pi.Cookie.App())<<16 | uint32(pi.Table)<<8 | uint32(pi.Reason)
 	c, ok := s.packetInsBy[key]
 	if !ok {
-		c = s.c.metrics.packetIns.WithLabelValues(s.dpid.String(), s.c.AppName(pi.Cookie.App()), reasonLabel(pi.Reason))
+		name := "none"
+		if app := s.c.route(pi.Cookie.App(), pi.Table); app != nil {
+			name = app.Name()
+		}
+		c = s.c.metrics.packetIns.WithLabelValues(s.dpid.String(), name, reasonLabel(pi.Reason))
 		s.packetInsBy[key] = c
 	}
 	return c

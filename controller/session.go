@@ -38,9 +38,9 @@ type session struct {
 	ended   bool // set by failWaiters: no reply will come any more
 
 	packetInsDrop, badMessages prometheus.Counter
-	// packetInsBy caches packet-in counters by app<<8|reason; the reader
-	// goroutine owns it.
-	packetInsBy map[uint16]prometheus.Counter
+	// packetInsBy caches packet-in counters by cookie app<<16|table<<8|
+	// reason; the reader goroutine owns it.
+	packetInsBy map[uint32]prometheus.Counter
 }
 
 func newSession(c *Controller, conn net.Conn) *session {
@@ -97,7 +97,7 @@ func (s *session) serve(ctx context.Context) {
 	label := s.dpid.String()
 	m := s.c.metrics
 	s.packetInsDrop, s.badMessages = m.packetInsDrop.WithLabelValues(label), m.badMessages.WithLabelValues(label)
-	s.packetInsBy = map[uint16]prometheus.Counter{}
+	s.packetInsBy = map[uint32]prometheus.Counter{}
 	m.connections.WithLabelValues(label).Inc()
 	m.disconnects.WithLabelValues(label) // exported at 0 from the start, so rate() sees the first one
 	s.c.register(s)

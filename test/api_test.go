@@ -172,7 +172,7 @@ func testMetrics(t *testing.T, e *env) {
 	for _, name := range []string{
 		"ovsmesh_switch_connections_total", "ovsmesh_switch_disconnects_total", "ovsmesh_switches_connected",
 		"ovsmesh_packet_ins_dropped_total", "ovsmesh_messages_sent_total",
-		"ovsmesh_learning_macs", "ovsmesh_mac_table_entries", "ovsmesh_arp_bindings",
+		"ovsmesh_mac_table_entries", "ovsmesh_arp_bindings",
 		"ovsmesh_learning_mac_moves_total", "ovsmesh_learning_mac_moves_damped_total",
 		"ovsmesh_ovsdb_connected", "ovsmesh_ovsdb_repairs_total",
 		"ovsmesh_packet_in_handling_seconds_bucket", "ovsmesh_state_write_seconds_bucket", "ovsmesh_state_commits_total",

@@ -485,7 +485,7 @@ func testBadARP(t *testing.T, e *env) {
 	src, _ := e.lab.Guest("h1g1")
 	victim, _ := e.lab.Guest("h2g1")
 	settle(t, e)
-	bindings := e.metricSum(t, "ovsmesh_proxyarp_bindings")
+	bindings := e.metricSum(t, "ovsmesh_arp_bindings")
 	before := e.metricSum(t, "ovsmesh_packet_ins_total")
 	good := arpFrame(src.MAC, bcastMAC, 1, src.MAC, src.IP, make(net.HardwareAddr, 6), victim.IP)
 	mut := func(f func([]byte) []byte) []byte { return f(append([]byte(nil), good...)) }
@@ -540,7 +540,7 @@ func testBadARP(t *testing.T, e *env) {
 	if d := after - mid; d > limit {
 		t.Errorf("%d refused claims caused %v packet-ins in all; want at most %v", rounds*len(claims), d, limit)
 	}
-	if n := e.metricSum(t, "ovsmesh_proxyarp_bindings"); n != bindings {
+	if n := e.metricSum(t, "ovsmesh_arp_bindings"); n != bindings {
 		t.Errorf("bindings %v -> %v after bad ARP; want unchanged", bindings, n)
 	}
 	if c := e.current(); c.exited() {

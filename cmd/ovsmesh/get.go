@@ -65,11 +65,7 @@ func printFlows(w io.Writer, body []byte, _ string) error {
 				gen += " (stale)"
 			}
 		}
-		table := fmt.Sprint(f.Table)
-		if f.Stage != "" && f.Stage != fmt.Sprintf("table(%d)", f.Table) {
-			table += " " + f.Stage
-		}
-		rows = append(rows, []string{table, fmt.Sprint(f.Priority), app, gen, fmt.Sprint(f.Packets),
+		rows = append(rows, []string{fmt.Sprint(f.Table), fmt.Sprint(f.Priority), app, gen, fmt.Sprint(f.Packets),
 			cli.OrDash(f.Match), f.Actions})
 	}
 	fmt.Fprintf(w, "host %s, dpid %s, running generation %d, %d flows\n", cli.OrDash(fl.Host), fl.DPID, fl.Generation, len(fl.Flows))
