@@ -176,9 +176,6 @@ func checkSectionsOf(specs []Spec) error {
 	return nil
 }
 
-// Specs returns the registered specs in order.
-func (r *Registry) Specs() []Spec { return slices.Clone(r.specs) }
-
 // Pipeline returns the composed pipeline.
 func (r *Registry) Pipeline() *flows.Pipeline { return r.pipeline }
 

@@ -123,9 +123,3 @@ func (e Env) Next(name string) flows.TableID {
 	}
 	panic(fmt.Sprintf("apps: stage %q is the last stage", name))
 }
-
-// Cookie returns the cookie of an app's flow for object under the
-// current generation.
-func (e Env) Cookie(app flows.AppID, object uint32) flows.Cookie {
-	return flows.NewCookie(e.Generation, app, object)
-}

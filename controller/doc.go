@@ -3,7 +3,7 @@
 //
 // Each switch connection is one session with three goroutines:
 //
-//   - the reader decodes messages, answers ECHO_REQUEST at once, probes
+//   - the reader decodes messages (flows.Decode), answers ECHO_REQUEST at once, probes
 //     an idle switch and drops it when the probe goes unanswered, routes
 //     replies to waiting requests, and queues everything else on a
 //     bounded queue (packet-ins are dropped and counted when it is full);
@@ -22,5 +22,11 @@
 // Apps follow a small net/http-style contract: an App needs only Name;
 // it implements whichever of SwitchUpHandler, PacketInHandler,
 // PortStatusHandler, FlowRemovedHandler and SwitchDownHandler it cares
-// about, found by type assertion.
+// about, found by type assertion. A Registration says which events are an
+// app's own: a packet-in or FLOW_REMOVED goes to the app its cookie names,
+// else to the owner of its table, then to the apps observing that table.
+// After the apps' SwitchUp the controller installs the baseline (every
+// stage's table-miss entry), then reconciles away older generations.
+// Every flow-mod and packet-out is checked against the composed pipeline
+// before it is encoded.
 package controller

@@ -62,7 +62,7 @@ func BenchmarkJournalDurable(b *testing.B) {
 	start := time.Now()
 	for i := 0; b.Loop(); i++ {
 		e.MAC = net.HardwareAddr{2, 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
-		j.Put("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e))
+		j.enqueue("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e))
 	}
 	if err := j.Flush(context.Background()); err != nil {
 		b.Fatal(err)

@@ -67,12 +67,8 @@ func NewJournal(b Backend, opts JournalOptions) *Journal {
 	return j
 }
 
-// Put queues key=val in bucket for the next commit.
-func (j *Journal) Put(bucket string, key, val []byte) { j.enqueue(bucket, key, val) }
-
-// Delete queues the removal of key from bucket.
-func (j *Journal) Delete(bucket string, key []byte) { j.enqueue(bucket, key, nil) }
-
+// enqueue queues key=val in bucket for the next commit (val nil:
+// delete); tables opened on a State call it from their change hook.
 func (j *Journal) enqueue(bucket string, key, val []byte) {
 	j.mu.Lock()
 	j.pending[journalKey{bucket, string(key)}] = val

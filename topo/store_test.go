@@ -260,7 +260,7 @@ func TestOpenStoreCorrupt(t *testing.T) {
 			j := NewJournal(s, JournalOptions{})
 			for i := range 5000 {
 				e := MACEntry{MAC: net.HardwareAddr{2, 0, 0, 0, byte(i >> 8), byte(i)}, Host: strings.Repeat("h", 200)}
-				j.Put("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e))
+				j.enqueue("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e))
 			}
 			j.Close()
 			s.Close()
@@ -325,7 +325,7 @@ func TestJournalCoalesces(t *testing.T) {
 		}
 	}})
 	e := MACEntry{MAC: mac("02:00:00:00:00:01")}
-	put := func(e MACEntry) { j.Put("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e)) }
+	put := func(e MACEntry) { j.enqueue("macs", macKey(KeyOf(0, e.MAC)), encodeMAC(e)) }
 	put(e)
 	for i := range 1000 {
 		e.Moves = uint64(i)
@@ -352,7 +352,7 @@ func TestJournalFlushAfterClose(t *testing.T) {
 	defer s.Close()
 	j := NewJournal(s, JournalOptions{})
 	j.Close()
-	j.Put("macs", []byte("k"), []byte("v"))
+	j.enqueue("macs", []byte("k"), []byte("v"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := j.Flush(ctx); !errors.Is(err, ErrJournalClosed) {

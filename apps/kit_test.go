@@ -1,0 +1,46 @@
+package apps
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/ovsmesh/ovsmesh/controller/controllertest"
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
+)
+
+func TestClassifyPorts(t *testing.T) {
+	mesh := topo.NewMesh([]topo.Host{{Name: "h1", TunnelIP: netip.MustParseAddr("198.18.0.1")}, {Name: "h2", TunnelIP: netip.MustParseAddr("198.18.0.2")}})
+	ports := []flows.Port{
+		{No: 1, Name: "g1"},
+		{No: 2, Name: "g2", State: 1}, // link down
+		{No: 3, Name: topo.TunnelPortName("h2")},
+		{No: 4, Name: topo.TunnelPortName("gone")}, // a tunnel to a host no longer configured
+		{No: 5, Name: topo.TunnelPortName("h1")},   // a tunnel to itself: ignored
+		{No: flows.PortLocal, Name: "br-int"},
+	}
+	p := ClassifyPorts(mesh, &controllertest.Recorder{ID: topo.DPIDFor("h1"), PortList: ports})
+	if p.Host != "h1" || len(p.Local) != 2 || !p.Local[1] || !p.Local[flows.PortLocal] || p.Tunnels["h2"] != 3 || len(p.Tunnels) != 1 {
+		t.Errorf("mesh host: %+v", p)
+	}
+	if !p.IsTunnel(3) || p.IsTunnel(1) {
+		t.Errorf("IsTunnel wrong")
+	}
+	s := ClassifyPorts(mesh, &controllertest.Recorder{ID: 0x99, PortList: ports})
+	if s.Host != "" || len(s.Tunnels) != 0 || !s.Local[1] || s.Local[3] || s.Local[4] {
+		t.Errorf("standalone switch: %+v (ovsmesh-named ports are never local)", s)
+	}
+}
+
+func TestSwitchesDownKeepsANewerSession(t *testing.T) {
+	set := NewSwitches[int]()
+	old, newer := &controllertest.Recorder{ID: 7}, &controllertest.Recorder{ID: 7}
+	set.Up(old, 1)
+	set.Up(newer, 2)
+	if set.Down(old) || set.Get(7) == nil || set.Get(7).State != 2 {
+		t.Errorf("the old session's SwitchDown removed the newer session")
+	}
+	if !set.Down(newer) || set.Len() != 0 {
+		t.Errorf("Down of the current session kept it")
+	}
+}
