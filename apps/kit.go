@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
@@ -136,4 +137,32 @@ func (s *Switches[S]) Send(ctx context.Context, log *slog.Logger, dpid flows.DPI
 	if err := c.SW.Send(ctx, msgs...); err != nil {
 		log.Debug("send to switch failed", "dpid", dpid.String(), "err", err)
 	}
+}
+
+// Clock is the time source of an app: Now for timestamps, AfterFunc for
+// work that must happen later (a verification window ends). RealClock is
+// the default; tests use controllertest.Clock.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine after d, unless the
+	// returned stop function is called first (stop reports whether it
+	// prevented the call).
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// Now implements Clock.
+func (RealClock) Now() time.Time { return time.Now() }
+
+// AfterFunc implements Clock with time.AfterFunc.
+func (RealClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
+
+// Runner is implemented by apps with background work (aging sweeps): the
+// daemon calls Run once the controller serves and cancels ctx at
+// shutdown; Run returns when ctx is done.
+type Runner interface {
+	Run(ctx context.Context)
 }

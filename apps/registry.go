@@ -260,13 +260,16 @@ func (r *Registry) Commands() []*cobra.Command {
 	return out
 }
 
-// Running is what Start built: the controller's registrations and the
-// apps' API routes.
+// Running is what Start built: the controller's registrations, the
+// apps' API routes and their background work.
 type Running struct {
 	// Registrations are the running apps in registration order.
 	Registrations []controller.Registration
 	// Routes are the running apps' API endpoints.
 	Routes []api.Route
+	// Runners are the running apps with background work; the daemon
+	// calls Run on each once the controller serves.
+	Runners []Runner
 }
 
 // Start builds every app enabled under cfg with base (Config and Logger
@@ -302,6 +305,9 @@ func (r *Registry) Start(cfg config.Config, base Env) (*Running, error) {
 		run.Registrations = append(run.Registrations, reg)
 		if rp, ok := app.(RouteProvider); ok {
 			run.Routes = append(run.Routes, rp.Routes()...)
+		}
+		if r, ok := app.(Runner); ok {
+			run.Runners = append(run.Runners, r)
 		}
 	}
 	return run, nil

@@ -3,7 +3,6 @@ package apps
 import (
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -95,8 +94,16 @@ type Env struct {
 	// Registerer receives the app's metrics; nil-safe wrappers are up to
 	// the app (a nil Registerer registers nothing).
 	Registerer prometheus.Registerer
-	// Now is the clock.
-	Now func() time.Time
+	// Clock is the app's time source; nil means RealClock.
+	Clock Clock
+}
+
+// TimeSource returns env's clock, RealClock when none is set.
+func (e Env) TimeSource() Clock {
+	if e.Clock == nil {
+		return RealClock{}
+	}
+	return e.Clock
 }
 
 // Stage returns the table number of the stage named name. It panics

@@ -15,3 +15,10 @@ const (
 	// tunnel was answered or learned at its own host).
 	MetaFromTunnel uint64 = 1 << 0
 )
+
+// ProbeMAC is the Ethernet source of the controller's liveness probes
+// (an ARP probe, RFC 5227, sent to a MAC whose owner must show it is
+// still there). A locally administered unicast address; the l2 stage
+// drops frames sent to it, so answers to probes reach the controller
+// (through the stage that watches for them) and nobody else.
+var ProbeMAC = [6]byte{0x0a, 0x55, 0x00, 0x00, 0x00, 0x01}

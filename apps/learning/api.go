@@ -15,13 +15,22 @@ import (
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
-// openTable opens the MAC table in the controller's state ("macs"), or a
-// private one without state.
-func openTable(env apps.Env) (*topo.MACTable, error) {
+// openTables opens the MAC table in the controller's state ("macs") and,
+// to read, the ARP table ("arp"); without state, a private MAC table and
+// no ARP table.
+func openTables(env apps.Env) (*topo.MACTable, IPs, error) {
 	if env.State == nil {
-		return topo.NewMACTable(), nil
+		return topo.NewMACTable(), nil, nil
 	}
-	return topo.OpenMACTable(env.State)
+	macs, err := topo.OpenMACTable(env.State)
+	if err != nil {
+		return nil, nil, err
+	}
+	arp, err := topo.OpenARPTable(env.State)
+	if err != nil {
+		return nil, nil, err
+	}
+	return macs, arp, nil
 }
 
 // MAC is one row of GET /api/v1/macs.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -17,6 +18,12 @@ import (
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
+// IPs is the slice of the ARP table the app reads: the IPv4 addresses a
+// MAC holds, to ask it with an ARP probe whether it is still there.
+type IPs interface {
+	Select(keep func(topo.ARPBinding) bool) []topo.ARPBinding
+}
+
 // Options configures the app.
 type Options struct {
 	// Mesh says which switches are mesh hosts; nil makes every switch
@@ -24,20 +31,18 @@ type Options struct {
 	Mesh apps.Mesh
 	// Table is the MAC table to fill; nil makes a private one.
 	Table *topo.MACTable
+	// IPs is the ARP table, read to probe a MAC's owner; nil: MAC moves
+	// are verified by watching for the owner's own frames only.
+	IPs IPs
 	// Generation is the cookie generation of every flow the app installs.
 	Generation uint16
 	// Next is the stage after classify: where admitted packets go. The
 	// registry composes it; default TableL2 (no stage in between).
 	Next flows.TableID
-	// IdleTimeout ages a silent MAC; whole seconds, default 300 s.
-	IdleTimeout time.Duration
-	// FlapMoves moves of one MAC within FlapWindow mark it as flapping;
-	// its next move is refused and the new location dropped for
-	// FlapWindow. Defaults 4 and 10 s.
-	FlapMoves  int
-	FlapWindow time.Duration
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	// Config holds the limits and timers (DefaultConfig when zero).
+	Config Config
+	// Clock is the time source; nil means apps.RealClock.
+	Clock apps.Clock
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Metrics; nil disables.
@@ -46,17 +51,29 @@ type Options struct {
 
 // App is the mesh-wide learning switch.
 type App struct {
-	opts Options
-	plan planner
-	log  *slog.Logger
-	m    *Metrics
+	opts  Options
+	cfg   Config
+	plan  planner
+	log   *slog.Logger
+	m     *Metrics
+	clock apps.Clock
 
 	// mu orders every table change with the flow messages it causes, so
-	// each switch receives them in the order the table changed.
+	// each switch receives them in the order the table changed. It
+	// guards everything below and the table's writes.
 	mu       sync.Mutex
 	table    *topo.MACTable
 	switches *apps.Switches[*swState]
 	moves    map[topo.MACKey][]time.Time // recent move times per MAC
+	perPort  map[place]int               // MACs learned behind each port
+	pending  map[topo.MACKey]*pending    // moves being verified
+	absent   map[flows.DPID]time.Time    // switches with MACs but no session, since when
+}
+
+// place is a switch port.
+type place struct {
+	dpid flows.DPID
+	port flows.OFPort
 }
 
 // view is what the planner knows of one switch: its ports, and its MAC
@@ -75,22 +92,32 @@ type swState struct {
 	layers []gopacket.LayerType
 }
 
-// New returns the app.
+// New returns the app. Entries already in the table (restored from the
+// state file) are counted against the caps, and their switches are
+// absent until they connect.
 func New(opts Options) *App {
-	if opts.IdleTimeout <= 0 {
-		opts.IdleTimeout = 300 * time.Second
+	cfg := opts.Config
+	def := DefaultConfig()
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = def.IdleTimeout
 	}
-	if opts.FlapMoves <= 0 {
-		opts.FlapMoves = 4
+	if cfg.FlapMoves <= 0 {
+		cfg.FlapMoves = def.FlapMoves
 	}
-	if opts.FlapWindow <= 0 {
-		opts.FlapWindow = 10 * time.Second
+	if cfg.FlapWindow <= 0 {
+		cfg.FlapWindow = def.FlapWindow
+	}
+	if cfg.VerifyTimeout <= 0 {
+		cfg.VerifyTimeout = def.VerifyTimeout
+	}
+	if cfg.PortLimitHold <= 0 {
+		cfg.PortLimitHold = def.PortLimitHold
 	}
 	if opts.Next == 0 {
 		opts.Next = TableL2
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = apps.RealClock{}
 	}
 	if opts.Table == nil {
 		opts.Table = topo.NewMACTable()
@@ -103,9 +130,21 @@ func New(opts Options) *App {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &App{opts: opts, log: log, m: m, table: opts.Table,
-		plan:     planner{gen: opts.Generation, next: opts.Next, idleTimeout: uint16(opts.IdleTimeout / time.Second)},
-		switches: apps.NewSwitches[*swState](), moves: map[topo.MACKey][]time.Time{}}
+	a := &App{opts: opts, cfg: cfg, log: log, m: m, clock: opts.Clock, table: opts.Table,
+		plan:     planner{gen: opts.Generation, next: opts.Next, idleTimeout: secs(cfg.IdleTimeout)},
+		switches: apps.NewSwitches[*swState](), moves: map[topo.MACKey][]time.Time{},
+		perPort: map[place]int{}, pending: map[topo.MACKey]*pending{}, absent: map[flows.DPID]time.Time{}}
+	now := a.clock.Now()
+	for _, e := range a.table.Select(nil) {
+		a.perPort[place{e.DPID, e.OFPort}]++
+		a.absent[e.DPID] = now
+	}
+	return a
+}
+
+// secs converts d to whole seconds for a flow timeout, within 1..65535.
+func secs(d time.Duration) uint16 {
+	return uint16(min(max(d/time.Second, 1), 65535))
 }
 
 // Name implements controller.App.
@@ -139,10 +178,20 @@ func (a *App) send(ctx context.Context, dpid flows.DPID, msgs []flows.Message) {
 	a.switches.Send(ctx, a.log, dpid, msgs)
 }
 
+// put stores e (new, moved or refreshed) and keeps the per-port counts.
+func (a *App) put(e topo.MACEntry, old *topo.MACEntry) {
+	if old != nil {
+		a.perPort[place{old.DPID, old.OFPort}]--
+	}
+	a.perPort[place{e.DPID, e.OFPort}]++
+	a.table.Put(e)
+}
+
 // SwitchUp implements controller.SwitchUpHandler: it installs the flood
-// groups and tunnel admission flows and replays every MAC of the
-// switch's domain. (The stages' table-miss entries are the controller's
-// baseline.)
+// groups, the tunnel admission flows, one unknown-source flow per local
+// port and the probe drop, and replays every MAC of the switch's domain
+// (with idle timeouts spread by MAC). The stages' table-miss entries are
+// the controller's baseline.
 func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 	s := &swState{v: a.newView(sw)}
 	s.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &s.eth)
@@ -150,13 +199,14 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.switches.Up(sw, s)
+	delete(a.absent, s.v.DPID)
 	msgs := a.plan.baseline(&s.v)
 	for _, e := range a.table.Select(func(e topo.MACEntry) bool { return e.Domain == s.v.domain }) {
 		if e.DPID == s.v.DPID && !s.v.Local[e.OFPort] {
 			a.forget(ctx, e) // its port is gone while the switch was away
 			continue
 		}
-		msgs = append(msgs, a.plan.install(&s.v, e)...)
+		msgs = append(msgs, a.plan.replay(&s.v, e)...)
 	}
 	if err := sw.Send(ctx, msgs...); err != nil {
 		return fmt.Errorf("install baseline: %w", err)
@@ -166,12 +216,29 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 
 // SwitchDown implements controller.SwitchDownHandler. Learned MACs stay:
 // the switch keeps forwarding on its flows (fail_mode=secure) and gets
-// them replayed when it reconnects.
+// them replayed when it reconnects. If it stays away longer than the
+// idle timeout, its MACs age out (Run).
 func (a *App) SwitchDown(ctx context.Context, sw controller.Switch) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.switches.Down(sw)
+	if a.switches.Down(sw) {
+		a.absent[sw.DPID()] = a.clock.Now()
+	}
 }
 
 // isMulticast reports whether mac has the group bit set.
 func isMulticast(mac net.HardwareAddr) bool { return mac[0]&1 == 1 }
+
+// ipsOf returns the IPv4 addresses bound to mac, at most n.
+func (a *App) ipsOf(mac net.HardwareAddr, n int) []netip.Addr {
+	if a.opts.IPs == nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, b := range a.opts.IPs.Select(func(b topo.ARPBinding) bool { return string(b.MAC) == string(mac) }) {
+		if len(out) < n {
+			out = append(out, b.IP)
+		}
+	}
+	return out
+}

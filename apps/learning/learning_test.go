@@ -3,6 +3,8 @@ package learning
 import (
 	"context"
 	"flag"
+	"net"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,8 +22,24 @@ var update = flag.Bool("update", false, "rewrite testdata/*.flows golden files")
 var (
 	macA  = mac("02:00:00:00:01:01")
 	macB  = mac("02:00:00:00:02:01")
+	macC  = mac("02:00:00:00:01:02")
 	bcast = mac("ff:ff:ff:ff:ff:ff")
+	ipB   = netip.MustParseAddr("10.0.2.1")
 )
+
+// fakeIPs is a map-backed IPs: MAC (colon form) to its IP.
+type fakeIPs map[string]netip.Addr
+
+func (f fakeIPs) Select(keep func(topo.ARPBinding) bool) []topo.ARPBinding {
+	var out []topo.ARPBinding
+	for m, ip := range f {
+		b := topo.ARPBinding{IP: ip, MAC: mac(m)}
+		if keep(b) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
 
 // newMesh3 starts the app on three mesh switches and discards their
 // baseline.
@@ -46,13 +64,13 @@ func checkGolden(t *testing.T, name, got string) {
 	controllertest.Golden(t, filepath.Join("testdata", name+".flows"), got, *update)
 }
 
-// TestScenarioGolden walks a MAC through its life in a 3-host mesh and
+// TestScenarioGolden walks MACs through their life in a 3-host mesh and
 // compares every message sent with testdata/mesh3.flows.
 func TestScenarioGolden(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	m, recs := mesh3(t)
-	a := New(Options{Mesh: m, Generation: 7, Now: clk.now})
+	a := New(Options{Mesh: m, Generation: 7, Clock: clk, IPs: fakeIPs{macB.String(): ipB}})
 	sw := map[string]*recorder{"h1": recs[0], "h2": recs[1], "h3": recs[2]}
 	var b strings.Builder
 	step := func(title string, fn func()) {
@@ -64,24 +82,40 @@ func TestScenarioGolden(t *testing.T) {
 			a.SwitchUp(ctx, r)
 		}
 	})
-	step("A on h1 port 1 broadcasts: learned mesh-wide", func() { a.PacketIn(ctx, recs[0], packetIn(1, macA, bcast)) })
-	step("B on h2 port 1 answers A: learned", func() { a.PacketIn(ctx, recs[1], packetIn(1, macB, macA)) })
-	step("h1 lost A's flow: reinstalled on h1 only", func() { a.PacketIn(ctx, recs[0], packetIn(1, macA, macB)) })
-	step("A appears on h3 port 2: moved everywhere at once", func() {
-		clk.advance(time.Minute)
-		a.PacketIn(ctx, recs[2], packetIn(2, macA, macB))
+	step("A on h1 port 1 broadcasts (a copy; the datapath flooded it): learned mesh-wide, nothing delivered", func() {
+		a.PacketIn(ctx, recs[0], copyIn(1, macA, bcast))
+	})
+	step("B on h2 port 1 answers A: learned", func() { a.PacketIn(ctx, recs[1], copyIn(1, macB, macA)) })
+	step("h1 lost A's flow: reinstalled on h1 only", func() { a.PacketIn(ctx, recs[0], copyIn(1, macA, macB)) })
+	step("a frame on h1 port 2 before its unknown-source flow (a table-miss): learned, then delivered", func() {
+		a.PacketIn(ctx, recs[0], packetIn(2, macC, macA))
+	})
+	step("A appears on h3 port 2 while h1 port 1 is up: h3 held off, h1 watched, verification starts", func() {
+		clk.Advance(time.Minute)
+		a.PacketIn(ctx, recs[2], copyIn(2, macA, macB))
+	})
+	step("h1 stays silent for verify_timeout: A moves everywhere at once", func() { clk.Advance(time.Second) })
+	step("B appears on h3 port 1 while h2 port 1 is up: verification, with an ARP probe for B's IP", func() {
+		a.PacketIn(ctx, recs[2], copyIn(1, macB, macA))
+	})
+	step("B answers on h2 port 1 (its watch flow's copy): B stays, h3 held off for flap_window", func() {
+		a.PacketIn(ctx, recs[1], copyIn(1, macB, mac(net.HardwareAddr(flows.ProbeMAC[:]).String())))
 	})
 	step("A's source flow idles out on h3: forgotten mesh-wide", func() {
 		a.FlowRemoved(ctx, recs[2], &flows.FlowRemoved{Cookie: flows.NewCookie(7, ID, 0), Table: TableClassify,
 			Priority: PrioKnownSrc, Reason: flows.RemovedIdleTimeout, Match: flows.Match{InPort: 2, EthSrc: macA}})
 	})
-	step("h2 port 1 goes away: B forgotten, flood groups shrink", func() {
+	step("h2 port 1 goes away: B forgotten, flood groups shrink, its unknown-source flow deleted", func() {
 		recs[1].PortList = slices.DeleteFunc(recs[1].PortList, func(p flows.Port) bool { return p.No == 1 })
 		a.PortStatus(ctx, recs[1], flows.PortStatus{Reason: flows.PortDeleted, Port: port(1, "g1")})
 	})
+	step("h1 reconnects: its MACs are replayed with idle timeouts spread by MAC", func() {
+		a.SwitchDown(ctx, recs[0])
+		a.SwitchUp(ctx, recs[0])
+	})
 	checkGolden(t, "mesh3", b.String())
-	if n := a.table.Len(); n != 0 {
-		t.Errorf("MAC table holds %d entries at the end, want 0", n)
+	if n := a.table.Len(); n != 1 {
+		t.Errorf("MAC table holds %d entries at the end, want C's", n)
 	}
 }
 
@@ -92,32 +126,40 @@ func TestPacketInDecisions(t *testing.T) {
 		contains []string // substrings that must appear, in order, in that switch's messages
 	}
 	tests := []struct {
-		name  string
-		setup func(a *App, sw map[string]*recorder)
-		host  string
-		pi    *flows.PacketIn
-		want  []want
-		none  []string // switches that must receive nothing
-		macs  int
+		name    string
+		setup   func(a *App, sw map[string]*recorder)
+		host    string
+		pi      *flows.PacketIn
+		want    []want
+		none    []string // switches that must receive nothing
+		without map[string]string
+		macs    int
 	}{
 		{
-			name: "learn on a local port installs src and dst here and tunnel dst on peers, then delivers",
-			host: "h1", pi: packetIn(1, macA, bcast),
+			name: "a copy from a local port installs src and dst here and tunnel dst on peers, and delivers nothing",
+			host: "h1", pi: copyIn(1, macA, bcast),
 			want: []want{
 				{"h1", []string{"priority=200,in_port=1,dl_src=02:00:00:00:01:01 actions=goto_table:40",
-					"priority=100,dl_dst=02:00:00:00:01:01 actions=output:1", "barrier", "packet_out in_port=1 actions=TABLE"}},
+					"priority=100,dl_dst=02:00:00:00:01:01 actions=output:1"}},
 				{"h2", []string{"priority=100,dl_dst=02:00:00:00:01:01 actions=output:11"}},
 				{"h3", []string{"priority=100,dl_dst=02:00:00:00:01:01 actions=output:11"}},
 			},
+			without: map[string]string{"h1": "packet_out"},
+			macs:    1,
+		},
+		{
+			name: "a table-miss (the packet waited) is learned, then delivered through the pipeline",
+			host: "h1", pi: packetIn(1, macA, bcast),
+			want: []want{{"h1", []string{"in_port=1,dl_src=02:00:00:00:01:01", "barrier", "packet_out in_port=1 actions=TABLE"}}},
 			macs: 1,
 		},
 		{
 			name: "a known MAC at the same place is reinstalled on its switch only",
 			setup: func(a *App, sw map[string]*recorder) {
-				a.PacketIn(ctx, sw["h1"], packetIn(1, macA, bcast))
+				a.PacketIn(ctx, sw["h1"], copyIn(1, macA, bcast))
 			},
-			host: "h1", pi: packetIn(1, macA, macB),
-			want: []want{{"h1", []string{"in_port=1,dl_src=02:00:00:00:01:01", "dl_dst=02:00:00:00:01:01 actions=output:1", "packet_out"}}},
+			host: "h1", pi: copyIn(1, macA, macB),
+			want: []want{{"h1", []string{"in_port=1,dl_src=02:00:00:00:01:01", "dl_dst=02:00:00:00:01:01 actions=output:1"}}},
 			none: []string{"h2", "h3"},
 			macs: 1,
 		},
@@ -129,26 +171,40 @@ func TestPacketInDecisions(t *testing.T) {
 		},
 		{
 			name: "a multicast source is dropped, not learned",
-			host: "h1", pi: packetIn(1, mac("01:00:5e:00:00:01"), bcast),
+			host: "h1", pi: copyIn(1, mac("01:00:5e:00:00:01"), bcast),
 			none: []string{"h1", "h2", "h3"},
 		},
 		{
-			name: "a move deletes the old source flow and repoints every switch",
+			name: "a move away from a live place is verified: the claimant is held off, the current place watched",
 			setup: func(a *App, sw map[string]*recorder) {
-				a.PacketIn(ctx, sw["h1"], packetIn(1, macA, bcast))
+				a.PacketIn(ctx, sw["h1"], copyIn(1, macA, bcast))
 			},
-			host: "h2", pi: packetIn(2, macA, bcast),
+			host: "h2", pi: copyIn(2, macA, bcast),
 			want: []want{
-				{"h1", []string{"delete_strict table=10,priority=200,in_port=1,dl_src=02:00:00:00:01:01", "dl_dst=02:00:00:00:01:01 actions=output:12"}},
-				{"h2", []string{"dl_dst=02:00:00:00:01:01 actions=output:2", "in_port=2,dl_src=02:00:00:00:01:01", "packet_out in_port=2"}},
+				{"h1", []string{"add cookie=0x7020000000101, table=10, hard_timeout=2, priority=250,in_port=1,dl_src=02:00:00:00:01:01 actions=CONTROLLER:65535,goto_table:40"}},
+				{"h2", []string{"hard_timeout=2, priority=300,in_port=2,dl_src=02:00:00:00:01:01 actions=drop"}},
+			},
+			none: []string{"h3"},
+			macs: 1,
+		},
+		{
+			name: "a move away from a switch that is gone is believed at once, everywhere",
+			setup: func(a *App, sw map[string]*recorder) {
+				a.PacketIn(ctx, sw["h1"], copyIn(1, macA, bcast))
+				a.SwitchDown(ctx, sw["h1"])
+			},
+			host: "h2", pi: copyIn(2, macA, bcast),
+			want: []want{
+				{"h2", []string{"delete_strict table=10,priority=300,in_port=2,dl_src=02:00:00:00:01:01", "dl_dst=02:00:00:00:01:01 actions=output:2", "in_port=2,dl_src=02:00:00:00:01:01"}},
 				{"h3", []string{"dl_dst=02:00:00:00:01:01 actions=output:12"}},
 			},
+			none: []string{"h1"},
 			macs: 1,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, sw := newMesh3(t, Options{Now: newClock().now})
+			a, sw := newMesh3(t, Options{Clock: newClock()})
 			if tc.setup != nil {
 				tc.setup(a, sw)
 			}
@@ -170,6 +226,9 @@ func TestPacketInDecisions(t *testing.T) {
 					}
 					rest = rest[i+len(s):]
 				}
+				if no := tc.without[w.host]; no != "" && strings.Contains(got, no) {
+					t.Errorf("%s got %q, want none:\n%s", w.host, no, got)
+				}
 			}
 			for _, h := range tc.none {
 				if got := sw[h].Take(); len(got) > 0 {
@@ -186,36 +245,37 @@ func TestPacketInDecisions(t *testing.T) {
 func TestFlapDamping(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	a, sw := newMesh3(t, Options{Now: clk.now, FlapMoves: 2, FlapWindow: 10 * time.Second})
-	a.PacketIn(ctx, sw["h1"], packetIn(1, macA, bcast))
+	a, sw := newMesh3(t, Options{Clock: clk, Config: Config{FlapMoves: 2, FlapWindow: 10 * time.Second}})
+	a.PacketIn(ctx, sw["h1"], copyIn(1, macA, bcast))
 	steps := []struct {
 		host   string
 		port   flows.OFPort
 		damped bool
 	}{
-		{"h2", 1, false}, // move 1
+		{"h2", 1, false}, // move 1, after its verification window
 		{"h1", 1, false}, // move 2
-		{"h2", 1, true},  // third move within 10 s: damped
+		{"h2", 1, true},  // a third move within 10 s: damped
 		{"h3", 2, true},  // still within the window
 	}
 	for i, s := range steps {
-		clk.advance(time.Second)
 		for _, r := range sw {
 			r.Take()
 		}
-		a.PacketIn(ctx, sw[s.host], packetIn(s.port, macA, bcast))
-		e, _ := a.table.Get(topo.KeyOf(0, macA))
+		a.PacketIn(ctx, sw[s.host], copyIn(s.port, macA, bcast))
 		got := strings.Join(sw[s.host].Take(), "\n")
-		isDamped := strings.Contains(got, "hard_timeout=10, priority=300") && !strings.Contains(got, "packet_out")
+		isDamped := strings.Contains(got, "hard_timeout=10, priority=300")
 		if isDamped != s.damped {
 			t.Fatalf("step %d (%s port %d): damped=%v, want %v; sent:\n%s", i, s.host, s.port, isDamped, s.damped, got)
 		}
-		if s.damped && e.Host == s.host {
-			t.Errorf("step %d: a damped move still moved the MAC to %s", i, s.host)
+		clk.Advance(time.Second) // the verification window passes: the old place stayed silent
+		e, _ := a.table.Get(topo.KeyOf(0, macA))
+		if s.damped == (e.Host == s.host) {
+			t.Errorf("step %d: MAC is on %s after a damped=%v claim from %s", i, e.Host, s.damped, s.host)
 		}
 	}
-	clk.advance(11 * time.Second)
-	a.PacketIn(ctx, sw["h3"], packetIn(2, macA, bcast))
+	clk.Advance(11 * time.Second)
+	a.PacketIn(ctx, sw["h3"], copyIn(2, macA, bcast))
+	clk.Advance(time.Second)
 	if e, _ := a.table.Get(topo.KeyOf(0, macA)); e.Host != "h3" {
 		t.Errorf("after the flap window the move to h3 was refused: MAC is on %s", e.Host)
 	}
@@ -262,7 +322,7 @@ func TestFloodGroupsSplitHorizon(t *testing.T) {
 
 func TestStandaloneSwitchIsItsOwnDomain(t *testing.T) {
 	ctx := context.Background()
-	a, sw := newMesh3(t, Options{})
+	a, sw := newMesh3(t, Options{Clock: newClock()})
 	other := &recorder{ID: 0x42, Pipeline: pipeline(t), TB: t, PortList: []flows.Port{port(1, "eth1"), port(2, "eth2")}}
 	if err := a.SwitchUp(ctx, other); err != nil {
 		t.Fatal(err)
@@ -270,7 +330,7 @@ func TestStandaloneSwitchIsItsOwnDomain(t *testing.T) {
 	if got := strings.Join(other.Take(), "\n"); !strings.Contains(got, "group_id=1,type=all,bucket=actions=output:1,bucket=actions=output:2") {
 		t.Errorf("standalone baseline lacks the flood group over both ports:\n%s", got)
 	}
-	a.PacketIn(ctx, other, packetIn(1, macA, bcast))
+	a.PacketIn(ctx, other, copyIn(1, macA, bcast))
 	for h, r := range sw {
 		if got := r.Take(); len(got) > 0 {
 			t.Errorf("mesh host %s got flows for a standalone switch's MAC: %q", h, got)
@@ -279,14 +339,14 @@ func TestStandaloneSwitchIsItsOwnDomain(t *testing.T) {
 	if got := strings.Join(other.Take(), "\n"); !strings.Contains(got, "dl_dst=02:00:00:00:01:01 actions=output:1") {
 		t.Errorf("standalone switch did not learn A:\n%s", got)
 	}
-	a.PacketIn(ctx, sw["h1"], packetIn(1, macA, bcast))
+	a.PacketIn(ctx, sw["h1"], copyIn(1, macA, bcast))
 	if a.table.Len() != 2 {
 		t.Errorf("the same MAC in the mesh and on a standalone switch should be two entries, got %d", a.table.Len())
 	}
 }
 
 func TestBadFrameIsReportedNotLearned(t *testing.T) {
-	a, sw := newMesh3(t, Options{})
+	a, sw := newMesh3(t, Options{Clock: newClock()})
 	for _, r := range sw {
 		r.Take()
 	}

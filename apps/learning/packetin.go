@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -21,11 +22,21 @@ var outputTable = []flows.Action{flows.Output{Port: flows.PortTable}}
 // did not run (it failed).
 var errUnknownSwitch = errors.New("switch has no learning state")
 
-// PacketIn implements controller.PacketInHandler. A table-miss means the
-// source (in_port, eth_src) is not admitted: learn it (or move it, or
-// reinstall it when the switch lost the flow), then deliver the packet
-// through the pipeline with output:TABLE after a barrier.
+// PacketIn implements controller.PacketInHandler. Two kinds arrive:
+//
+//   - a copy (the app's own unknown-source or watch flow sent it, cookie
+//     app learning): the datapath already forwarded the packet; the app
+//     only learns;
+//   - a table-miss of classify (baseline cookie): a port the app had no
+//     flow for yet (a tunnel whose admission flow is missing, a port just
+//     added); the packet waited, so after learning the app delivers it
+//     through the pipeline with output:TABLE, after a barrier.
+//
+// A source that is new is learned mesh-wide within the caps. A MAC that
+// claims another place than its current one is believed only once that
+// place has shown no life for verify_timeout (verify.go).
 func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.PacketIn) error {
+	waited := pi.Cookie.App() != ID
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c := a.switches.Get(sw.DPID())
@@ -38,12 +49,22 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		return fmt.Errorf("packet-in on port %d: undecodable Ethernet frame of %d bytes: %v", pi.InPort, len(pi.Data), err)
 	}
 	src := s.eth.SrcMAC
+	deliver := func(msgs []flows.Message) []flows.Message {
+		if waited {
+			return withDelivery(msgs, pi)
+		}
+		return msgs
+	}
 
+	if !s.v.Local[pi.InPort] && !s.v.IsTunnel(pi.InPort) {
+		// A port added since the last PORT_STATUS was seen: look again.
+		a.refreshView(ctx, sw, s)
+	}
 	switch {
 	case s.v.IsTunnel(pi.InPort):
 		// The tunnel admission flow is missing (evicted or not yet
 		// installed): put it back. Remote MACs are learned at their host.
-		a.send(ctx, s.v.DPID, withDelivery([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}, pi))
+		a.send(ctx, s.v.DPID, deliver([]flows.Message{flows.AddFlow(a.plan.tunnelIn(pi.InPort))}))
 		return nil
 	case !s.v.Local[pi.InPort]:
 		a.m.ignored.Inc()
@@ -53,42 +74,78 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		return nil // a multicast source is never valid (IEEE 802.3 §3.2.3): drop
 	}
 
-	now := a.opts.Now()
+	now := a.clock.Now()
 	// here.MAC aliases the frame: it is copied where here is stored.
 	here := topo.MACEntry{MAC: src, Domain: s.v.domain, DPID: s.v.DPID, OFPort: pi.InPort, Host: s.v.Host, Learned: now}
 	key := topo.KeyOf(here.Domain, here.MAC)
+	if p := a.pending[key]; p != nil {
+		a.verifying(ctx, key, p, here)
+		return nil
+	}
 	old, known := a.table.Get(key)
 	switch {
 	case !known:
+		if reason := a.overCap(here); reason != "" {
+			a.m.capped.WithLabelValues(reason).Inc()
+			if reason == capPort {
+				a.send(ctx, s.v.DPID, []flows.Message{flows.AddFlow(a.plan.portLimit(here.OFPort, secs(a.cfg.PortLimitHold)))})
+			}
+			a.log.Debug("MAC not learned: cap reached", "reason", reason, "mac", src.String(), "dpid", here.DPID.String(), "port", here.OFPort)
+			return nil
+		}
 		here.MAC = slices.Clone(src)
-		a.table.Put(here)
+		a.put(here, nil)
 		a.m.learned.Inc()
 		for _, v := range a.domainViews(here.Domain) {
-			a.send(ctx, v.DPID, a.plan.install(v, here))
+			msgs := a.plan.install(v, here)
+			if v.DPID == here.DPID {
+				msgs = deliver(msgs)
+			}
+			a.send(ctx, v.DPID, msgs)
 		}
 	case old.DPID == here.DPID && old.OFPort == here.OFPort:
 		// The switch lost the flow (evicted, restarted): reinstall,
 		// and deliver in the same send.
 		a.m.reinstalled.Inc()
-		a.send(ctx, s.v.DPID, withDelivery(a.plan.install(&s.v, old), pi))
-		return nil
+		a.send(ctx, s.v.DPID, deliver(a.plan.install(&s.v, old)))
 	default:
-		if hold, damped := a.damp(key, now); damped {
-			a.m.damped.Inc()
-			a.log.Warn("MAC flapping: move damped", "mac", src.String(), "dpid", here.DPID.String(), "port", here.OFPort,
-				"from_dpid", old.DPID.String(), "from_port", old.OFPort)
-			a.send(ctx, s.v.DPID, []flows.Message{flows.AddFlow(a.plan.dampFlow(here, hold))})
-			return nil
-		}
-		here.MAC, here.Moves = slices.Clone(src), old.Moves+1
-		a.table.Put(here)
-		a.m.moved.Inc()
-		for dpid, msgs := range a.plan.move(a.domainViews(here.Domain), old, here) {
-			a.send(ctx, dpid, msgs)
+		a.claim(ctx, key, old, here, deliver)
+	}
+	return nil
+}
+
+// Cap reasons, the values of ovsmesh_learning_macs_capped_total{reason}.
+const (
+	capPort   = "port"
+	capGlobal = "table"
+)
+
+// overCap says which cap, if any, stops learning e.
+func (a *App) overCap(e topo.MACEntry) string {
+	switch {
+	case a.cfg.MaxMACsPerPort > 0 && a.perPort[place{e.DPID, e.OFPort}] >= a.cfg.MaxMACsPerPort:
+		return capPort
+	case a.cfg.MaxMACs > 0 && a.table.Len() >= a.cfg.MaxMACs:
+		return capGlobal
+	}
+	return ""
+}
+
+// refreshView re-reads sw's ports after a packet-in from a port the view
+// did not know, installing the unknown-source flow of new local ports.
+func (a *App) refreshView(ctx context.Context, sw controller.Switch, s *swState) {
+	before := s.v
+	s.v = a.newView(sw)
+	var msgs []flows.Message
+	for port := range s.v.Local {
+		if !before.Local[port] {
+			msgs = append(msgs, flows.AddFlow(a.plan.unknownSrc(port)))
 		}
 	}
-	a.send(ctx, s.v.DPID, withDelivery(nil, pi))
-	return nil
+	if len(msgs) > 0 {
+		msgs = append(a.plan.floodGroups(&s.v), msgs...)
+		a.send(ctx, s.v.DPID, msgs)
+	}
 }
 
 // withDelivery appends to msgs the delivery of pi's packet: a barrier, so
@@ -104,13 +161,13 @@ func withDelivery(msgs []flows.Message, pi *flows.PacketIn) []flows.Message {
 func (a *App) damp(key topo.MACKey, now time.Time) (uint16, bool) {
 	recent := a.moves[key][:0]
 	for _, t := range a.moves[key] {
-		if now.Sub(t) < a.opts.FlapWindow {
+		if now.Sub(t) < a.cfg.FlapWindow {
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) >= a.opts.FlapMoves {
+	if len(recent) >= a.cfg.FlapMoves {
 		a.moves[key] = recent
-		return uint16(max(1, a.opts.FlapWindow/time.Second)), true
+		return secs(a.cfg.FlapWindow), true
 	}
 	a.moves[key] = append(recent, now)
 	return 0, false
@@ -123,7 +180,11 @@ func (a *App) forget(ctx context.Context, e topo.MACEntry) {
 	if !a.table.Delete(key) {
 		return
 	}
+	a.perPort[place{e.DPID, e.OFPort}]--
 	delete(a.moves, key)
+	if p := a.pending[key]; p != nil {
+		a.cancel(key, p)
+	}
 	for _, v := range a.domainViews(e.Domain) {
 		a.send(ctx, v.DPID, a.plan.uninstall(v, e))
 	}
@@ -131,8 +192,9 @@ func (a *App) forget(ctx context.Context, e topo.MACEntry) {
 
 // PortStatus implements controller.PortStatusHandler: the flood groups
 // follow the port list; a new tunnel gets its admission flow and the
-// flows towards its peer's MACs; a local port that goes away or down
-// takes its MACs with it, everywhere.
+// flows towards its peer's MACs; a new local port gets its
+// unknown-source flow; a local port that goes away or down takes its
+// MACs with it, everywhere.
 func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.PortStatus) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -160,6 +222,16 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 				flows.FlowMod{Command: flows.FlowDelete, Flow: flows.Flow{Table: flows.TableAll}, OutPort: port})
 		}
 	}
+	for _, port := range apps.SortedPorts(s.v.Local) {
+		if !before.Local[port] {
+			msgs = append(msgs, flows.AddFlow(a.plan.unknownSrc(port)))
+		}
+	}
+	for _, port := range apps.SortedPorts(before.Local) {
+		if !s.v.Local[port] {
+			msgs = append(msgs, flows.DeleteStrict(a.plan.unknownSrc(port)))
+		}
+	}
 	a.send(ctx, s.v.DPID, msgs)
 	for port := range before.Local {
 		if s.v.Local[port] {
@@ -176,8 +248,7 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 // FlowRemoved implements controller.FlowRemovedHandler: a source flow
 // that idled out means the MAC went silent, so it is forgotten mesh-wide.
 func (a *App) FlowRemoved(ctx context.Context, sw controller.Switch, fr *flows.FlowRemoved) error {
-	if fr.Table != TableClassify || fr.Priority != PrioKnownSrc ||
-		fr.Reason != flows.RemovedIdleTimeout || fr.Match.EthSrc == nil {
+	if fr.Table != TableClassify || fr.Priority != PrioKnownSrc || fr.Reason != flows.RemovedIdleTimeout || fr.Match.EthSrc == nil {
 		return nil
 	}
 	a.mu.Lock()
@@ -186,9 +257,8 @@ func (a *App) FlowRemoved(ctx context.Context, sw controller.Switch, fr *flows.F
 	if c == nil {
 		return errUnknownSwitch
 	}
-	s := c.State
-	e, ok := a.table.Get(topo.KeyOf(s.v.domain, fr.Match.EthSrc))
-	if !ok || e.DPID != s.v.DPID || e.OFPort != fr.Match.InPort {
+	e, ok := a.table.Get(topo.KeyOf(c.State.v.domain, fr.Match.EthSrc))
+	if !ok || e.DPID != c.State.v.DPID || e.OFPort != fr.Match.InPort {
 		return nil // it moved or was forgotten already
 	}
 	a.m.aged.Inc()

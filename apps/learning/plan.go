@@ -2,8 +2,10 @@ package learning
 
 import (
 	"encoding/binary"
+	"hash/fnv"
 	"sort"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -29,7 +31,7 @@ func macObject(mac []byte) uint32 { return binary.BigEndian.Uint32(mac[2:6]) }
 // output to the ingress port is dropped unless it is OFPP_IN_PORT).
 func (p planner) floodGroups(v *view) []flows.Message {
 	var localBuckets, allBuckets [][]flows.Action
-	for _, port := range sortedPorts(v.Local) {
+	for _, port := range apps.SortedPorts(v.Local) {
 		b := []flows.Action{flows.Output{Port: port}}
 		localBuckets = append(localBuckets, b)
 		allBuckets = append(allBuckets, b)
@@ -56,7 +58,42 @@ func (p planner) baseline(v *view) []flows.Message {
 	for _, port := range sortedTunnels(v.Tunnels) {
 		msgs = append(msgs, flows.AddFlow(p.tunnelIn(port)))
 	}
-	return msgs
+	for _, port := range apps.SortedPorts(v.Local) {
+		msgs = append(msgs, flows.AddFlow(p.unknownSrc(port)))
+	}
+	return append(msgs, flows.AddFlow(p.probeDrop()))
+}
+
+// unknownSrc sends a copy of a frame from an unknown source on local
+// port to the controller and lets the frame go on to the next stage:
+// forwarding never waits for learning.
+func (p planner) unknownSrc(port flows.OFPort) flows.Flow {
+	return flows.Flow{Table: TableClassify, Priority: PrioUnknownSrc, Cookie: p.cookie(0),
+		Match:   flows.Match{InPort: port},
+		Actions: []flows.Action{flows.ToController}, Goto: p.next}
+}
+
+// portLimit drops unknown sources on port for hold seconds: the port
+// holds as many MACs as it may.
+func (p planner) portLimit(port flows.OFPort, hold uint16) flows.Flow {
+	return flows.Flow{Table: TableClassify, Priority: PrioPortLimit, Cookie: p.cookie(0), HardTimeout: hold,
+		Match: flows.Match{InPort: port}}
+}
+
+// probeDrop drops frames sent to flows.ProbeMAC (answers to liveness
+// probes go on from the stage that watches for them, and must not be
+// flooded).
+func (p planner) probeDrop() flows.Flow {
+	return flows.Flow{Table: TableL2, Priority: PrioL2Dst, Cookie: p.cookie(0),
+		Match: flows.Match{EthDst: flows.ProbeMAC[:]}}
+}
+
+// watch copies e's frames from its place to the controller for secs
+// seconds, and lets them go on: the owner shows it is alive without
+// losing a frame.
+func (p planner) watch(e topo.MACEntry, secs uint16) flows.Flow {
+	return flows.Flow{Table: TableClassify, Priority: PrioWatch, Cookie: p.cookie(macObject(e.MAC)), HardTimeout: secs,
+		Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC}, Actions: []flows.Action{flows.ToController}, Goto: p.next}
 }
 
 // tunnelIn admits everything arriving on a tunnel port, tagged so that
@@ -78,8 +115,9 @@ func (p planner) srcFlow(e topo.MACEntry) flows.Flow {
 		Goto:  p.next}
 }
 
-// dampFlow drops a flapping MAC at a port for hold seconds.
-func (p planner) dampFlow(e topo.MACEntry, hold uint16) flows.Flow {
+// holdFlow drops a claimant of e's MAC at its port for hold seconds (a
+// move being verified, refused or damped).
+func (p planner) holdFlow(e topo.MACEntry, hold uint16) flows.Flow {
 	return flows.Flow{Table: TableClassify, Priority: PrioDamped, Cookie: p.cookie(macObject(e.MAC)),
 		HardTimeout: hold, Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC}}
 }
@@ -116,6 +154,31 @@ func (p planner) install(v *view, e topo.MACEntry) []flows.Message {
 	return msgs
 }
 
+// replay is install for a switch that (re)connects: the source flow's
+// idle timeout gets up to 10% more, spread by MAC, so MACs replayed
+// together do not all age out together (8000 FLOW_REMOVED in one burst).
+func (p planner) replay(v *view, e topo.MACEntry) []flows.Message {
+	msgs := p.install(v, e)
+	if e.DPID == v.DPID && len(msgs) > 0 {
+		fm := msgs[0].(flows.FlowMod)
+		fm.Flow.IdleTimeout = jitter(p.idleTimeout, e.MAC)
+		msgs[0] = fm
+	}
+	return msgs
+}
+
+// jitter returns base plus up to 10% of it, chosen by the MAC's hash,
+// within 65535 seconds.
+func jitter(base uint16, mac []byte) uint16 {
+	spread := uint32(base) / 10
+	if spread == 0 {
+		return base
+	}
+	h := fnv.New32a()
+	h.Write(mac)
+	return uint16(min(uint32(base)+h.Sum32()%(spread+1), 65535))
+}
+
 // uninstall returns the deletes that remove e's flows from v.
 func (p planner) uninstall(v *view, e topo.MACEntry) []flows.Message {
 	msgs := []flows.Message{flows.DeleteStrict(flows.Flow{Table: TableL2, Priority: PrioL2Dst,
@@ -129,9 +192,14 @@ func (p planner) uninstall(v *view, e topo.MACEntry) []flows.Message {
 // move returns, per DPID, what changes when a MAC moves from old to now
 // across views (every view of the domain, including old's and now's).
 func (p planner) move(views []*view, old, now topo.MACEntry) map[flows.DPID][]flows.Message {
+	// The claimant's hold (a move verified before it is believed) goes
+	// first on the new place's switch.
 	out := map[flows.DPID][]flows.Message{}
 	for _, v := range views {
 		var msgs []flows.Message
+		if v.DPID == now.DPID {
+			msgs = append(msgs, flows.DeleteStrict(p.holdFlow(now, 0)))
+		}
 		if v.DPID == old.DPID {
 			msgs = append(msgs, flows.DeleteStrict(p.srcFlow(old)))
 		}
@@ -146,15 +214,6 @@ func (p planner) move(views []*view, old, now topo.MACEntry) map[flows.DPID][]fl
 		}
 		out[v.DPID] = msgs
 	}
-	return out
-}
-
-func sortedPorts(m map[flows.OFPort]bool) []flows.OFPort {
-	out := make([]flows.OFPort, 0, len(m))
-	for p := range m {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
 

@@ -17,12 +17,11 @@ import (
 // recorder stands in for a switch: it records what the app sends.
 type recorder = controllertest.Recorder
 
-// clock is a settable time source.
-type clock struct{ t time.Time }
+// newClock is a settable clock at a fixed date.
+func newClock() *controllertest.Clock {
+	return controllertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+}
 
-func (c *clock) now() time.Time                    { return c.t }
-func (c *clock) advance(d time.Duration)           { c.t = c.t.Add(d) }
-func newClock() *clock                             { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
 func mac(s string) net.HardwareAddr                { m, _ := net.ParseMAC(s); return m }
 func port(no flows.OFPort, name string) flows.Port { return flows.Port{No: no, Name: name} }
 
@@ -52,6 +51,17 @@ func frame(src, dst net.HardwareAddr) []byte {
 	return buf.Bytes()
 }
 
+// packetIn is a table-miss of classify (baseline cookie): the packet
+// waited for the controller.
 func packetIn(inPort flows.OFPort, src, dst net.HardwareAddr) *flows.PacketIn {
-	return &flows.PacketIn{BufferID: flows.NoBuffer, InPort: inPort, Data: frame(src, dst)}
+	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: TableClassify, Cookie: flows.NewCookie(7, flows.AppBaseline, 10),
+		InPort: inPort, Data: frame(src, dst)}
+}
+
+// copyIn is a copy sent by the app's own flows (the unknown-source flow
+// of a local port, or a watch flow): the packet already went on.
+func copyIn(inPort flows.OFPort, src, dst net.HardwareAddr) *flows.PacketIn {
+	pi := packetIn(inPort, src, dst)
+	pi.Cookie = flows.NewCookie(7, ID, 0)
+	return pi
 }

@@ -26,14 +26,29 @@ const (
 	// PrioFloodFromTunnel (TableL2) floods packets tagged MetaFromTunnel
 	// to local ports only.
 	PrioFloodFromTunnel uint16 = 1
+	// PrioUnknownSrc (TableClassify) sends a copy of a packet from an
+	// unknown source on a known local port to the controller and lets the
+	// packet go on at once (datapath first: nothing waits for learning).
+	// One per local port.
+	PrioUnknownSrc uint16 = 50
+	// PrioPortLimit (TableClassify) drops unknown sources on a port that
+	// holds max_macs_per_port MACs, for port_limit_hold (Faucet's
+	// max_hosts): the port's known MACs keep working.
+	PrioPortLimit uint16 = 60
 	// PrioTunnelIn (TableClassify) admits everything from a tunnel port.
 	PrioTunnelIn uint16 = 100
-	// PrioL2Dst (TableL2) forwards a learned eth_dst.
+	// PrioL2Dst (TableL2) forwards a learned eth_dst; also drops frames
+	// to flows.ProbeMAC.
 	PrioL2Dst uint16 = 100
 	// PrioKnownSrc (TableClassify) admits a learned (in_port, eth_src).
 	PrioKnownSrc uint16 = 200
-	// PrioDamped (TableClassify) drops a flapping (in_port, eth_src) for
-	// the damping period.
+	// PrioWatch (TableClassify) copies to the controller, for the
+	// verification window, every frame of a MAC's current place while
+	// another place claims it: a frame proves the owner is alive.
+	PrioWatch uint16 = 250
+	// PrioDamped (TableClassify) drops a claimant (in_port, eth_src): a
+	// move being verified, refused, or damped because the MAC flaps.
+	// Never the MAC's current place.
 	PrioDamped uint16 = 300
 )
 
@@ -62,13 +77,12 @@ var Spec = apps.Spec{
 // newFromEnv builds the app on the controller's state.
 func newFromEnv(env apps.Env) (controller.App, error) {
 	cfg := env.Config.(*Config)
-	table, err := openTable(env)
+	table, ips, err := openTables(env)
 	if err != nil {
 		return nil, err
 	}
 	return New(Options{
-		Mesh: env.Mesh, Table: table, Generation: env.Generation, Next: env.Next("classify"),
-		IdleTimeout: cfg.IdleTimeout, FlapMoves: cfg.FlapMoves, FlapWindow: cfg.FlapWindow,
-		Now: env.Now, Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
+		Mesh: env.Mesh, Table: table, IPs: ips, Generation: env.Generation, Next: env.Next("classify"),
+		Config: *cfg, Clock: env.TimeSource(), Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
 	}), nil
 }

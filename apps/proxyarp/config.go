@@ -19,6 +19,16 @@ type Config struct {
 	Aging time.Duration `yaml:"aging"`
 	// Static lists bindings that never age and never change MAC.
 	Static []StaticARP `yaml:"static,omitempty"`
+	// VerifyTimeout is how long a bound IP's owner has to answer an ARP
+	// probe (RFC 5227) when another MAC claims the IP; a silent owner
+	// loses it. Default 1s, 100ms to 10s.
+	VerifyTimeout time.Duration `yaml:"verify_timeout"`
+	// MaxIPsPerMAC caps the IPs one MAC may hold; a claim past it is
+	// refused and held off. Default 64; 0 disables.
+	MaxIPsPerMAC int `yaml:"max_ips_per_mac"`
+	// MaxBindings caps the mesh-wide ARP table (each binding is a
+	// responder flow on every host). Default 100000; 0 disables.
+	MaxBindings int `yaml:"max_bindings"`
 }
 
 // StaticARP is one configured IPv4-to-MAC binding.
@@ -30,12 +40,22 @@ type StaticARP struct {
 }
 
 // DefaultConfig returns the section's defaults.
-func DefaultConfig() Config { return Config{Enabled: true, Aging: 20 * time.Minute} }
+func DefaultConfig() Config {
+	return Config{Enabled: true, Aging: 20 * time.Minute, VerifyTimeout: time.Second, MaxIPsPerMAC: 64, MaxBindings: 100000}
+}
 
 // Validate implements config.Validator.
 func (c *Config) Validate() error {
 	if c.Aging < time.Second || c.Aging > 65535*time.Second || c.Aging%time.Second != 0 {
 		return config.FieldErr("must be whole seconds between 1s and 65535s", "aging")
+	}
+	switch {
+	case c.VerifyTimeout < 100*time.Millisecond || c.VerifyTimeout > 10*time.Second:
+		return config.FieldErr("must be between 100ms and 10s", "verify_timeout")
+	case c.MaxIPsPerMAC < 0:
+		return config.FieldErr("must be 0 (no cap) or more", "max_ips_per_mac")
+	case c.MaxBindings < 0:
+		return config.FieldErr("must be 0 (no cap) or more", "max_bindings")
 	}
 	ips := map[netip.Addr]int{}
 	for i, s := range c.Static {

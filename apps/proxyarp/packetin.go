@@ -9,14 +9,21 @@ import (
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
-// PacketIn implements controller.PacketInHandler for packet-ins from
-// TableARP: ARP from a local port that no known-sender flow admitted.
-// The sender is learned (or its move or change applied, or the claim
-// refused); then a request for a known IP is answered by the controller,
-// and anything else accepted goes on through the pipeline from the
-// responder table. Refused packets are dropped and counted; a refused
-// claim is held off in the datapath for a few seconds.
+// PacketIn implements controller.PacketInHandler for ARP from a local
+// port that no known-sender flow admitted. Two kinds arrive:
+//
+//   - a copy (the inspect flows, cookie object 0): a sender of an IP with
+//     no binding; the datapath already took the packet on to the
+//     responder, so the app only learns;
+//   - a held packet (the gate or watch flow of a bound IP, cookie object
+//     the IP): a claim of a bound IP by another sender, or the owner's
+//     own ARP while a claim is verified; it waits for the decision, then
+//     is answered or sent on from the responder table, or dropped.
+//
+// Refused packets are dropped and counted; a refused claim is held off in
+// the datapath for a few seconds.
 func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.PacketIn) error {
+	held := pi.Cookie.Object() != 0
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c := a.switches.Get(sw.DPID())
@@ -37,21 +44,39 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 		}
 		return nil
 	}
-	now := a.opts.Now()
-	old, known := a.table.Get(pk.SPA)
-	v := decide(&pk, s.DPID, pi.InPort, old, known, a.oldState(old))
+	now := a.clock.Now()
 	here := topo.ARPBinding{IP: pk.SPA, MAC: append(net.HardwareAddr(nil), pk.SHA...), Host: s.Host, DPID: s.DPID, OFPort: pi.InPort,
-		Static: known && old.Static, Learned: now, Seen: now}
+		Learned: now, Seen: now}
+	if p := a.pending[pk.SPA]; p != nil {
+		if isOwner(p.old, here) {
+			a.finish(ctx, pk.SPA, p, true)
+			a.send(ctx, s.DPID, a.onward(&pk, pi, s.DPID, held))
+		}
+		return nil // the claimant, held off meanwhile, or a third sender: dropped
+	}
+	old, known := a.table.Get(pk.SPA)
+	here.Static = known && old.Static
+	v := decide(&pk, s.DPID, pi.InPort, old, known)
+	if v == move && !a.macAt(here) {
+		// The MAC claims a new place that the learning app has not (yet)
+		// believed: it is verifying that the MAC left its old place.
+		// The sender retries; its ARP is dropped until then.
+		a.m.refused.WithLabelValues(reasonMACNotHere).Inc()
+		return nil
+	}
 	switch v {
 	case conflict:
-		a.m.conflicts.Inc()
-		a.log.Warn("ARP conflict: claim of a live binding refused", "ip", pk.SPA, "mac", pk.SHA.String(),
-			"dpid", s.DPID.String(), "port", pi.InPort, "bound_mac", old.MAC.String(), "bound_host", old.Host,
-			"bound_port", old.OFPort, "static", old.Static)
-		a.send(ctx, s.DPID, []flows.Message{flows.AddFlow(a.plan.holdFlow(pi.InPort, pk.EthSrc, pk.SHA, pk.SPA))})
-		return nil
+		if !a.conflict(ctx, old, here) {
+			return nil // refused, or verified before it is believed
+		}
 	case learn:
-		a.table.Put(here)
+		if cap := a.overCap(here); cap != "" {
+			a.m.refused.WithLabelValues(cap).Inc()
+			a.log.Debug("ARP binding not learned: cap reached", "cap", cap, "ip", pk.SPA, "mac", pk.SHA.String())
+			a.send(ctx, s.DPID, []flows.Message{flows.AddFlow(a.plan.holdFlow(pi.InPort, pk.EthSrc, pk.SHA, pk.SPA))})
+			return nil
+		}
+		a.put(here, nil)
 		a.m.learned.Inc()
 		a.gauges()
 		for dpid := range a.switches.All() {
@@ -71,45 +96,76 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 			a.log.Info("ARP binding changed: the old owner is gone", "ip", pk.SPA, "mac", pk.SHA.String(), "old_mac", old.MAC.String(),
 				"host", s.Host, "port", pi.InPort)
 		}
-		a.table.Put(here)
-		for dpid := range a.switches.All() {
-			a.send(ctx, dpid, a.plan.change(dpid, old, here))
-		}
+		a.rebind(ctx, old, here)
 	}
-	// The sender is admitted; now the packet itself.
-	if pk.request() && !pk.gratuitous() {
-		if t, ok := a.table.Get(pk.TPA); ok {
-			if t.DPID == s.DPID && t.OFPort == pi.InPort {
-				a.m.samePort.Inc()
-				return nil // the target is on the asker's segment: it answers itself
-			}
-			po, err := answer(&pk, t, pi.InPort)
-			if err != nil {
-				return err
-			}
-			a.m.answered.Inc()
-			a.send(ctx, s.DPID, []flows.Message{po})
-			return nil
-		}
-	}
-	a.send(ctx, s.DPID, []flows.Message{deliver(pi.InPort, pi.Data)})
+	a.send(ctx, s.DPID, a.onward(&pk, pi, s.DPID, held))
 	return nil
 }
 
-// oldState gathers what is known of b's owner. Called with a.mu held.
-func (a *App) oldState(b topo.ARPBinding) oldState {
-	var st oldState
-	if c := a.switches.Get(b.DPID); c != nil && b.OFPort != 0 {
-		st.PortLive = c.State.Local[b.OFPort]
-	} else if b.OFPort != 0 && b.DPID != 0 {
-		st.PortLive = true // its switch is away: assume the owner is still there
+// onward is what happens to an admitted sender's packet: nothing for a
+// copy (the datapath took it on already); for a held packet, the
+// controller answers a request for a known IP itself (the answer's
+// packet-out) or sends it on through the pipeline from the responder
+// table, as if its sender had been admitted.
+func (a *App) onward(pk *arpPacket, pi *flows.PacketIn, dpid flows.DPID, held bool) []flows.Message {
+	if !held {
+		return nil
 	}
-	if a.opts.MACs != nil && len(b.MAC) == 6 {
-		if e, ok := a.opts.MACs.Get(topo.KeyOf(0, b.MAC)); ok && (e.DPID != b.DPID || e.OFPort != b.OFPort) {
-			st.MACElsewhere = true
+	if pk.request() && !pk.gratuitous() {
+		if t, ok := a.table.Get(pk.TPA); ok {
+			if t.DPID == dpid && t.OFPort == pi.InPort {
+				a.m.samePort.Inc()
+				return nil // the target is on the asker's segment: it answers itself
+			}
+			if po, err := answer(pk, t, pi.InPort); err == nil {
+				a.m.answered.Inc()
+				return []flows.Message{po}
+			}
 		}
 	}
-	return st
+	return []flows.Message{deliver(pi.InPort, pi.Data)}
+}
+
+// rebind applies a move or change of old's IP to now on every switch,
+// and announces a change of MAC to the guests.
+func (a *App) rebind(ctx context.Context, old, now topo.ARPBinding) {
+	a.put(now, &old)
+	for dpid := range a.switches.All() {
+		a.send(ctx, dpid, a.plan.change(dpid, old, now))
+	}
+	if string(old.MAC) != string(now.MAC) {
+		a.announce(ctx, now)
+	}
+}
+
+// put stores b, keeping the bindings-per-MAC counts.
+func (a *App) put(b topo.ARPBinding, old *topo.ARPBinding) {
+	if old != nil {
+		a.perMAC[string(old.MAC)]--
+	}
+	a.perMAC[string(b.MAC)]++
+	a.table.Put(b)
+}
+
+// overCap says which cap, if any, refuses a new binding b.
+func (a *App) overCap(b topo.ARPBinding) string {
+	switch {
+	case a.opts.MaxIPsPerMAC > 0 && a.perMAC[string(b.MAC)] >= a.opts.MaxIPsPerMAC:
+		return reasonIPsPerMAC
+	case a.opts.MaxBindings > 0 && a.table.Len() >= a.opts.MaxBindings:
+		return reasonTableFull
+	}
+	return ""
+}
+
+// macAt reports whether the learning app's MAC table has b's MAC at b's
+// place (true when there is no MAC table to ask).
+func (a *App) macAt(b topo.ARPBinding) bool {
+	if a.opts.MACs == nil {
+		return true
+	}
+	e, ok := a.opts.MACs.Get(topo.KeyOf(0, b.MAC))
+	return !ok || e.DPID == b.DPID && e.OFPort == b.OFPort
 }
 
 // validMAC reports whether mac is a 6-byte address usable in a match.

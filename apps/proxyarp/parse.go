@@ -27,10 +27,18 @@ const (
 	// reasonEthMismatch: the Ethernet source differs from the ARP
 	// sender MAC.
 	reasonEthMismatch = "eth_src_mismatch"
+	// reasonMACNotHere: the sender's MAC claims a new place that the
+	// learning app has not believed (yet): it is verifying the move.
+	reasonMACNotHere = "mac_not_here"
+	// reasonIPsPerMAC: the sender's MAC holds max_ips_per_mac IPs.
+	reasonIPsPerMAC = "ips_per_mac_cap"
+	// reasonTableFull: the ARP table holds max_bindings bindings.
+	reasonTableFull = "table_cap"
 )
 
 // refusalReasons lists every reason, for the metric's label values.
-var refusalReasons = []string{reasonMalformed, reasonNotEthIPv4, reasonBadOp, reasonSenderMAC, reasonSenderIP, reasonEthMismatch}
+var refusalReasons = []string{reasonMalformed, reasonNotEthIPv4, reasonBadOp, reasonSenderMAC, reasonSenderIP, reasonEthMismatch,
+	reasonMACNotHere, reasonIPsPerMAC, reasonTableFull}
 
 // arpPacket is a validated Ethernet/IPv4 ARP packet. Its slices alias
 // the parser's buffers until the next parse; copy what outlives it.

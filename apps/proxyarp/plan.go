@@ -42,8 +42,9 @@ var zeroIP = netip.AddrFrom4([4]byte{})
 // probes (sender 0.0.0.0) go to the responders without learning, other
 // ARP with sender 0.0.0.0 (malformed: OVS zeroes the ARP fields it
 // cannot parse) is dropped, every other request or reply from a local
-// port goes to the controller, and ARP with any other opcode is dropped.
-// Known senders are admitted above these by senderFlow.
+// port is copied to the controller and goes on to the responders, and
+// ARP with any other opcode is dropped. Known senders are admitted above
+// these by senderFlow; claims of bound IPs by others stop at gateFlow.
 func (p planner) baseline() []flows.Message {
 	arp := flows.Match{EthType: flows.EthTypeARP}
 	probe := arp
@@ -60,9 +61,9 @@ func (p planner) baseline() []flows.Message {
 		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPProbeDrop, Cookie: p.cookie(0),
 			Match: zero}),
 		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPInspect, Cookie: p.cookie(0),
-			Match: req, Actions: []flows.Action{flows.ToController}}),
+			Match: req, Actions: []flows.Action{flows.ToController}, Goto: TableARPResponder}),
 		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPInspect, Cookie: p.cookie(0),
-			Match: rep, Actions: []flows.Action{flows.ToController}}),
+			Match: rep, Actions: []flows.Action{flows.ToController}, Goto: TableARPResponder}),
 		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPBadOp, Cookie: p.cookie(0),
 			Match: arp}),
 	}
@@ -76,6 +77,23 @@ func (p planner) senderFlow(b topo.ARPBinding) flows.Flow {
 		IdleTimeout: p.aging, SendFlowRem: true,
 		Match: flows.Match{InPort: b.OFPort, EthSrc: b.MAC, EthType: flows.EthTypeARP, ARPSPA: b.IP, ARPSHA: b.MAC},
 		Goto:  TableARPResponder}
+}
+
+// gateFlow sends ARP claiming b.IP from anyone but its owner (whose
+// senderFlow sits above) to the controller only: the claim waits for a
+// decision.
+func (p planner) gateFlow(b topo.ARPBinding) flows.Flow {
+	return flows.Flow{Table: TableARP, Priority: PrioARPGate, Cookie: p.cookie(ipObject(b.IP)),
+		Match: flows.Match{EthType: flows.EthTypeARP, ARPSPA: b.IP}, Actions: []flows.Action{flows.ToController}}
+}
+
+// watchFlow sends the ARP of b's owner at its place to the controller
+// for secs seconds (it is delivered after the decision): while another
+// MAC's claim of b.IP is verified, the owner's answer to the probe shows
+// it is alive.
+func (p planner) watchFlow(b topo.ARPBinding, secs uint16) flows.Flow {
+	return flows.Flow{Table: TableARP, Priority: PrioARPWatch, Cookie: p.cookie(ipObject(b.IP)), HardTimeout: secs,
+		Match: flows.Match{InPort: b.OFPort, EthSrc: b.MAC, EthType: flows.EthTypeARP}, Actions: []flows.Action{flows.ToController}}
 }
 
 // responder answers a request for b.IP in the datapath (the OVN/Neutron
@@ -116,10 +134,10 @@ func (p planner) holdFlow(port flows.OFPort, ethSrc, sha net.HardwareAddr, ip ne
 // seen on a port) on switch dpid.
 func located(b topo.ARPBinding, dpid flows.DPID) bool { return b.DPID == dpid && b.OFPort != 0 }
 
-// install returns what switch dpid needs for b: the responder, and the
-// known-sender flow when b sits on dpid.
+// install returns what switch dpid needs for b: the responder and the
+// gate, and the known-sender flow when b sits on dpid.
 func (p planner) install(dpid flows.DPID, b topo.ARPBinding) []flows.Message {
-	msgs := []flows.Message{flows.AddFlow(p.responder(b))}
+	msgs := []flows.Message{flows.AddFlow(p.responder(b)), flows.AddFlow(p.gateFlow(b))}
 	if located(b, dpid) {
 		msgs = append(msgs, flows.AddFlow(p.senderFlow(b)), flows.AddFlow(p.samePort(b)))
 	}
@@ -128,7 +146,7 @@ func (p planner) install(dpid flows.DPID, b topo.ARPBinding) []flows.Message {
 
 // uninstall returns the deletes that remove b's flows from switch dpid.
 func (p planner) uninstall(dpid flows.DPID, b topo.ARPBinding) []flows.Message {
-	msgs := []flows.Message{flows.DeleteStrict(p.responder(b))}
+	msgs := []flows.Message{flows.DeleteStrict(p.responder(b)), flows.DeleteStrict(p.gateFlow(b))}
 	if located(b, dpid) {
 		msgs = append(msgs, flows.DeleteStrict(p.senderFlow(b)), flows.DeleteStrict(p.samePort(b)))
 	}

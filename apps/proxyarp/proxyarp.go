@@ -51,8 +51,14 @@ type Options struct {
 	Hold time.Duration
 	// Static bindings are put in the table at start.
 	Static []Static
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	// VerifyTimeout is how long a bound IP's owner has to show it is
+	// alive when another MAC claims the IP; default 1 s.
+	VerifyTimeout time.Duration
+	// MaxIPsPerMAC and MaxBindings cap what one MAC may claim and the
+	// table; 0 disables a cap.
+	MaxIPsPerMAC, MaxBindings int
+	// Clock is the time source; nil means apps.RealClock.
+	Clock apps.Clock
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Metrics; nil disables.
@@ -70,6 +76,10 @@ type App struct {
 	mu       sync.Mutex
 	table    *topo.ARPTable
 	switches *apps.Switches[*swState]
+	clock    apps.Clock
+	perMAC   map[string]int           // bindings per MAC (string of its bytes)
+	pending  map[netip.Addr]*pending  // claims being verified, by IP
+	absent   map[flows.DPID]time.Time // switches holding bindings but no session, since when
 }
 
 // swState is the app's per-switch state; the switch's dispatcher writes
@@ -90,8 +100,11 @@ func New(opts Options) *App {
 	if opts.L2 == 0 {
 		opts.L2 = 40
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = apps.RealClock{}
+	}
+	if opts.VerifyTimeout <= 0 {
+		opts.VerifyTimeout = time.Second
 	}
 	if opts.Table == nil {
 		opts.Table = topo.NewARPTable()
@@ -104,9 +117,10 @@ func New(opts Options) *App {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: apps.NewSwitches[*swState](),
+	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: apps.NewSwitches[*swState](), clock: opts.Clock,
+		perMAC: map[string]int{}, pending: map[netip.Addr]*pending{}, absent: map[flows.DPID]time.Time{},
 		plan: planner{gen: opts.Generation, l2: opts.L2, aging: secs(opts.Aging), hold: secs(opts.Hold)}}
-	now := opts.Now()
+	now := opts.Clock.Now()
 	for _, s := range opts.Static {
 		b, ok := a.table.Get(s.IP)
 		if ok && b.Static && string(b.MAC) == string(s.MAC) {
@@ -119,6 +133,12 @@ func New(opts Options) *App {
 	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return b.Static }) {
 		if !isStatic(opts.Static, b) {
 			a.table.Delete(b.IP)
+		}
+	}
+	for _, b := range a.table.Select(nil) {
+		a.perMAC[string(b.MAC)]++
+		if b.DPID != 0 {
+			a.absent[b.DPID] = now
 		}
 	}
 	return a
@@ -165,6 +185,7 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.switches.Up(sw, s)
+	delete(a.absent, s.DPID)
 	msgs := a.plan.baseline()
 	for _, b := range a.table.Select(nil) {
 		if located(b, s.DPID) && !s.Local[b.OFPort] {
@@ -187,7 +208,9 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 func (a *App) SwitchDown(ctx context.Context, sw controller.Switch) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.switches.Down(sw)
+	if a.switches.Down(sw) {
+		a.absent[sw.DPID()] = a.clock.Now()
+	}
 	a.gauges()
 }
 
@@ -203,6 +226,10 @@ func (a *App) forget(ctx context.Context, b topo.ARPBinding) {
 	}
 	if !a.table.Delete(b.IP) {
 		return
+	}
+	a.perMAC[string(b.MAC)]--
+	if p := a.pending[b.IP]; p != nil {
+		a.cancel(b.IP, p)
 	}
 	for dpid := range a.switches.All() {
 		a.send(ctx, dpid, a.plan.uninstall(dpid, b))

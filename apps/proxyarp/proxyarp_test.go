@@ -39,8 +39,8 @@ func newMesh3(t *testing.T, opts Options) (*App, map[string]*recorder) {
 	t.Helper()
 	m, recs := mesh3(t)
 	opts.Mesh, opts.Generation = m, 7
-	if opts.Now == nil {
-		opts.Now = newClock().now
+	if opts.Clock == nil {
+		opts.Clock = newClock()
 	}
 	a := New(opts)
 	byName := map[string]*recorder{}
@@ -61,7 +61,7 @@ func TestScenarioGolden(t *testing.T) {
 	clk := newClock()
 	m, recs := mesh3(t)
 	macs := fakeMACs{}
-	a := New(Options{Mesh: m, Generation: 7, Now: clk.now, MACs: macs, Static: []Static{{IP: ipS, MAC: macS}}})
+	a := New(Options{Mesh: m, Generation: 7, Clock: clk, MACs: macs, Static: []Static{{IP: ipS, MAC: macS}}})
 	sw := map[string]*recorder{"h1": recs[0], "h2": recs[1], "h3": recs[2]}
 	var b strings.Builder
 	step := func(title string, fn func()) {
@@ -75,33 +75,45 @@ func TestScenarioGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	step("switches connect: baseline and the static binding's responder", func() {
+	at := func(r *recorder, port flows.OFPort, mac net.HardwareAddr, host string) {
+		macs[topo.KeyOf(0, mac)] = topo.MACEntry{MAC: mac, DPID: r.ID, OFPort: port, Host: host}
+	}
+	step("switches connect: baseline and the static binding's responder and gate", func() {
 		for _, r := range recs {
 			must(a.SwitchUp(ctx, r))
 		}
 	})
-	step("A on h1 port 1 asks for unknown B: A learned mesh-wide, request flooded from the responder table", func() {
+	step("A on h1 port 1 asks for unknown B (a copy; the datapath flooded it): A learned mesh-wide", func() {
+		at(recs[0], 1, macA, "h1")
 		must(a.PacketIn(ctx, recs[0], pin(1, request(macA, ipA, ipB))))
 	})
-	step("B on h2 port 1 replies to A: B learned, reply goes on to A", func() {
+	step("B on h2 port 1 replies to A: B learned", func() {
+		at(recs[1], 1, macB, "h2")
 		must(a.PacketIn(ctx, recs[1], pin(1, reply(macB, ipB, macA, ipA))))
 	})
-	step("C new on h3 port 2 asks for A: C learned, the controller answers", func() {
+	step("C new on h3 port 2 asks for A: C learned (h3's responder answered it)", func() {
+		at(recs[2], 2, macC, "h3")
 		must(a.PacketIn(ctx, recs[2], pin(2, request(macC, ipC, ipA))))
 	})
-	step("C claims A's IP while A is live: conflict, held off on h3", func() {
-		must(a.PacketIn(ctx, recs[2], pin(2, garp(macC, ipA))))
+	step("C claims A's IP (held by the gate) while A's port is up: C held off, A watched and probed", func() {
+		must(a.PacketIn(ctx, recs[2], held(2, ipA, garp(macC, ipA))))
 	})
-	step("h1 lost A's known-sender flow: reinstalled on h1 only", func() {
-		must(a.PacketIn(ctx, recs[0], pin(1, request(macA, ipA, ipC))))
+	step("A answers the probe (held by the watch): the claim is refused, C held off longer, A's packet goes on", func() {
+		must(a.PacketIn(ctx, recs[0], held(1, ipA, arpFrame(macA, mac("0a:55:00:00:00:01"), 2, macA, ipA, mac("0a:55:00:00:00:01"), ip("0.0.0.0")))))
 	})
-	step("A's MAC moves to h2 port 2: known-sender flow follows", func() {
-		clk.advance(time.Minute)
-		must(a.PacketIn(ctx, recs[1], pin(2, garp(macA, ipA))))
+	step("h1 lost A's known-sender flow (the gate held A's request for C): reinstalled on h1, answered", func() {
+		must(a.PacketIn(ctx, recs[0], held(1, ipA, request(macA, ipA, ipC))))
 	})
-	step("B's MAC is now seen on h3: C's claim of B's IP is a change", func() {
-		macs[topo.KeyOf(0, macB)] = topo.MACEntry{MAC: macB, DPID: recs[2].ID, OFPort: 1, Host: "h3"}
-		must(a.PacketIn(ctx, recs[2], pin(2, garp(macC, ipB))))
+	step("A's MAC moves to h2 port 2 (the learning app believed it): the known-sender flow follows", func() {
+		clk.Advance(time.Minute)
+		at(recs[1], 2, macA, "h2")
+		must(a.PacketIn(ctx, recs[1], held(2, ipA, garp(macA, ipA))))
+	})
+	step("C claims B's IP: B probed on h2 port 1", func() {
+		must(a.PacketIn(ctx, recs[2], held(2, ipB, garp(macC, ipB))))
+	})
+	step("B stays silent for verify_timeout: B's IP goes to C mesh-wide, guests told by gratuitous ARP", func() {
+		clk.Advance(time.Second)
 	})
 	step("A's known-sender flow idles out on h2: A forgotten mesh-wide", func() {
 		must(a.FlowRemoved(ctx, recs[1], &flows.FlowRemoved{Cookie: flows.NewCookie(7, ID, ipObject(ipA)),
@@ -119,8 +131,8 @@ func TestScenarioGolden(t *testing.T) {
 	if n := value(a.m.conflicts); n != 1 {
 		t.Errorf("conflicts = %v, want 1", n)
 	}
-	if n := value(a.m.answered); n != 2 {
-		t.Errorf("controller answers = %v, want 2", n)
+	if n := value(a.m.answered); n != 1 {
+		t.Errorf("controller answers = %v, want 1 (the held request)", n)
 	}
 }
 
@@ -129,7 +141,6 @@ func TestDecide(t *testing.T) {
 	const d1, d2 = 1, 2
 	bound := topo.ARPBinding{IP: ipA, MAC: macA, DPID: d1, OFPort: 1}
 	static := topo.ARPBinding{IP: ipS, MAC: macS, Static: true}
-	live := oldState{PortLive: true}
 	tests := []struct {
 		name  string
 		sha   string
@@ -137,23 +148,20 @@ func TestDecide(t *testing.T) {
 		port  flows.OFPort
 		old   topo.ARPBinding
 		known bool
-		st    oldState
 		want  verdict
 	}{
-		{"new IP", "02:00:00:00:01:01", d1, 1, topo.ARPBinding{}, false, oldState{}, learn},
-		{"same binding, same place", "02:00:00:00:01:01", d1, 1, bound, true, live, refresh},
-		{"same MAC, other port", "02:00:00:00:01:01", d1, 2, bound, true, live, move},
-		{"same MAC, other host", "02:00:00:00:01:01", d2, 1, bound, true, live, move},
-		{"other MAC, owner live", "02:00:00:00:03:02", d2, 2, bound, true, live, conflict},
-		{"other MAC, owner's port down", "02:00:00:00:03:02", d2, 2, bound, true, oldState{}, change},
-		{"other MAC, owner's MAC elsewhere", "02:00:00:00:03:02", d2, 2, bound, true, oldState{PortLive: true, MACElsewhere: true}, change},
-		{"static, other MAC", "02:00:00:00:03:02", d2, 2, static, true, oldState{}, conflict},
-		{"static, its MAC seen", "02:00:00:00:09:09", d2, 2, static, true, oldState{}, move},
+		{"new IP", "02:00:00:00:01:01", d1, 1, topo.ARPBinding{}, false, learn},
+		{"same binding, same place", "02:00:00:00:01:01", d1, 1, bound, true, refresh},
+		{"same MAC, other port", "02:00:00:00:01:01", d1, 2, bound, true, move},
+		{"same MAC, other host", "02:00:00:00:01:01", d2, 1, bound, true, move},
+		{"other MAC", "02:00:00:00:03:02", d2, 2, bound, true, conflict},
+		{"static, other MAC", "02:00:00:00:03:02", d2, 2, static, true, conflict},
+		{"static, its MAC seen", "02:00:00:00:09:09", d2, 2, static, true, move},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			pk := arpPacket{SHA: mac(tc.sha), SPA: ipA}
-			if got := decide(&pk, tc.dpid, tc.port, tc.old, tc.known, tc.st); got != tc.want {
+			if got := decide(&pk, tc.dpid, tc.port, tc.old, tc.known); got != tc.want {
 				t.Errorf("decide = %v, want %v", got, tc.want)
 			}
 		})
@@ -254,6 +262,16 @@ func TestHandlerDecisions(t *testing.T) {
 	if err := a.PacketIn(ctx, sw["h1"], pin(2, request(macA, ipA, ipB))); err != nil {
 		t.Fatal(err)
 	}
+	for _, m := range sw["h1"].Raw() {
+		if po, ok := m.(flows.PacketOut); ok {
+			t.Errorf("a copy was answered or delivered (the datapath has it): %v", po)
+		}
+	}
+	// The same request held by A's gate (h1 lost A's known-sender flow)
+	// is answered by the controller, out of A's port.
+	if err := a.PacketIn(ctx, sw["h1"], held(2, ipA, request(macA, ipA, ipB))); err != nil {
+		t.Fatal(err)
+	}
 	msgs := sw["h1"].Raw()
 	po, ok := msgs[len(msgs)-1].(flows.PacketOut)
 	if !ok || po.InPort != flows.PortController || len(po.Actions) != 1 || po.Actions[0].String() != "output:2" {
@@ -285,7 +303,7 @@ func TestHandlerDecisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	sw["h2"].Take()
-	if err := a.PacketIn(ctx, sw["h2"], pin(1, request(macC, ipC, ipB))); err != nil {
+	if err := a.PacketIn(ctx, sw["h2"], held(1, ipC, request(macC, ipC, ipB))); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range sw["h2"].Raw() {
@@ -312,7 +330,7 @@ func TestStaticBindingsAndReplay(t *testing.T) {
 	tbl.Put(topo.ARPBinding{IP: ipA, MAC: macA, DPID: recs[0].ID, OFPort: 1, Host: "h1"})
 	tbl.Put(topo.ARPBinding{IP: ipB, MAC: macB, DPID: recs[1].ID, OFPort: 7, Host: "h2"}) // port 7 is gone
 	tbl.Put(topo.ARPBinding{IP: ipC, MAC: macC, Static: true})                            // no longer configured
-	a := New(Options{Mesh: m, Table: tbl, Generation: 3, Static: []Static{{IP: ipS, MAC: macS}}})
+	a := New(Options{Mesh: m, Table: tbl, Generation: 3, Clock: newClock(), Static: []Static{{IP: ipS, MAC: macS}}})
 	for _, r := range recs {
 		if err := a.SwitchUp(ctx, r); err != nil {
 			t.Fatal(err)
@@ -330,7 +348,7 @@ func TestStaticBindingsAndReplay(t *testing.T) {
 	}
 	// h1 connected before h2 dropped B (its port is gone): h1 got B's
 	// responder, then its delete; h3, connected after, never sees B.
-	if strings.Contains(got, "10.0.3.2") || !strings.HasSuffix(got, "delete_strict table=31,priority=100,arp,arp_tpa=10.0.2.1,arp_op=1") {
+	if strings.Contains(got, "10.0.3.2") || !strings.HasSuffix(got, "delete_strict table=31,priority=100,arp,arp_tpa=10.0.2.1,arp_op=1\ndelete_strict table=30,priority=180,arp,arp_spa=10.0.2.1") {
 		t.Errorf("h1's replay:\n%s", got)
 	}
 	if got := strings.Join(recs[2].Take(), "\n"); strings.Contains(got, "10.0.2.1") || strings.Contains(got, "10.0.3.2") {
@@ -343,14 +361,14 @@ func TestStaticBindingsAndReplay(t *testing.T) {
 		t.Error("a static binding no longer configured was kept")
 	}
 	// Another MAC claiming the static IP is refused, even with no owner.
-	if err := a.PacketIn(ctx, recs[2], pin(1, garp(macC, ipS))); err != nil {
+	if err := a.PacketIn(ctx, recs[2], held(1, ipS, garp(macC, ipS))); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := tbl.Get(ipS); b.MAC.String() != macS.String() || value(a.m.conflicts) != 1 {
 		t.Errorf("static binding after a claim: %+v, conflicts %v", b, value(a.m.conflicts))
 	}
 	// Its own MAC gives it a place; its port going away keeps it static.
-	if err := a.PacketIn(ctx, recs[2], pin(2, garp(macS, ipS))); err != nil {
+	if err := a.PacketIn(ctx, recs[2], held(2, ipS, garp(macS, ipS))); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := tbl.Get(ipS); !b.Static || b.OFPort != 2 {

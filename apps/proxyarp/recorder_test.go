@@ -24,12 +24,10 @@ type fakeMACs map[topo.MACKey]topo.MACEntry
 
 func (m fakeMACs) Get(k topo.MACKey) (topo.MACEntry, bool) { e, ok := m[k]; return e, ok }
 
-// clock is a settable time source.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-func newClock() *clock                   { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+// newClock is a settable clock at a fixed date.
+func newClock() *controllertest.Clock {
+	return controllertest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+}
 
 func mac(s string) net.HardwareAddr { m, _ := net.ParseMAC(s); return m }
 func ip(s string) netip.Addr        { return netip.MustParseAddr(s) }
@@ -91,8 +89,18 @@ func reply(m net.HardwareAddr, i netip.Addr, tm net.HardwareAddr, ti netip.Addr)
 // garp is a gratuitous ARP request announcing i at m.
 func garp(m net.HardwareAddr, i netip.Addr) []byte { return arpFrame(m, bcast, 1, m, i, zeros, i) }
 
+// pin is a copy from the inspect flows (an unbound sender IP): the
+// datapath already took the packet on.
 func pin(inPort flows.OFPort, data []byte) *flows.PacketIn {
-	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: TableARP, Reason: 1, InPort: inPort, Data: data}
+	return &flows.PacketIn{BufferID: flows.NoBuffer, Table: TableARP, Reason: 1, Cookie: flows.NewCookie(7, ID, 0), InPort: inPort, Data: data}
+}
+
+// held is a packet held by the gate or watch flow of bound IP i: it
+// waits for the controller's decision.
+func held(inPort flows.OFPort, i netip.Addr, data []byte) *flows.PacketIn {
+	pi := pin(inPort, data)
+	pi.Cookie = flows.NewCookie(7, ID, ipObject(i))
+	return pi
 }
 
 // value reads a counter or gauge.

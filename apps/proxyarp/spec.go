@@ -28,8 +28,10 @@ const (
 	// PrioARPBadOp (TableARP) drops ARP whose opcode is neither request
 	// nor reply (RFC 826), in the datapath.
 	PrioARPBadOp uint16 = 5
-	// PrioARPInspect (TableARP) sends ARP requests and replies from
-	// local ports that no known-sender flow admits to the controller.
+	// PrioARPInspect (TableARP) copies ARP requests and replies from
+	// local ports that no known-sender or gate flow matches (a sender
+	// of an unbound IP) to the controller and lets them go on to the
+	// responder at once: learning never delays ARP.
 	PrioARPInspect uint16 = 10
 	// PrioARPResponder (TableARPResponder) answers a request for a
 	// known IP (arp,arp_op=1,arp_tpa=IP).
@@ -48,6 +50,11 @@ const (
 	// PrioARPProbe (TableARP) passes ARP probes (RFC 5227: a request with
 	// sender IP 0.0.0.0) to the responder without learning.
 	PrioARPProbe uint16 = 150
+	// PrioARPGate (TableARP) sends ARP claiming a bound IP from any
+	// other sender than the binding's owner to the controller, and only
+	// there: a claim of a live binding is decided before anyone believes
+	// it. One per binding, on every mesh host.
+	PrioARPGate uint16 = 180
 	// PrioARPKnownSender (TableARP) admits ARP from a known binding:
 	// in_port, eth_src, arp_spa and arp_sha all match.
 	PrioARPKnownSender uint16 = 200
@@ -55,6 +62,10 @@ const (
 	// whose claim was just refused (a conflict or an invalid sender), so
 	// a flood of them does not reach the controller.
 	PrioARPHold uint16 = 250
+	// PrioARPWatch (TableARP) sends a bound IP's owner's ARP to the
+	// controller while another MAC's claim of the IP is verified: its
+	// answer to the probe shows it is alive.
+	PrioARPWatch uint16 = 260
 	// PrioARPFromTunnel (TableARP) passes ARP from tunnels to the l2
 	// stage: it was answered or learned, if at all, at the host it came
 	// from.
@@ -88,6 +99,7 @@ func newFromEnv(env apps.Env) (controller.App, error) {
 	}
 	return New(Options{
 		Mesh: env.Mesh, Table: table, MACs: macs, Generation: env.Generation, L2: env.Stage("l2"),
-		Aging: cfg.Aging, Static: static, Now: env.Now, Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
+		Aging: cfg.Aging, Static: static, VerifyTimeout: cfg.VerifyTimeout, MaxIPsPerMAC: cfg.MaxIPsPerMAC, MaxBindings: cfg.MaxBindings,
+		Clock: env.TimeSource(), Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
 	}), nil
 }

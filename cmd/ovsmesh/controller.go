@@ -128,6 +128,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 		errc <- err
 	}()
 	go func() { errc <- mgr.Run(ctx) }()
+	n.runApps(ctx)
 	go func() {
 		if err := srv.Serve(apiLn); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("api: %w", err)

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -28,6 +28,7 @@ type node struct {
 	ctl      *controller.Controller
 	mgr      *ovsdb.Manager
 	api      http.Handler
+	runners  []apps.Runner
 	serving  atomic.Bool // the OpenFlow listeners are serving
 }
 
@@ -45,10 +46,11 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		}
 	}()
 	gen := n.st.gen
-	run, err := registry.Start(cfg, apps.Env{Generation: gen, Mesh: n.mesh, State: n.st.State, Logger: log, Registerer: reg, Now: time.Now})
+	run, err := registry.Start(cfg, apps.Env{Generation: gen, Mesh: n.mesh, State: n.st.State, Logger: log, Registerer: reg, Clock: apps.RealClock{}})
 	if err != nil {
 		return nil, err
 	}
+	n.runners = run.Runners
 	var listen []string
 	for _, l := range cfg.OpenFlow.Listen {
 		addr, _ := config.ParseListen(l)
@@ -85,6 +87,13 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		return nil, err
 	}
 	return n, nil
+}
+
+// runApps runs the apps' background work until ctx ends.
+func (n *node) runApps(ctx context.Context) {
+	for _, r := range n.runners {
+		go r.Run(ctx)
+	}
 }
 
 // close commits the state and closes its file.

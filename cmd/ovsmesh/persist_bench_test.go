@@ -49,7 +49,7 @@ func BenchmarkPacketInPersistence(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				run, err := reg.Start(cfg, apps.Env{Generation: 1, State: st, Now: time.Now})
+				run, err := reg.Start(cfg, apps.Env{Generation: 1, State: st})
 				if err != nil {
 					b.Fatal(err)
 				}

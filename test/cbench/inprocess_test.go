@@ -50,7 +50,7 @@ func inProcess(b *testing.B, st *topo.State) *controller.Controller {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run, err := reg.Start(cfg, apps.Env{Generation: 1, State: st, Now: time.Now})
+	run, err := reg.Start(cfg, apps.Env{Generation: 1, State: st})
 	if err != nil {
 		b.Fatal(err)
 	}
