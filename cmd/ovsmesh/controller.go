@@ -161,11 +161,13 @@ func runController(ctx context.Context, f controllerFlags) error {
 		}
 	}()
 	go reloadOnHUP(ctx, f, log, mesh, mgr)
+	go notifyReady(ctx, checks, log)
 
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	notifyStopping(log)
 	stop()
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
