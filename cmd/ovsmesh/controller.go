@@ -31,6 +31,7 @@ type controllerFlags struct {
 	api      string
 	state    string
 	logLevel string
+	logFmt   logFormat
 }
 
 func newControllerCmd() *cobra.Command {
@@ -49,6 +50,7 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.api, "api", "", "API listener host:port (overrides api.listen)")
 	fl.StringVar(&f.state, "state", "", "state file (overrides state)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.Var(&f.logFmt, "log-format", "log lines as slog text or json (under systemd: no time, syslog priority prefix)")
 	return cmd
 }
 
@@ -82,7 +84,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(os.Stderr, f.logFmt, level)
 	cfg, err := loadConfig(f)
 	if err != nil {
 		return err
