@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/config"
 )
 
 // The package under test: $OVSMESH_DEB, else the one dist/ holds (make
@@ -183,6 +185,20 @@ func testPackageFiles(t *testing.T, version string) {
 	}
 	if out := mustRun(t, "/usr/bin/ovsmesh", "config", "check", "/etc/ovsmesh/ovsmesh.yaml"); out != "/etc/ovsmesh/ovsmesh.yaml: ok\n" {
 		t.Errorf("config check of the shipped file: %q", out)
+	}
+	// The installed binary refuses every bad configuration of the config
+	// tests with config.Load's own message.
+	bad, err := filepath.Glob("../config/testdata/bad/*.yaml")
+	if err != nil || len(bad) == 0 {
+		t.Fatalf("no bad configurations in ../config/testdata/bad: %v", err)
+	}
+	for _, path := range bad {
+		_, loadErr := config.Load(path)
+		out, err := exec.Command("/usr/bin/ovsmesh", "config", "check", path).CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || loadErr == nil || string(out) != "ovsmesh: "+loadErr.Error()+"\n" {
+			t.Errorf("ovsmesh config check %s: %v, %q; want exit 1 and the message of config.Load (%v)", path, err, out, loadErr)
+		}
 	}
 	// Enabled (as dh_installsystemd does), not started.
 	if target, err := os.Readlink("/etc/systemd/system/multi-user.target.wants/ovsmesh.service"); err != nil || target != "/lib/systemd/system/ovsmesh.service" {
