@@ -29,6 +29,7 @@ type controllerFlags struct {
 	api      string
 	state    string
 	logLevel string
+	logFmt   logFormat
 }
 
 func newControllerCmd() *cobra.Command {
@@ -47,6 +48,7 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.api, "api", "", "API listener host:port (overrides api.listen)")
 	fl.StringVar(&f.state, "state", "", "state file (overrides state)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.Var(&f.logFmt, "log-format", "log lines as slog text or json (under systemd: no time, syslog priority prefix)")
 	return cmd
 }
 
@@ -85,7 +87,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(os.Stderr, f.logFmt, level)
 	registry, err := apps.NewRegistry(builtins...)
 	if err != nil {
 		return err
@@ -135,11 +137,13 @@ func runController(ctx context.Context, f controllerFlags) error {
 		}
 	}()
 	go reloadOnHUP(ctx, f, registry, log, mesh, mgr)
+	go notifyReady(ctx, n.checks, log)
 
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	notifyStopping(log)
 	stop()
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

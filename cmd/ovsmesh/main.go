@@ -14,6 +14,7 @@ func main() {
 		Short:         "Central OpenFlow 1.3 controller for a mesh of Open vSwitch hosts",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
 	registry, err := apps.NewRegistry(builtins...)
 	if err != nil {
@@ -21,6 +22,7 @@ func main() {
 		os.Exit(1)
 	}
 	root.AddCommand(newControllerCmd(), newLabCmd())
+	root.AddCommand(newConfigCmd(), newManCmd())
 	root.AddCommand(newGetCmds()...)
 	root.AddCommand(registry.Commands()...)
 	if err := root.Execute(); err != nil {

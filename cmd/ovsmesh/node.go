@@ -28,6 +28,7 @@ type node struct {
 	ctl      *controller.Controller
 	mgr      *ovsdb.Manager
 	api      http.Handler
+	checks   []api.Check // what /healthz and the readiness notification check
 	runners  []apps.Runner
 	serving  atomic.Bool // the OpenFlow listeners are serving
 }
@@ -71,7 +72,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 	if err != nil {
 		return nil, err
 	}
-	checks := []api.Check{
+	n.checks = []api.Check{
 		{Name: "state", Fn: n.st.Healthy},
 		{Name: "listeners", Fn: func() error {
 			if !n.serving.Load() {
@@ -82,7 +83,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 	}
 	promReg, _ := reg.(*prometheus.Registry)
 	n.api, err = api.New(api.Sources{Mesh: n.mesh, Switches: n.ctl, AppName: registry.AppName, TableName: registry.Pipeline().Name,
-		Routes: run.Routes, Generation: gen, Checks: checks, Registry: promReg})
+		Routes: run.Routes, Generation: gen, Checks: n.checks, Registry: promReg})
 	if err != nil {
 		return nil, err
 	}
