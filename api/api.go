@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -60,6 +63,15 @@ type Sources struct {
 	TableName func(flows.TableID) string
 	// Routes are the apps' own endpoints.
 	Routes []Route
+	// Token returns the bearer token mutating requests (any method but
+	// GET and HEAD) must carry unless they come over loopback; "" (or a
+	// nil Token) refuses them from anywhere else.
+	Token func() string
+	// Reload, if set, serves POST /api/v1/reload: it re-reads the
+	// configuration file, applies what changes live, and returns a JSON
+	// report; an error (a file that fails validation) answers 400 and
+	// changes nothing.
+	Reload func(ctx context.Context) (any, error)
 	// Generation is the running cookie generation, to mark flows of
 	// other generations as stale.
 	Generation uint16
@@ -89,6 +101,18 @@ func New(src Sources) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { healthz(w, src) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(src.Registry, promhttp.HandlerOpts{}))
 	core := []Route{
+		{Method: "POST", Path: "/api/v1/reload", Handler: func(w http.ResponseWriter, r *http.Request) {
+			if src.Reload == nil {
+				WriteError(w, http.StatusNotImplemented, errors.New("this controller cannot reload"))
+				return
+			}
+			rep, err := src.Reload(r.Context())
+			if err != nil {
+				WriteError(w, http.StatusBadRequest, fmt.Errorf("reload refused, the running configuration is kept: %w", err))
+				return
+			}
+			WriteJSON(w, http.StatusOK, rep)
+		}},
 		{Method: "GET", Path: "/api/v1/switches", Handler: func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, http.StatusOK, switches(src)) }},
 		{Method: "GET", Path: "/api/v1/hosts", Handler: func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, http.StatusOK, hosts(src)) }},
 		{Method: "GET", Path: "/api/v1/flows", Query: []string{"host", "dpid"}, Handler: func(w http.ResponseWriter, r *http.Request) { flowsHandler(w, r, src) }},
@@ -107,7 +131,11 @@ func New(src Sources) (http.Handler, error) {
 		}
 		seen[pattern] = true
 		paths = append(paths, strings.TrimPrefix(rt.Path, "/api/v1/"))
-		mux.HandleFunc(pattern, only(rt.Query, rt.Handler))
+		h := only(rt.Query, rt.Handler)
+		if rt.Method != http.MethodGet && rt.Method != http.MethodHead {
+			h = authorized(src.Token, h)
+		}
+		mux.HandleFunc(pattern, h)
 	}
 	sort.Strings(paths)
 	list := strings.Join(paths, ", ")
@@ -115,6 +143,37 @@ func New(src Sources) (http.Handler, error) {
 		WriteError(w, http.StatusNotFound, fmt.Errorf("no API endpoint %s %s (see /api/v1/: %s)", r.Method, r.URL.Path, list))
 	})
 	return mux, nil
+}
+
+// authorized refuses a mutating request unless it comes over loopback or
+// carries "Authorization: Bearer TOKEN" with the configured token
+// (compared in constant time): 401 without credentials, 403 with wrong
+// ones.
+func authorized(token func() string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+				h(w, r)
+				return
+			}
+		}
+		want := ""
+		if token != nil {
+			want = token()
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch {
+		case want == "":
+			WriteError(w, http.StatusForbidden, errors.New("changes are accepted over loopback only (set api.token_file to allow bearer tokens)"))
+		case !ok:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ovsmesh"`)
+			WriteError(w, http.StatusUnauthorized, errors.New("changes from a non-loopback address need an Authorization: Bearer token (api.token_file)"))
+		case subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1:
+			WriteError(w, http.StatusForbidden, errors.New("wrong bearer token"))
+		default:
+			h(w, r)
+		}
+	}
 }
 
 // Error is the body of every error answer.

@@ -86,7 +86,7 @@ func TestAPI(t *testing.T) {
 		{"/api/v1/flows?host=h1&dpid=1", 400, []string{`not both`}},
 		{"/api/v1/demo/things?x=1", 400, []string{`unknown query parameter \"x\" (allowed: host)`}},
 		{"/api/v1/hosts?x=1", 400, []string{`unknown query parameter \"x\" (allowed: none)`}},
-		{"/api/v1/nothing", 404, []string{`no API endpoint GET /api/v1/nothing (see /api/v1/: demo/things, flows, hosts, switches)`}},
+		{"/api/v1/nothing", 404, []string{`no API endpoint GET /api/v1/nothing (see /api/v1/: demo/things, flows, hosts, reload, switches)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -143,5 +143,59 @@ func TestNewRefusesBadRoutes(t *testing.T) {
 				t.Errorf("New error %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestMutatingRoutesNeedLoopbackOrToken: a POST from another address is
+// refused without the bearer token (401), with a wrong one (403), and
+// always when no token is configured; loopback and the right token pass.
+// GETs are never asked.
+func TestMutatingRoutesNeedLoopbackOrToken(t *testing.T) {
+	token := "s3cret-token-of-16+"
+	reloads := 0
+	src := Sources{Registry: prometheus.NewRegistry(), Token: func() string { return token },
+		Reload: func(context.Context) (any, error) { reloads++; return map[string]int{"n": reloads}, nil }}
+	h, err := New(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, method, remote, auth string
+		tokenSet                   bool
+		want                       int
+	}{
+		{"loopback", "POST", "127.0.0.1:5000", "", true, 200},
+		{"loopback v6", "POST", "[::1]:5000", "", true, 200},
+		{"remote without token", "POST", "198.18.0.5:5000", "", true, 401},
+		{"remote wrong token", "POST", "198.18.0.5:5000", "Bearer nope", true, 403},
+		{"remote right token", "POST", "198.18.0.5:5000", "Bearer " + token, true, 200},
+		{"remote, no token configured", "POST", "198.18.0.5:5000", "Bearer " + token, false, 403},
+		{"remote GET needs nothing", "GET", "198.18.0.5:5000", "", true, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.tokenSet {
+				token = "s3cret-token-of-16+"
+			} else {
+				token = ""
+			}
+			path := "/api/v1/reload"
+			if tt.method == "GET" {
+				path = "/healthz"
+			}
+			req := httptest.NewRequest(tt.method, path, nil)
+			req.RemoteAddr = tt.remote
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.want {
+				t.Errorf("%s %s from %s: %d, want %d: %s", tt.method, path, tt.remote, rec.Code, tt.want, rec.Body)
+			}
+		})
+	}
+	if reloads != 3 {
+		t.Errorf("reload ran %d times, want 3 (the authorised requests)", reloads)
 	}
 }

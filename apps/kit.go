@@ -2,6 +2,7 @@ package apps
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -165,4 +166,47 @@ func (RealClock) AfterFunc(d time.Duration, f func()) func() bool { return time.
 // shutdown; Run returns when ctx is done.
 type Runner interface {
 	Run(ctx context.Context)
+}
+
+// Reloader is implemented by apps whose settings change without a
+// restart. Reload gets the app's new section (Spec.Config's type),
+// already validated, applies what can change live (reinstalling flows
+// whose timeouts changed) and returns the names of the settings it left
+// unchanged because they need a restart (YAML paths relative to the
+// section). It runs while the controller serves.
+type Reloader interface {
+	Reload(ctx context.Context, cfg any) (restart []string, err error)
+}
+
+// flowStatser is a switch that lists its flows' counters; a session
+// does (controller), and so does controllertest.Recorder.
+type flowStatser interface {
+	FlowStats(ctx context.Context, req flows.FlowStatsRequest) ([]flows.FlowStats, error)
+}
+
+// Hits returns the packet count of the flow of sw at table and priority
+// whose cookie is exactly cookie, within a second. OVS credits a rule's
+// counters for every packet its datapath flows carried, even a packet
+// that took a datapath flow cached before the rule existed (the rule's
+// own action, a packet-in, may then not happen): a verification that
+// sees no packet-in still sees the hit here. It fails when sw cannot
+// list its flows.
+func Hits(ctx context.Context, sw controller.Switch, table flows.TableID, priority uint16, cookie flows.Cookie) (uint64, error) {
+	st, ok := sw.(flowStatser)
+	if !ok {
+		return 0, fmt.Errorf("switch %s cannot list its flows", sw.DPID())
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	fs, err := st.FlowStats(ctx, flows.FlowStatsRequest{Table: table, Cookie: cookie, CookieMask: ^flows.Cookie(0)})
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for _, f := range fs {
+		if f.Priority == priority {
+			n += f.Packets
+		}
+	}
+	return n, nil
 }

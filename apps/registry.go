@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -311,4 +312,35 @@ func (r *Registry) Start(cfg config.Config, base Env) (*Running, error) {
 		}
 	}
 	return run, nil
+}
+
+// Reload hands each running app its new section from cfg (validated) and
+// returns the settings that need a restart, as YAML paths: an app turned
+// on or off, and what each app's Reloader says. It stops at the first
+// app that fails, naming it.
+func (r *Registry) Reload(ctx context.Context, cfg config.Config, run *Running) ([]string, error) {
+	running := map[flows.AppID]controller.App{}
+	for _, reg := range run.Registrations {
+		running[reg.ID] = reg.App
+	}
+	var restart []string
+	for _, s := range r.specs {
+		app, on := running[s.ID]
+		if on != r.Enabled(s, cfg) {
+			restart = append(restart, configPath(s)+".enabled")
+			continue
+		}
+		rl, ok := app.(Reloader)
+		if !on || !ok {
+			continue
+		}
+		more, err := rl.Reload(ctx, section(s, cfg))
+		if err != nil {
+			return restart, fmt.Errorf("reload app %s: %w", s.Name, err)
+		}
+		for _, m := range more {
+			restart = append(restart, configPath(s)+"."+m)
+		}
+	}
+	return restart, nil
 }

@@ -30,6 +30,8 @@ type Config struct {
 	// Hosts lists the mesh members; empty means ovsmesh is a plain
 	// controller for whatever switches connect.
 	Hosts []Host `yaml:"hosts"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
 
 	// sections maps a section's path ("apps.learning", "nat") to its
 	// decoded value, a pointer owned by this Config: WithSection copies
@@ -62,6 +64,17 @@ type OpenFlow struct {
 type API struct {
 	// Listen is a host:port address.
 	Listen string `yaml:"listen"`
+	// TokenFile is a file holding the bearer token that mutating
+	// requests (POST, DELETE) must carry unless they come over
+	// loopback; empty: only loopback may change anything.
+	TokenFile string `yaml:"token_file,omitempty"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error; empty keeps --log-level
+	// (default info). It changes on reload.
+	Level string `yaml:"level,omitempty"`
 }
 
 // Mesh configures the mesh bridge on every host.

@@ -94,7 +94,7 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		name, doc, want string
 	}{
 		{"unknown field", "mesh:\n  tunel: vxlan\n", "line 2: field tunel not found in mesh (known: bridge, datapath_type, key, tunnel, underlay_mtu)"},
-		{"unknown top-level field", "mesh: {}\nnat: {}\n", "line 2: field nat not found in the top level (known: api, apps, hosts, mesh, openflow, state)"},
+		{"unknown top-level field", "mesh: {}\nnat: {}\n", "line 2: field nat not found in the top level (known: api, apps, hosts, log, mesh, openflow, state)"},
 		{"unknown app", "apps:\n  demoo: {}\n", "line 2: field demoo not found in apps (known: demo)"},
 		{"app section field", "apps:\n  demo:\n    wiat: 1s\n", "line 3: field wiat not found in apps.demo (known: count, names, wait)"},
 		{"app section type", "apps:\n  demo:\n    count: lots\n", `line 3: apps.demo.count: "lots" is not an integer`},
@@ -115,6 +115,8 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"api listen port", "api:\n  listen: 127.0.0.1:99999\n", "line 2: api.listen: \"127.0.0.1:99999\": port"},
 		{"duplicate listen", "openflow:\n  listen: ['tcp::6653', 'tcp::6653']\n", `line 2: openflow.listen[1]: "tcp::6653" listens where openflow.listen[0] does`},
 		{"absent section has no line", "hosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1}\n", "openflow.targets: is required"},
+		{"log level", "log:\n  level: loud\n", `line 2: log.level: "loud": want debug, info, warn or error`},
+		{"token file missing", "api:\n  token_file: /nonexistent/token\n", "line 2: api.token_file: read token: open /nonexistent/token"},
 		{"host not a mapping", "hosts:\n  - h1\n", "line 2: hosts[0]: want a mapping, got a scalar"},
 		{"bad tunnel type", "mesh:\n  tunnel: geneve\n", `line 2: mesh.tunnel: unknown tunnel type "geneve"`},
 		{"vni out of range", "mesh:\n  key: 16777216\n", "line 2: mesh.key: VNI 16777216 out of range"},

@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -70,6 +72,17 @@ func (c *Config) validate(sections []Section) error {
 	}
 	if err := checkHostPort(c.API.Listen); err != nil {
 		return fieldErr(err.Error(), "api", "listen")
+	}
+	if c.API.TokenFile != "" {
+		if _, err := ReadToken(c.API.TokenFile); err != nil {
+			return fieldErr(err.Error(), "api", "token_file")
+		}
+	}
+	if c.Log.Level != "" {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(c.Log.Level)); err != nil {
+			return fieldErr(fmt.Sprintf("%q: want debug, info, warn or error", c.Log.Level), "log", "level")
+		}
 	}
 	for i, t := range c.OpenFlow.Targets {
 		if _, err := ParseListen(t); err != nil || strings.HasPrefix(t, "tcp::") {
@@ -182,6 +195,21 @@ func ParseListen(s string) (string, error) {
 		}
 	}
 	return rest, nil
+}
+
+// ReadToken reads a bearer token from path: its first line, trimmed; at
+// least 16 characters. Errors name the path and what is wrong.
+func ReadToken(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read token: %w", err)
+	}
+	tok, _, _ := strings.Cut(string(data), "\n")
+	tok = strings.TrimSpace(tok)
+	if len(tok) < 16 {
+		return "", fmt.Errorf("%s: the token must be at least 16 characters on the first line", path)
+	}
+	return tok, nil
 }
 
 // UnicastIPv4 reports whether ip is an IPv4 address one host can send

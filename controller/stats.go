@@ -24,15 +24,25 @@ func (c *Controller) FlowStats(ctx context.Context, dpid flows.DPID) ([]flows.Fl
 	if s == nil {
 		return nil, fmt.Errorf("flow stats of %s: %w", dpid.String(), ErrNoSwitch)
 	}
-	parts, err := s.multipart(ctx, flows.FlowStatsRequest{Table: flows.TableAll})
+	return s.FlowStats(ctx, flows.FlowStatsRequest{Table: flows.TableAll})
+}
+
+// FlowStats fetches the switch's flows that req selects (a table or
+// TableAll, a cookie under a mask) with an OFPMP_FLOW multipart request,
+// in the order the switch lists them. Apps call it outside their
+// handlers (it waits for the reply): to read a flow's counters, which
+// OVS credits even for packets that took a datapath flow cached before
+// the rule existed. It fails like Controller.FlowStats.
+func (s *session) FlowStats(ctx context.Context, req flows.FlowStatsRequest) ([]flows.FlowStats, error) {
+	parts, err := s.multipart(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("flow stats of %s: %w", dpid.String(), err)
+		return nil, fmt.Errorf("flow stats of %s: %w", s.dpid.String(), err)
 	}
 	var out []flows.FlowStats
 	for _, body := range parts {
 		entries, err := flows.DecodeFlowStats(body)
 		if err != nil {
-			return nil, fmt.Errorf("flow stats of %s: %w", dpid.String(), err)
+			return nil, fmt.Errorf("flow stats of %s: %w", s.dpid.String(), err)
 		}
 		out = append(out, entries...)
 	}

@@ -171,3 +171,20 @@ func TestJitter(t *testing.T) {
 		t.Error("jitter overflows or spreads a tiny timeout")
 	}
 }
+
+// TestOwnerSeenOnlyInCounters: the owner's answer took a datapath flow
+// cached before the watch flow existed, so no packet-in came; the watch
+// flow's counter still shows it, and the move is refused.
+func TestOwnerSeenOnlyInCounters(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	a, sw := newMesh3(t, Options{Clock: clk})
+	a.PacketIn(ctx, sw["h1"], copyIn(1, macA, bcast))
+	a.PacketIn(ctx, sw["h2"], copyIn(1, macA, bcast))
+	e, _ := a.table.Get(topo.KeyOf(0, macA))
+	sw["h1"].SetStats([]flows.FlowStats{{Table: TableClassify, Priority: PrioWatch, Cookie: a.plan.watch(e, 0).Cookie, Packets: 1}})
+	clk.Advance(time.Second)
+	if e, _ := a.table.Get(topo.KeyOf(0, macA)); e.Host != "h1" || testutil.ToFloat64(a.m.refused) != 1 {
+		t.Errorf("MAC on %s, refused %v: want it kept on h1 and the move refused", e.Host, testutil.ToFloat64(a.m.refused))
+	}
+}

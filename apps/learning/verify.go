@@ -55,12 +55,31 @@ func (a *App) claim(ctx context.Context, key topo.MACKey, old, here topo.MACEntr
 		"dpid", here.DPID.String(), "port", here.OFPort, "current_dpid", old.DPID.String(), "current_port", old.OFPort,
 		"timeout", a.cfg.VerifyTimeout)
 	p.stop = a.clock.AfterFunc(a.cfg.VerifyTimeout, func() {
+		alive := a.watchHit(p)
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if a.pending[key] == p {
-			a.finish(context.Background(), key, p, false)
+			a.finish(context.Background(), key, p, alive)
 		}
 	})
+}
+
+// watchHit reports whether p's watch flow counted a frame of the MAC's
+// current place: a frame that a datapath flow cached before the watch
+// existed carried past it, without a packet-in, still shows there. It
+// asks the switch, so it runs without the app's lock.
+func (a *App) watchHit(p *pending) bool {
+	a.mu.Lock()
+	c := a.switches.Get(p.old.DPID)
+	a.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	n, err := apps.Hits(context.Background(), c.SW, TableClassify, PrioWatch, a.plan.watch(p.old, 0).Cookie)
+	if err != nil {
+		a.log.Debug("reading the watch flow's counters failed; the owner counts as silent", "mac", p.old.MAC.String(), "err", err)
+	}
+	return n > 0
 }
 
 // ownerGone reports whether e's place cannot be alive: its switch has no

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
@@ -149,5 +150,23 @@ func TestSweepAgesAbsentAndRemovedHosts(t *testing.T) {
 	}
 	if _, ok := a.table.Get(ipC); ok {
 		t.Error("a binding of a removed host survived")
+	}
+}
+
+// TestOwnerSeenOnlyInCounters: the owner's answer to the probe took a
+// datapath flow cached before the watch flow existed (seen on OVS: no
+// packet-in); the watch flow's counter still shows it, and the claim is
+// refused.
+func TestOwnerSeenOnlyInCounters(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	a, sw := newMesh3(t, Options{Clock: clk})
+	a.PacketIn(ctx, sw["h1"], pin(1, garp(macA, ipA)))
+	a.PacketIn(ctx, sw["h3"], held(2, ipA, garp(macC, ipA)))
+	b, _ := a.table.Get(ipA)
+	sw["h1"].SetStats([]flows.FlowStats{{Table: TableARP, Priority: PrioARPWatch, Cookie: a.plan.watchFlow(b, 0).Cookie, Packets: 1}})
+	clk.Advance(time.Second)
+	if b, _ := a.table.Get(ipA); b.MAC.String() != macA.String() || value(a.m.conflicts) != 1 {
+		t.Errorf("binding %+v, conflicts %v: want A kept and the claim refused", b, value(a.m.conflicts))
 	}
 }

@@ -121,27 +121,41 @@ func New(opts Options) *App {
 		perMAC: map[string]int{}, pending: map[netip.Addr]*pending{}, absent: map[flows.DPID]time.Time{},
 		plan: planner{gen: opts.Generation, l2: opts.L2, aging: secs(opts.Aging), hold: secs(opts.Hold)}}
 	now := opts.Clock.Now()
-	for _, s := range opts.Static {
-		b, ok := a.table.Get(s.IP)
-		if ok && b.Static && string(b.MAC) == string(s.MAC) {
-			continue
-		}
-		a.table.Put(topo.ARPBinding{IP: s.IP, MAC: append(net.HardwareAddr(nil), s.MAC...), Static: true, Learned: now, Seen: now})
-	}
-	// A binding restored as static that the configuration no longer
-	// lists is dropped.
-	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return b.Static }) {
-		if !isStatic(opts.Static, b) {
-			a.table.Delete(b.IP)
-		}
-	}
 	for _, b := range a.table.Select(nil) {
 		a.perMAC[string(b.MAC)]++
 		if b.DPID != 0 {
 			a.absent[b.DPID] = now
 		}
 	}
+	a.setStatic(context.Background(), opts.Static, now)
 	return a
+}
+
+// setStatic makes the table's static bindings exactly list: a new or
+// changed static binding replaces whatever the IP had, a static binding
+// no longer listed is dropped, and the flows of connected switches
+// follow (none are connected at start).
+func (a *App) setStatic(ctx context.Context, list []Static, now time.Time) {
+	for _, s := range list {
+		b, ok := a.table.Get(s.IP)
+		if ok && b.Static && string(b.MAC) == string(s.MAC) {
+			continue
+		}
+		st := topo.ARPBinding{IP: s.IP, MAC: append(net.HardwareAddr(nil), s.MAC...), Static: true, Learned: now, Seen: now}
+		if ok {
+			a.drop(ctx, b)
+		}
+		a.put(st, nil)
+		for dpid := range a.switches.All() {
+			a.send(ctx, dpid, a.plan.install(dpid, st))
+		}
+	}
+	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return b.Static }) {
+		if !isStatic(list, b) {
+			a.drop(ctx, b)
+		}
+	}
+	a.gauges()
 }
 
 func isStatic(list []Static, b topo.ARPBinding) bool {
@@ -224,6 +238,11 @@ func (a *App) forget(ctx context.Context, b topo.ARPBinding) {
 		a.send(ctx, b.DPID, []flows.Message{flows.DeleteStrict(a.plan.senderFlow(b))})
 		return
 	}
+	a.drop(ctx, b)
+}
+
+// drop removes b, static or not, and its flows from every switch.
+func (a *App) drop(ctx context.Context, b topo.ARPBinding) {
 	if !a.table.Delete(b.IP) {
 		return
 	}

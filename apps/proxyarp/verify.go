@@ -61,13 +61,32 @@ func (a *App) conflict(ctx context.Context, old, here topo.ARPBinding) bool {
 	a.log.Info("ARP claim of a bound IP: verifying its owner", "ip", here.IP, "mac", here.MAC.String(),
 		"dpid", here.DPID.String(), "port", here.OFPort, "bound_mac", old.MAC.String(), "timeout", a.opts.VerifyTimeout)
 	p.stop = a.clock.AfterFunc(a.opts.VerifyTimeout, func() {
+		alive := a.watchHit(p)
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if a.pending[here.IP] == p {
-			a.finish(context.Background(), here.IP, p, false)
+			a.finish(context.Background(), here.IP, p, alive)
 		}
 	})
 	return false
+}
+
+// watchHit reports whether p's watch flow counted ARP from the owner:
+// an answer to the probe that a datapath flow cached before the watch
+// existed carried past it, without a packet-in, still shows there. It
+// asks the switch, so it runs without the app's lock.
+func (a *App) watchHit(p *pending) bool {
+	a.mu.Lock()
+	c := a.switches.Get(p.old.DPID)
+	a.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	n, err := apps.Hits(context.Background(), c.SW, TableARP, PrioARPWatch, a.plan.watchFlow(p.old, 0).Cookie)
+	if err != nil {
+		a.log.Debug("reading the watch flow's counters failed; the owner counts as silent", "ip", p.claim.IP, "err", err)
+	}
+	return n > 0
 }
 
 // ownerPlace is b with the place where its MAC lives now, as the

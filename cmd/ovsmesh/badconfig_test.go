@@ -47,7 +47,7 @@ func TestBadConfigTestdata(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != len(cases) {
-		t.Errorf("%s has %d cases, the error tables %d: run go test ./config -run TestBadConfigTestdata -update", badDir, len(got), len(cases))
+		t.Errorf("%s has %d cases, the error tables %d: run go test ./cmd/ovsmesh -run TestBadConfigTestdata -update", badDir, len(got), len(cases))
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

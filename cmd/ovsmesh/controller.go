@@ -19,8 +19,6 @@ import (
 
 	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/config"
-	"github.com/ovsmesh/ovsmesh/ovsdb"
-	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 type controllerFlags struct {
@@ -87,7 +85,9 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := newLogger(os.Stderr, f.logFmt, level)
+	levelVar := new(slog.LevelVar)
+	levelVar.Set(level)
+	log := newLogger(os.Stderr, f.logFmt, levelVar)
 	registry, err := apps.NewRegistry(builtins...)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 			log.Error("closing the state file", "err", err)
 		}
 	}()
-	ctl, mgr, mesh, gen := n.ctl, n.mgr, n.mesh, n.st.gen
+	ctl, mgr, gen := n.ctl, n.mgr, n.st.gen
 	if err := ctl.Listen(); err != nil {
 		return err
 	}
@@ -136,7 +136,23 @@ func runController(ctx context.Context, f controllerFlags) error {
 			errc <- fmt.Errorf("api: %w", err)
 		}
 	}()
-	go reloadOnHUP(ctx, f, registry, log, mesh, mgr)
+	r := &reloader{f: f, n: n, level: levelVar, flagLevel: level, log: log, cfg: cfg}
+	if cfg.Log.Level != "" {
+		var l slog.Level
+		l.UnmarshalText([]byte(cfg.Log.Level)) // validated
+		levelVar.Set(l)
+	}
+	rf := reloadFunc(func(ctx context.Context) (any, error) {
+		rep, err := r.reload(ctx)
+		if err != nil {
+			log.Error("reload refused: keeping the running configuration", "err", err)
+			return nil, err
+		}
+		log.Info("configuration reloaded", "applied", rep.Applied, "restart_required", rep.RestartRequired)
+		return rep, nil
+	})
+	n.reload.Store(&rf)
+	go r.onHUP(ctx)
 	go notifyReady(ctx, n.checks, log)
 
 	select {
@@ -150,30 +166,4 @@ func runController(ctx context.Context, f controllerFlags) error {
 	srv.Shutdown(shut)
 	log.Info("ovsmesh controller stopping")
 	return err
-}
-
-// reloadOnHUP re-reads the host list on SIGHUP; a bad file is reported
-// and the running configuration kept.
-func reloadOnHUP(ctx context.Context, f controllerFlags, registry *apps.Registry, log *slog.Logger, mesh *topo.Mesh, mgr *ovsdb.Manager) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-		}
-		cfg, err := loadConfig(f, registry)
-		if err != nil {
-			log.Error("reload refused: keeping the running configuration", "err", err)
-			continue
-		}
-		mesh.SetHosts(cfg.TopoHosts())
-		if err := mgr.Reload(cfg.TopoHosts()); err != nil {
-			log.Error("reload of the host list failed", "err", err)
-			continue
-		}
-		log.Info("configuration reloaded", "hosts", len(cfg.Hosts))
-	}
 }

@@ -42,14 +42,14 @@ func (f *logFormat) Type() string { return "text|json" }
 // PRIORITY, and carries no time, which the journal records itself.
 // Elsewhere (a terminal, a file, the lab's log files) lines keep their
 // time.
-func newLogger(w *os.File, format logFormat, level slog.Level) *slog.Logger {
+func newLogger(w *os.File, format logFormat, level slog.Leveler) *slog.Logger {
 	journal := isJournal(w, os.Getenv("JOURNAL_STREAM"))
 	return slog.New(newHandler(w, format, level, journal))
 }
 
 // newHandler builds the handler newLogger describes; journal selects the
 // journal form.
-func newHandler(w io.Writer, format logFormat, level slog.Level, journal bool) slog.Handler {
+func newHandler(w io.Writer, format logFormat, level slog.Leveler, journal bool) slog.Handler {
 	if !journal {
 		return newFormatHandler(w, format, &slog.HandlerOptions{Level: level})
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -29,9 +30,15 @@ type node struct {
 	mgr      *ovsdb.Manager
 	api      http.Handler
 	checks   []api.Check // what /healthz and the readiness notification check
+	run      *apps.Running
 	runners  []apps.Runner
-	serving  atomic.Bool // the OpenFlow listeners are serving
+	serving  atomic.Bool                // the OpenFlow listeners are serving
+	token    atomic.Pointer[string]     // api.token_file's token, "" for none
+	reload   atomic.Pointer[reloadFunc] // set once the reloader exists
 }
+
+// reloadFunc is what POST /api/v1/reload runs.
+type reloadFunc func(ctx context.Context) (any, error)
 
 // assemble builds a node for cfg from the registry's apps, registering
 // metrics with reg. On error everything opened is closed again: nothing
@@ -51,7 +58,14 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 	if err != nil {
 		return nil, err
 	}
-	n.runners = run.Runners
+	n.run, n.runners = run, run.Runners
+	tok := ""
+	if cfg.API.TokenFile != "" {
+		if tok, err = config.ReadToken(cfg.API.TokenFile); err != nil {
+			return nil, fmt.Errorf("api.token_file: %w", err)
+		}
+	}
+	n.token.Store(&tok)
 	var listen []string
 	for _, l := range cfg.OpenFlow.Listen {
 		addr, _ := config.ParseListen(l)
@@ -83,7 +97,15 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 	}
 	promReg, _ := reg.(*prometheus.Registry)
 	n.api, err = api.New(api.Sources{Mesh: n.mesh, Switches: n.ctl, AppName: registry.AppName, TableName: registry.Pipeline().Name,
-		Routes: run.Routes, Generation: gen, Checks: n.checks, Registry: promReg})
+		Routes: run.Routes, Generation: gen, Checks: n.checks, Registry: promReg,
+		Token: func() string { return *n.token.Load() },
+		Reload: func(ctx context.Context) (any, error) {
+			f := n.reload.Load()
+			if f == nil {
+				return nil, errors.New("the controller is still starting")
+			}
+			return (*f)(ctx)
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,9 @@ type Recorder struct {
 	Pipeline *flows.Pipeline
 	// TB, if set, fails the test on a refused message.
 	TB testing.TB
+	// Stats is what FlowStats lists (filtered by the request's table and
+	// cookie mask); tests set it to stand in for the switch's counters.
+	Stats []flows.FlowStats
 
 	mu   sync.Mutex
 	msgs []flows.Message
@@ -60,6 +63,26 @@ func (r *Recorder) Send(_ context.Context, msgs ...flows.Message) error {
 	defer r.mu.Unlock()
 	r.msgs = append(r.msgs, msgs...)
 	return nil
+}
+
+// FlowStats lists the entries of Stats that req selects.
+func (r *Recorder) FlowStats(_ context.Context, req flows.FlowStatsRequest) ([]flows.FlowStats, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []flows.FlowStats
+	for _, f := range r.Stats {
+		if (req.Table == flows.TableAll || f.Table == req.Table) && f.Cookie&req.CookieMask == req.Cookie&req.CookieMask {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// SetStats sets what FlowStats lists, safely while the app may read it.
+func (r *Recorder) SetStats(fs []flows.FlowStats) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.Stats = fs
 }
 
 // Take returns and clears the recorded messages, each rendered with
