@@ -94,6 +94,9 @@ func printText(w io.Writer, r *cbench.Result) {
 		fmt.Fprintf(w, ", controller %.2f cores, %.2f us/response (system %.2f)", r.ControllerCPUs, r.ControllerCPUPerResponse, r.ControllerSysCPUPerResponse)
 	}
 	fmt.Fprintln(w)
+	if r.ControllerPeakRSS > 0 {
+		fmt.Fprintf(w, "controller peak rss %.1f MB, fewest responses to one switch %d\n", float64(r.ControllerPeakRSS)/1e6, r.MinSwitchResponses)
+	}
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error: %s\n", r.FirstError)
 	}
