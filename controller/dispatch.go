@@ -34,15 +34,16 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 	// switch only queue bytes, written once the mailbox is empty without
 	// a hand-off to the writer goroutine.
 	hctx := context.WithValue(ctx, dispatchKey{}, s)
-	var spare []any
+	var spare []item
 	for {
 		batch, ok := s.queue.take(spare)
 		if !ok {
 			break
 		}
-		for i, ev := range batch {
-			s.handle(hctx, ev)
-			batch[i] = nil
+		for i, it := range batch {
+			s.handle(hctx, it.ev)
+			batch[i] = item{}
+			s.queue.release(it)
 			if i < len(batch)-1 || s.queue.len() > 0 {
 				// More events wait: let the writer goroutine send what
 				// this one queued, or it would sit behind a blocked
