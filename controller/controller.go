@@ -44,6 +44,11 @@ type Options struct {
 	// handled across all switches; packet-ins beyond it are dropped and
 	// counted. Default 32 MiB.
 	PacketInBytesTotal int
+	// EventBytes bounds the PORT_STATUS and FLOW_REMOVED bytes queued
+	// or being handled for one switch. These are never dropped: past the
+	// bound the session stops reading until the apps catch up, so TCP
+	// pushes back on the switch. Default 4 MiB.
+	EventBytes int
 	// MaxPorts bounds a switch's port list (PORT_DESC reply), in ports;
 	// a longer one fails the handshake. Default 16384 (1 MiB).
 	MaxPorts int
@@ -129,6 +134,7 @@ func New(opts Options, regs ...Registration) (*Controller, error) {
 	}
 	def(&opts.PacketInBytes, 1<<20)
 	def(&opts.PacketInBytesTotal, 32<<20)
+	def(&opts.EventBytes, 4<<20)
 	def(&opts.MaxPorts, 16384)
 	def(&opts.MaxReplyBytes, 64<<20)
 	def(&opts.MaxConnections, 1024)

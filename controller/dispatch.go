@@ -122,7 +122,7 @@ func (s *session) call(app App, fn func() error) {
 // generation/app pair that is not current is deleted by cookie and mask.
 // A final barrier orders the deletes before later messages.
 func (s *session) reconcile(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, dispatcherWait{}, true), 30*time.Second)
 	defer cancel()
 	if err := s.w.send(flows.BarrierRequest{}); err != nil {
 		return err

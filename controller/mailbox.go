@@ -45,12 +45,14 @@ type item struct {
 // or when its bytes would pass the switch's or the controller-wide
 // packet-in allowance; the reader drops and counts it and never waits.
 // Other events (PORT_STATUS, FLOW_REMOVED) must not be lost: put refuses
-// one only while the queue is over its hard bounds (in events and bytes),
-// and the reader then waits on space, so TCP pushes back on the switch.
+// one only while their bytes are over the switch's bound, and the reader
+// then waits on space, so TCP pushes back on the switch. (That bound is
+// in bytes only: a burst of small events, such as thousands of idle
+// expiries at once, fits without the reader stopping.)
 // Bytes are held from put until the dispatcher has handled the event
 // (release), so a batch being handled still counts.
 type mailbox struct {
-	soft, hard         int // events: packet-ins refused from soft on, others from hard on
+	soft, hard         int // events: packet-ins refused from soft packet-ins or hard events on
 	pinLimit, relLimit int // bytes per switch: packet-ins, other events
 	total              *budget
 
@@ -96,7 +98,8 @@ func (m *mailbox) putPacketIn(ev any, size int) (dropped string) {
 }
 
 // put queues an event that must not be lost. It reports false while the
-// queue is over its hard bounds; the caller waits on space and retries.
+// queue's other events hold relLimit bytes; the caller waits on space
+// and retries.
 // An empty queue always takes the event, so one large event cannot wait
 // for ever. After close it reports true and drops the event: the session
 // is ending.
@@ -106,7 +109,7 @@ func (m *mailbox) put(ev any, size int) bool {
 		m.mu.Unlock()
 		return true
 	}
-	if len(m.items) > 0 && (len(m.items) >= m.hard || m.relBytes+size > m.relLimit) {
+	if len(m.items) > 0 && m.relBytes+size > m.relLimit {
 		m.mu.Unlock()
 		return false
 	}

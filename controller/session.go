@@ -121,6 +121,10 @@ func (s *session) Send(ctx context.Context, msgs ...flows.Message) error {
 // value is the session.
 type dispatchKey struct{}
 
+// dispatcherWait marks the ctx of a request the dispatcher itself waits
+// on (reconciliation), which the reader fails rather than stall behind.
+type dispatcherWait struct{}
+
 // serve runs the session until the connection ends or ctx is done.
 func (s *session) serve(ctx context.Context) {
 	defer s.conn.Close()
@@ -153,7 +157,7 @@ func (s *session) serve(ctx context.Context) {
 	s.log.Info("switch connected", "ports", len(s.ports))
 
 	o := &s.c.opts
-	s.queue = newMailbox(o.QueueLen, 4*o.QueueLen, o.PacketInBytes, reliableBytes, s.c.pinBudget)
+	s.queue = newMailbox(o.QueueLen, 4*o.QueueLen, o.PacketInBytes, o.EventBytes, s.c.pinBudget)
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
@@ -181,11 +185,6 @@ func (s *session) serve(ctx context.Context) {
 		s.log.Info("switch disconnected", "reason", "connection closed by the switch")
 	}
 }
-
-// reliableBytes bounds the PORT_STATUS and FLOW_REMOVED bytes queued for
-// one switch; past it (or past 4 x QueueLen events) the reader stops
-// reading until the apps catch up, so TCP pushes back on the switch.
-const reliableBytes = 4 << 20
 
 // keepalive probes a silent switch with ECHO_REQUEST and closes the
 // connection when a whole further interval passes without any message.
@@ -286,6 +285,11 @@ func (s *session) putReliable(ctx context.Context, ev any, size int) error {
 	if s.queue.put(ev, size) {
 		return nil
 	}
+	// A reply the dispatcher waits for (reconciliation's flow dump) sits
+	// behind these events, unread: fail that wait now, or the
+	// dispatcher and the reader would wait for each other until its
+	// timeout.
+	s.failDispatcherWaits()
 	s.stalled.Store(true)
 	defer s.stalled.Store(false)
 	tick := time.NewTicker(s.c.opts.EchoInterval / 2)
@@ -311,7 +315,8 @@ func (s *session) putReliable(ctx context.Context, ev any, size int) error {
 // waiter collects the reply to one multipart request. The reader adds
 // parts as they arrive; the bytes held are bounded.
 type waiter struct {
-	limit int // bytes of reply bodies
+	limit      int  // bytes of reply bodies
+	dispatcher bool // the dispatcher waits: failed when the reader stalls
 
 	mu    sync.Mutex
 	parts [][]byte
@@ -369,6 +374,23 @@ func (s *session) deliver(xid uint32, msg any) {
 	}
 }
 
+// errReaderStalled fails a dispatcher's request when its reply cannot be
+// read because the switch's events fill the queue.
+var errReaderStalled = errors.New("the switch's events fill the queue ahead of the reply")
+
+// failDispatcherWaits fails the requests the dispatcher waits on.
+func (s *session) failDispatcherWaits() {
+	s.waitMu.Lock()
+	defer s.waitMu.Unlock()
+	for _, w := range s.waiters {
+		w.mu.Lock()
+		if w.dispatcher && !w.done {
+			w.finish(errReaderStalled)
+		}
+		w.mu.Unlock()
+	}
+}
+
 // failWaiters wakes every waiting request after the connection ended.
 func (s *session) failWaiters() {
 	s.waitMu.Lock()
@@ -394,7 +416,7 @@ var errSessionEnded = errors.New("session ended before the reply")
 // on ctx and when the session ends.
 func (s *session) multipart(ctx context.Context, req flows.Message) ([][]byte, error) {
 	xid := s.w.nextXID()
-	w := &waiter{limit: s.c.opts.MaxReplyBytes, wake: make(chan struct{}, 1)}
+	w := &waiter{limit: s.c.opts.MaxReplyBytes, dispatcher: ctx.Value(dispatcherWait{}) != nil, wake: make(chan struct{}, 1)}
 	s.waitMu.Lock()
 	if s.ended {
 		s.waitMu.Unlock()
