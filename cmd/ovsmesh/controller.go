@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/ovsmesh/ovsmesh/api"
 	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/ovsdb"
@@ -113,7 +114,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.API.Listen, err)
 	}
-	srv := &http.Server{Handler: n.api, ReadHeaderTimeout: 5 * time.Second}
+	srv, apiLimited := api.NewServer(apiLn, n.api, api.DefaultServerOptions)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -129,11 +130,11 @@ func runController(ctx context.Context, f controllerFlags) error {
 	}()
 	go func() { errc <- mgr.Run(ctx) }()
 	go func() {
-		if err := srv.Serve(apiLn); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(apiLimited); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("api: %w", err)
 		}
 	}()
-	go reloadOnHUP(ctx, f, registry, log, mesh, mgr)
+	go reloadOnHUP(ctx, f, registry, log, mesh, n.admit, mgr)
 
 	select {
 	case <-ctx.Done():
@@ -149,7 +150,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 
 // reloadOnHUP re-reads the host list on SIGHUP; a bad file is reported
 // and the running configuration kept.
-func reloadOnHUP(ctx context.Context, f controllerFlags, registry *apps.Registry, log *slog.Logger, mesh *topo.Mesh, mgr *ovsdb.Manager) {
+func reloadOnHUP(ctx context.Context, f controllerFlags, registry *apps.Registry, log *slog.Logger, mesh *topo.Mesh, admit *admission, mgr *ovsdb.Manager) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -165,6 +166,7 @@ func reloadOnHUP(ctx context.Context, f controllerFlags, registry *apps.Registry
 			continue
 		}
 		mesh.SetHosts(cfg.TopoHosts())
+		admit.setHosts(cfg.Hosts)
 		if err := mgr.Reload(cfg.TopoHosts()); err != nil {
 			log.Error("reload of the host list failed", "err", err)
 			continue
