@@ -62,9 +62,10 @@ type OpenFlow struct {
 	PacketInBytes      int `yaml:"packet_in_bytes"`
 	PacketInBytesTotal int `yaml:"packet_in_bytes_total"`
 	// MaxConnections bounds the switch connections held at once, in
-	// connections; MaxHandshaking those that have not finished the
-	// handshake; MaxConnectionsPerIP those from one source address.
-	// Connections over a limit are closed at accept and counted.
+	// connections, and MaxConnectionsPerIP those from one source
+	// address: connections over either are closed at accept and counted.
+	// MaxHandshaking bounds those that have not finished the handshake:
+	// further connections wait in the listen backlog.
 	MaxConnections      int `yaml:"max_connections"`
 	MaxHandshaking      int `yaml:"max_handshaking"`
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`

@@ -28,6 +28,12 @@ func (c *Controller) accept(ctx context.Context, ln net.Listener, wg *sync.WaitG
 	var delay time.Duration
 	var errLog rateLog
 	for {
+		// Wait for a handshake slot before accepting: a burst of
+		// switches (all hosts reconnecting after a restart) waits in the
+		// listen backlog instead of being refused.
+		if !c.waitHandshakeSlot(ctx) {
+			return nil
+		}
 		conn, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
@@ -82,9 +88,30 @@ func temporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
+// waitHandshakeSlot waits until fewer than MaxHandshaking connections
+// are handshaking; false means ctx is done.
+func (c *Controller) waitHandshakeSlot(ctx context.Context) bool {
+	for {
+		c.mu.Lock()
+		free := len(c.handshaking) < c.opts.MaxHandshaking
+		slot := c.slotFreed
+		c.mu.Unlock()
+		if free {
+			return true
+		}
+		select {
+		case <-slot:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // admitConn applies the connection limits to a new connection from ip:
-// total, still handshaking, and per source address. It records an
-// admitted connection and reports ok; a refused one is counted and
+// in total, and per source address. (The handshake limit is applied
+// before accepting, see waitHandshakeSlot; the check here only guards
+// against several listeners taking the last slot at once.) It records
+// an admitted connection and reports ok; a refused one is counted and
 // logged at most once a second. stop is set when the controller is
 // closing.
 func (c *Controller) admitConn(conn net.Conn, ip netip.Addr) (ok, stop bool) {
@@ -121,15 +148,25 @@ func (c *Controller) admitConn(conn net.Conn, ip netip.Addr) (ok, stop bool) {
 // handshakeDone frees conn's handshake slot.
 func (c *Controller) handshakeDone(conn net.Conn) {
 	c.mu.Lock()
-	delete(c.handshaking, conn)
+	c.freeSlot(conn)
 	c.mu.Unlock()
+}
+
+// freeSlot frees conn's handshake slot, if it holds one, and wakes the
+// accept loops waiting for one; c.mu is held.
+func (c *Controller) freeSlot(conn net.Conn) {
+	if _, ok := c.handshaking[conn]; ok {
+		delete(c.handshaking, conn)
+		close(c.slotFreed)
+		c.slotFreed = make(chan struct{})
+	}
 }
 
 // dropConn forgets a connection whose session has ended.
 func (c *Controller) dropConn(conn net.Conn, ip netip.Addr) {
 	c.mu.Lock()
 	delete(c.conns, conn)
-	delete(c.handshaking, conn)
+	c.freeSlot(conn)
 	if c.perIP[ip]--; c.perIP[ip] <= 0 {
 		delete(c.perIP, ip)
 	}

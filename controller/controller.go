@@ -60,7 +60,8 @@ type Options struct {
 	// Default 1024.
 	MaxConnections int
 	// MaxHandshaking bounds the connections that have not finished the
-	// handshake. Default 128.
+	// handshake; while that many are handshaking, further connections
+	// wait in the listen backlog. Default 128.
 	MaxHandshaking int
 	// MaxConnectionsPerIP bounds the connections held from one source
 	// address. Default 32.
@@ -107,6 +108,7 @@ type Controller struct {
 	conns       map[net.Conn]netip.Addr // every accepted connection, by source address
 	perIP       map[netip.Addr]int
 	handshaking map[net.Conn]struct{}
+	slotFreed   chan struct{} // closed and replaced when a handshake slot frees
 	closing     bool
 	refusedLog  rateLog
 }
@@ -147,7 +149,7 @@ func New(opts Options, regs ...Registration) (*Controller, error) {
 	c := &Controller{opts: opts, log: log, metrics: newMetrics(opts.Registerer),
 		pinBudget: &budget{limit: int64(opts.PacketInBytesTotal)},
 		sessions:  map[flows.DPID]*session{}, conns: map[net.Conn]netip.Addr{},
-		perIP: map[netip.Addr]int{}, handshaking: map[net.Conn]struct{}{}}
+		perIP: map[netip.Addr]int{}, handshaking: map[net.Conn]struct{}{}, slotFreed: make(chan struct{})}
 	for _, r := range regs {
 		switch {
 		case r.ID == 0 || r.ID == flows.AppBaseline:

@@ -121,7 +121,6 @@ func TestConnectionLimits(t *testing.T) {
 		newFrom   string // a new switch then connects from here
 	}{
 		{name: "per address", opts: Options{MaxConnectionsPerIP: 5}, flood: 40, wantLimit: "max_connections_per_ip", wantHeld: 5, newFrom: "127.0.0.3"},
-		{name: "handshaking", opts: Options{MaxHandshaking: 6, MaxConnectionsPerIP: 100}, flood: 40, wantLimit: "max_handshaking", wantHeld: 6},
 		{name: "in total", opts: Options{MaxConnections: 8, MaxConnectionsPerIP: 100}, flood: 40, wantLimit: "max_connections", wantHeld: 7},
 	}
 	for i, tt := range tests {
@@ -242,5 +241,34 @@ func TestAdmit(t *testing.T) {
 				t.Fatal("the owner's session was closed by a refused claim")
 			}
 		})
+	}
+}
+
+// TestHandshakeSlots: beyond MaxHandshaking, connections wait in the
+// listen backlog (a burst of switches reconnecting is not refused) and
+// are served as slots free, here when idle ones time out.
+func TestHandshakeSlots(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	app := newRecorder("rec")
+	tc := startController(t, Options{MaxHandshaking: 2, HandshakeTimeout: timeout}, app)
+	for range 2 {
+		idle := dialSwitch(t, tc.addr)
+		idle.expect(tHello, "HELLO on an idle connection within the handshake limit")
+	}
+	start := time.Now()
+	f := dialSwitch(t, tc.addr)
+	f.send(tHello, helloBitmap(1<<ofVersion))
+	f.expect(tHello, "HELLO once a handshake slot is free")
+	if d := time.Since(start); d < timeout/2 {
+		t.Errorf("third connection served after %v, before the idle ones timed out (%v)", d, timeout)
+	}
+	req := f.expect(tFeaturesRequest, "FEATURES_REQUEST")
+	f.sendXID(tFeaturesReply, req.h.XID, featuresReply(0x5107, 0))
+	f.expect(tSetConfig, "SET_CONFIG")
+	req = f.expect(tMultipartRequest, "PORT_DESC request")
+	f.sendXID(tMultipartReply, req.h.XID, multipartReply(mpPortDesc, 0, ofPort(1, "eth1", 0)))
+	app.next(t, "up")
+	if n := tc.sum(t, "ovsmesh_openflow_connections_refused_total", nil); n != 0 {
+		t.Errorf("%v connections refused, want none: they wait", n)
 	}
 }
