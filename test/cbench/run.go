@@ -56,6 +56,10 @@ type Config struct {
 	LossTimeout time.Duration
 	// DPIDBase: switch i (0-based) has datapath ID DPIDBase+i+1 (0).
 	DPIDBase uint64
+	// Table is the table_id the PACKET_INs report, the table whose miss
+	// sent them (0). A controller that routes packet-ins by table needs
+	// its own: ovsmesh's learning stage is table 10.
+	Table uint8
 	// ControllerPID, when above 0, is the controller's process ID on this
 	// machine: its CPU time (user+system, from /proc/PID/stat) is
 	// measured over the loops like the generator's (0: not measured).
