@@ -37,7 +37,10 @@ func TestHardening(t *testing.T) {
 	// Started with 256 file descriptors: max_connections is lowered to
 	// fit (and says so).
 	c := e.startControllerWith(t, "prlimit", "--nofile=256:256", "--")
-	e.waitConnected(t, 60*time.Second, e.hostNames()...)
+	hosts := e.hostNames()
+	e.waitMesh(t, meshDeadline-time.Since(c.started), hosts, hosts)
+	attach(t, e)
+	e.waitConnected(t, 30*time.Second, hosts...)
 	e.pingAll(t, e.guestNames())
 	poll(t, 5*time.Second, "the warning that max_connections was lowered", func() (bool, string) {
 		return strings.Contains(c.log(), "openflow.max_connections lowered to fit the file descriptor limit"), tail(c.log(), 5)
