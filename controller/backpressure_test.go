@@ -149,12 +149,17 @@ func TestPacketInBytesBounded(t *testing.T) {
 		switches   int
 		flood      int // per switch
 		wantQueued int // in total, besides each switch's first (blocked) packet-in
+		wantEach   int // at least, per switch
 		wantReason string
 	}{
 		{name: "per switch", opts: Options{QueueLen: 10000, PacketInBytes: 20 * size}, switches: 1, flood: 100,
 			wantQueued: 19, wantReason: dropSwitchBytes},
-		{name: "across switches", opts: Options{QueueLen: 10000, PacketInBytesTotal: 30 * size}, switches: 3, flood: 50,
-			wantQueued: 27, wantReason: dropTotalBytes},
+		// 3 switches: each reserves 5 packet-ins' bytes (half the total
+		// over MaxConnections), the other 15 are shared: the first
+		// switch's flood takes its 4 and the whole pool, the others
+		// still get their 4 each.
+		{name: "across switches", opts: Options{QueueLen: 10000, PacketInBytesTotal: 30 * size, MaxConnections: 3, MaxConnectionsPerIP: 3},
+			switches: 3, flood: 50, wantQueued: 27, wantEach: 4, wantReason: dropTotalBytes},
 		{name: "by count", opts: Options{QueueLen: 5}, switches: 1, flood: 50,
 			wantQueued: 5, wantReason: dropQueueFull},
 	}
@@ -194,6 +199,12 @@ func TestPacketInBytesBounded(t *testing.T) {
 			queued := tc.sum(t, "ovsmesh_packet_ins_total", nil) - float64(tt.switches)
 			if int(queued) != tt.wantQueued {
 				t.Errorf("%v packet-ins queued behind the blocked ones, want %d", queued, tt.wantQueued)
+			}
+			for k := range tt.switches {
+				dpid := flows.DPID(0xb00 + 16*i + k).String()
+				if n := tc.sum(t, "ovsmesh_packet_ins_total", map[string]string{"dpid": dpid}) - 1; n < float64(tt.wantEach) {
+					t.Errorf("switch %s: %v packet-ins queued, want at least %d: starved by the others", dpid, n, tt.wantEach)
+				}
 			}
 			if want := float64(tt.switches*tt.flood - tt.wantQueued); dropped != want {
 				t.Errorf("%v packet-ins dropped, want %v", dropped, want)

@@ -42,7 +42,9 @@ type Options struct {
 	PacketInBytes int
 	// PacketInBytesTotal bounds the packet-in bytes queued or being
 	// handled across all switches; packet-ins beyond it are dropped and
-	// counted. Default 32 MiB.
+	// counted. Half of it is reserved, in equal parts for up to
+	// MaxConnections switches, so that no switch is starved; the other
+	// half is shared. Default 32 MiB.
 	PacketInBytesTotal int
 	// EventBytes bounds the PORT_STATUS and FLOW_REMOVED bytes queued
 	// or being handled for one switch. These are never dropped: past the
@@ -147,7 +149,7 @@ func New(opts Options, regs ...Registration) (*Controller, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Controller{opts: opts, log: log, metrics: newMetrics(opts.Registerer),
-		pinBudget: &budget{limit: int64(opts.PacketInBytesTotal)},
+		pinBudget: newBudget(opts.PacketInBytesTotal, opts.MaxConnections, opts.PacketInBytes),
 		sessions:  map[flows.DPID]*session{}, conns: map[net.Conn]netip.Addr{},
 		perIP: map[netip.Addr]int{}, handshaking: map[net.Conn]struct{}{}, slotFreed: make(chan struct{})}
 	for _, r := range regs {

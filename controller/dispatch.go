@@ -53,6 +53,9 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 		}
 		s.w.flush()
 		spare = batch
+		if cap(spare) > maxKeptBatch {
+			spare = nil // a burst grew it: do not hold it for the session's life
+		}
 	}
 	for _, app := range s.c.apps {
 		if h, ok := app.(SwitchDownHandler); ok {
@@ -60,6 +63,11 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 		}
 	}
 }
+
+// maxKeptBatch is the largest event batch, in events, the dispatcher
+// keeps for reuse: a thousand switches each holding the backing array of
+// their largest burst (1024 events) would pin 64 MB.
+const maxKeptBatch = 256
 
 // handle hands one event to every app that handles its kind.
 func (s *session) handle(ctx context.Context, ev any) {

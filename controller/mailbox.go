@@ -13,11 +13,23 @@ const (
 	dropTotalBytes  = "total_bytes"  // over Options.PacketInBytesTotal for all switches
 )
 
-// budget is a byte allowance shared by every switch's mailbox: the
-// packet-in bytes queued or being handled across the controller.
+// budget is the packet-in byte allowance of all switches together. Each
+// switch may hold up to reserve bytes of its own; beyond that it draws on
+// a pool of limit bytes shared first come, first served. The reserves
+// (MaxConnections of them) and the pool add up to
+// Options.PacketInBytesTotal, and a reserve keeps a switch from being
+// starved by the others while the pool is drained.
 type budget struct {
-	limit int64
-	used  atomic.Int64
+	reserve int   // bytes each switch holds without drawing on the pool
+	limit   int64 // bytes of the shared pool
+	used    atomic.Int64
+}
+
+// newBudget splits total bytes: half as per-switch reserves for up to
+// conns switches (at most perSwitch each), the rest as the shared pool.
+func newBudget(total, conns, perSwitch int) *budget {
+	reserve := min(total/2/max(conns, 1), perSwitch)
+	return &budget{reserve: reserve, limit: int64(total - reserve*conns)}
 }
 
 // take reserves n bytes; it reports false, reserving nothing, when that
@@ -37,13 +49,23 @@ func (b *budget) give(n int) { b.used.Add(-int64(n)) }
 type item struct {
 	ev   any
 	size int  // bytes accounted: the message and its decoded form
-	drop bool // a packet-in: counted against the packet-in bounds
+	kind kind // which allowance the bytes come from
 }
 
+// kind says which allowance an item's bytes are counted in.
+type kind uint8
+
+const (
+	reliable kind = iota // PORT_STATUS, FLOW_REMOVED: relLimit
+	reserved             // a packet-in within the switch's reserve
+	pooled               // a packet-in drawn on the shared pool
+)
+
 // mailbox is a switch's event queue between its reader and dispatcher.
-// Packet-ins are droppable: put refuses one when QueueLen packet-ins wait,
-// or when its bytes would pass the switch's or the controller-wide
-// packet-in allowance; the reader drops and counts it and never waits.
+// Packet-ins are droppable: putPacketIn refuses one when QueueLen
+// packet-ins wait, or when its bytes would pass the switch's allowance or
+// its share of the controller-wide one (see budget); the reader drops
+// and counts it and never waits.
 // Other events (PORT_STATUS, FLOW_REMOVED) must not be lost: put refuses
 // one only while their bytes are over the switch's bound, and the reader
 // then waits on space, so TCP pushes back on the switch. (That bound is
@@ -60,6 +82,7 @@ type mailbox struct {
 	items    []item
 	pins     int // packet-ins waiting
 	pinBytes int // packet-in bytes waiting or being handled
+	reserved int // the part of pinBytes within the switch's reserve
 	relBytes int // other events' bytes waiting or being handled
 	closed   bool
 	ready    chan struct{} // capacity 1: something was put or the box closed
@@ -85,11 +108,18 @@ func (m *mailbox) putPacketIn(ev any, size int) (dropped string) {
 	case m.pinBytes+size > m.pinLimit:
 		m.mu.Unlock()
 		return dropSwitchBytes
-	case !m.total.take(size):
-		m.mu.Unlock()
-		return dropTotalBytes
 	}
-	m.items = append(m.items, item{ev: ev, size: size, drop: true})
+	k := reserved
+	if m.reserved+size > m.total.reserve {
+		if !m.total.take(size) {
+			m.mu.Unlock()
+			return dropTotalBytes
+		}
+		k = pooled
+	} else {
+		m.reserved += size
+	}
+	m.items = append(m.items, item{ev: ev, size: size, kind: k})
 	m.pins++
 	m.pinBytes += size
 	m.mu.Unlock()
@@ -149,11 +179,15 @@ func (m *mailbox) take(spare []item) (batch []item, ok bool) {
 // release gives back the bytes of a handled item.
 func (m *mailbox) release(it item) {
 	m.mu.Lock()
-	if it.drop {
+	switch it.kind {
+	case reliable:
+		m.relBytes -= it.size
+	case reserved:
+		m.pinBytes -= it.size
+		m.reserved -= it.size
+	case pooled:
 		m.pinBytes -= it.size
 		m.total.give(it.size)
-	} else {
-		m.relBytes -= it.size
 	}
 	m.mu.Unlock()
 	signal(m.space)
