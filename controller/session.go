@@ -163,11 +163,10 @@ func (s *session) serve(ctx context.Context) {
 		defer close(dispatched)
 		s.dispatch(ctx, early)
 	}()
-	stopKeepalive := make(chan struct{})
-	go s.keepalive(stopKeepalive)
+	stopKeepalive := s.keepalive()
 
 	err = s.readLoop(ctx)
-	close(stopKeepalive)
+	stopKeepalive()
 	reason := s.endReason(ctx, err)
 	s.conn.Close()
 	s.w.stop() // sends fail from now on, SwitchDown's included
@@ -186,18 +185,21 @@ func (s *session) serve(ctx context.Context) {
 	}
 }
 
-// keepalive probes a silent switch with ECHO_REQUEST and closes the
-// connection when a whole further interval passes without any message.
-// It exits when stop is closed or after closing the connection.
-func (s *session) keepalive(stop chan struct{}) {
-	t := time.NewTicker(s.c.opts.EchoInterval)
-	defer t.Stop()
+// keepalive probes a silent switch with ECHO_REQUEST every EchoInterval
+// and closes the connection when a whole further interval passes without
+// any message. It runs on a timer rather than a goroutine of its own (a
+// thousand idle switches would each hold a stack); the returned stop
+// ends it, and it ends itself after closing the connection.
+func (s *session) keepalive() (stop func()) {
+	var mu sync.Mutex
+	stopped := false
 	last, probing := s.rx.Load(), false
-	for {
-		select {
-		case <-stop:
+	var t *time.Timer
+	check := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
 			return
-		case <-t.C:
 		}
 		now := s.rx.Load()
 		switch {
@@ -215,6 +217,16 @@ func (s *session) keepalive(stop chan struct{}) {
 			s.closeWith(fmt.Errorf("no message for %v after an echo probe", 2*s.c.opts.EchoInterval))
 			return
 		}
+		t.Reset(s.c.opts.EchoInterval)
+	}
+	mu.Lock()
+	t = time.AfterFunc(s.c.opts.EchoInterval, check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
 	}
 }
 
