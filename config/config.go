@@ -124,7 +124,7 @@ func Default() Config {
 			PacketInRate:        1000,
 			PacketInBurst:       250,
 			PacketInBytes:       1 << 20,
-			PacketInBytesTotal:  32 << 20,
+			PacketInBytesTotal:  16 << 20,
 			MaxConnections:      1024,
 			MaxHandshaking:      128,
 			MaxConnectionsPerIP: 32,

@@ -44,7 +44,7 @@ type Options struct {
 	// handled across all switches; packet-ins beyond it are dropped and
 	// counted. Half of it is reserved, in equal parts for up to
 	// MaxConnections switches, so that no switch is starved; the other
-	// half is shared. Default 32 MiB.
+	// half is shared. Default 16 MiB.
 	PacketInBytesTotal int
 	// EventBytes bounds the PORT_STATUS and FLOW_REMOVED bytes queued
 	// or being handled for one switch. These are never dropped: past the
@@ -137,7 +137,7 @@ func New(opts Options, regs ...Registration) (*Controller, error) {
 		}
 	}
 	def(&opts.PacketInBytes, 1<<20)
-	def(&opts.PacketInBytesTotal, 32<<20)
+	def(&opts.PacketInBytesTotal, 16<<20)
 	def(&opts.EventBytes, 4<<20)
 	def(&opts.MaxPorts, 16384)
 	def(&opts.MaxReplyBytes, 64<<20)

@@ -181,7 +181,7 @@ func (w *writer) flush() bool {
 
 // maxKeptBuffer is the largest write buffer, in bytes, a writer keeps
 // for reuse after a write.
-const maxKeptBuffer = 16 << 10
+const maxKeptBuffer = 4 << 10
 
 // failed returns why the writer stopped on its own (the send queue passed
 // its limit, or a write failed or timed out), or nil.
