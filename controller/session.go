@@ -66,8 +66,9 @@ func newSession(c *Controller, conn net.Conn) *session {
 
 // readBufferSize is each connection's read buffer, in bytes. Messages
 // larger than it are read straight into their own body; a small buffer
-// keeps a thousand idle or busy switches from holding 64 KiB each.
-const readBufferSize = 8 << 10
+// keeps a thousand idle or busy switches from holding 64 KiB each
+// (a read takes up to about 30 small packet-ins at once).
+const readBufferSize = 4 << 10
 
 // closeWith records why the session ends, if no reason is recorded yet,
 // and closes the connection, which ends the reader.
