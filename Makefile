@@ -54,6 +54,7 @@ integration: build package
 bench: deps build
 	$(GO) test ./flows -run '^$$' -bench . -benchmem
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
+	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/memory.sh
 	$(GO) run ./test/arpbench -ovsmesh $(CURDIR)/$(BIN) -count 100 -tunnel vxlan
 
 demo: deps build

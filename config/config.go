@@ -58,6 +58,25 @@ type OpenFlow struct {
 	// drops packet-ins beyond them, fairly across its ports. 0 disables.
 	PacketInRate  int `yaml:"packet_in_rate"`
 	PacketInBurst int `yaml:"packet_in_burst"`
+	// PacketInBytes bounds the packet-in bytes queued for one switch;
+	// PacketInBytesTotal bounds them across all switches. Packet-ins
+	// beyond either are dropped and counted, by reason.
+	PacketInBytes      int `yaml:"packet_in_bytes"`
+	PacketInBytesTotal int `yaml:"packet_in_bytes_total"`
+	// MaxConnections bounds the switch connections held at once, in
+	// connections, and MaxConnectionsPerIP those from one source
+	// address: connections over either are closed at accept and counted.
+	// MaxHandshaking bounds those that have not finished the handshake:
+	// further connections wait in the listen backlog.
+	MaxConnections      int `yaml:"max_connections"`
+	MaxHandshaking      int `yaml:"max_handshaking"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// MaxPorts bounds a switch's port list, in ports: a longer one fails
+	// its handshake.
+	MaxPorts int `yaml:"max_ports"`
+	// MaxReplyBytes bounds one multipart reply (a switch's flow dump), in
+	// bytes: a larger one fails the request (the API answers 502).
+	MaxReplyBytes int `yaml:"max_reply_bytes"`
 }
 
 // API configures the HTTP listener.
@@ -101,17 +120,29 @@ type Host struct {
 	OVSDB string `yaml:"ovsdb"`
 	// TunnelIP is the host's underlay IPv4 address.
 	TunnelIP netip.Addr `yaml:"tunnel_ip"`
+	// OpenFlowFrom lists the addresses the host's bridge may connect to
+	// the controller from. Empty means the IP of OVSDB (tcp:IP:PORT), or,
+	// for a unix: OVSDB, the controller machine's own addresses. A switch
+	// claiming the host's datapath ID from any other address is refused.
+	OpenFlowFrom []netip.Addr `yaml:"openflow_from,omitempty"`
 }
 
 // Default returns the configuration used for fields a file leaves out.
 func Default() Config {
 	return Config{
 		OpenFlow: OpenFlow{
-			Listen:        []string{"tcp::6653", "tcp::6633"},
-			EchoInterval:  5 * time.Second,
-			QueueLen:      1024,
-			PacketInRate:  1000,
-			PacketInBurst: 250,
+			Listen:              []string{"tcp::6653", "tcp::6633"},
+			EchoInterval:        5 * time.Second,
+			QueueLen:            1024,
+			PacketInRate:        1000,
+			PacketInBurst:       250,
+			PacketInBytes:       1 << 20,
+			PacketInBytesTotal:  16 << 20,
+			MaxConnections:      1024,
+			MaxHandshaking:      128,
+			MaxConnectionsPerIP: 32,
+			MaxPorts:            16384,
+			MaxReplyBytes:       64 << 20,
 		},
 		API:   API{Listen: "127.0.0.1:9633"},
 		State: "/var/lib/ovsmesh/state.db",

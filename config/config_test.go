@@ -23,6 +23,7 @@ hosts:
   - name: h2
     ovsdb: unix:/run/h2/db.sock
     tunnel_ip: 198.18.0.2
+    openflow_from: [198.19.0.2, "fd00::2"]
 apps:
   demo:
     wait: 60s
@@ -54,7 +55,8 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Hosts) != 2 || cfg.Hosts[1].TunnelIP.String() != "198.18.0.2" || cfg.Mesh.Key != 4000000000 {
+	if len(cfg.Hosts) != 2 || cfg.Hosts[1].TunnelIP.String() != "198.18.0.2" || cfg.Mesh.Key != 4000000000 ||
+		len(cfg.Hosts[1].OpenFlowFrom) != 2 || cfg.Hosts[1].OpenFlowFrom[1].String() != "fd00::2" || cfg.Hosts[0].OpenFlowFrom != nil {
 		t.Errorf("decoded %+v", cfg)
 	}
 	if d := cfg.Section("apps.demo").(*demoSection); d.Wait != time.Minute || d.Count != 3 {
@@ -72,7 +74,7 @@ func TestParseGood(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-parse of Marshal output: %v\n%s", err, out)
 	}
-	if back.Hosts[0] != cfg.Hosts[0] || !reflect.DeepEqual(back.Section("apps.demo"), cfg.Section("apps.demo")) {
+	if !reflect.DeepEqual(back.Hosts, cfg.Hosts) || !reflect.DeepEqual(back.Section("apps.demo"), cfg.Section("apps.demo")) {
 		t.Errorf("round trip changed the config")
 	}
 }
@@ -137,6 +139,14 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"not yaml", "openflow: [\n", "parse config"},
 		{"packet-in rate below OVS minimum", "openflow:\n  packet_in_rate: 50\n", "line 2: openflow.packet_in_rate: 50 is below OVS's minimum of 100"},
 		{"packet-in burst below OVS minimum", "openflow:\n  packet_in_burst: 5\n", "line 2: openflow.packet_in_burst"},
+		{"packet-in bytes too small", "openflow:\n  packet_in_bytes: 100\n", "line 2: openflow.packet_in_bytes: 100: must be between 65536 and"},
+		{"packet-in bytes over the total", "openflow:\n  packet_in_bytes: 8388608\n  packet_in_bytes_total: 4194304\n", "openflow.packet_in_bytes: 8388608 is more than openflow.packet_in_bytes_total"},
+		{"max connections zero", "openflow:\n  max_connections: 0\n", "line 2: openflow.max_connections: 0: must be between 1"},
+		{"per-ip over total", "openflow:\n  max_connections: 10\n  max_handshaking: 5\n", "max_connections_per_ip (32) must not exceed max_connections (10)"},
+		{"max ports", "openflow:\n  max_ports: 70000\n", "openflow.max_ports: 70000: must be between 1 and 65280 ports"},
+		{"max reply bytes", "openflow:\n  max_reply_bytes: 1000\n", "openflow.max_reply_bytes"},
+		{"openflow_from not an address", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1, openflow_from: [bogus]}\n", "line 3"},
+		{"openflow_from unspecified", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1, openflow_from: [0.0.0.0]}\n", "hosts[0].openflow_from[0]: 0.0.0.0 is not a unicast"},
 		{"hosts without targets", "hosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1}\n", "openflow.targets: is required when hosts are configured"},
 	}
 	for _, tc := range tests {

@@ -101,6 +101,9 @@ func (c *Config) validate(sections []Section) error {
 	if c.OpenFlow.QueueLen < 1 || c.OpenFlow.QueueLen > 1<<20 {
 		return fieldErr("must be between 1 and 1048576 messages", "openflow", "queue_len")
 	}
+	if err := c.OpenFlow.validateLimits(); err != nil {
+		return err
+	}
 	if err := c.Mesh.validate(); err != nil {
 		return err
 	}
@@ -125,6 +128,11 @@ func (c *Config) validate(sections []Section) error {
 		if err := checkOVSDB(h.OVSDB); err != nil {
 			return at(err.Error(), "ovsdb")
 		}
+		for k, a := range h.OpenFlowFrom {
+			if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
+				return fieldErr(fmt.Sprintf("%v is not a unicast address a switch can connect from", a), "hosts", idx(i), "openflow_from", idx(k))
+			}
+		}
 		if j, dup := names[h.Name]; dup {
 			return at(fmt.Sprintf("duplicate host name %q (also hosts[%d])", h.Name, j), "name")
 		}
@@ -137,6 +145,35 @@ func (c *Config) validate(sections []Section) error {
 		return fieldErr("is required when hosts are configured: it is what their bridges connect to", "openflow", "targets")
 	}
 	return c.validateSections(sections)
+}
+
+// validateLimits checks the OpenFlow resource limits: each must be
+// positive and within a bound that still bounds something.
+func (o *OpenFlow) validateLimits() error {
+	for _, l := range []struct {
+		v, lo, hi  int
+		name, unit string
+	}{
+		{o.PacketInBytes, 64 << 10, 1 << 30, "packet_in_bytes", "bytes"},
+		{o.PacketInBytesTotal, 64 << 10, 16 << 30, "packet_in_bytes_total", "bytes"},
+		{o.MaxConnections, 1, 1 << 20, "max_connections", "connections"},
+		{o.MaxHandshaking, 1, 1 << 20, "max_handshaking", "connections"},
+		{o.MaxConnectionsPerIP, 1, 1 << 20, "max_connections_per_ip", "connections"},
+		{o.MaxPorts, 1, 65280, "max_ports", "ports"},
+		{o.MaxReplyBytes, 64 << 10, 16 << 30, "max_reply_bytes", "bytes"},
+	} {
+		if l.v < l.lo || l.v > l.hi {
+			return fieldErr(fmt.Sprintf("%d: must be between %d and %d %s", l.v, l.lo, l.hi, l.unit), "openflow", l.name)
+		}
+	}
+	if o.PacketInBytes > o.PacketInBytesTotal {
+		return fieldErr(fmt.Sprintf("%d is more than openflow.packet_in_bytes_total (%d)", o.PacketInBytes, o.PacketInBytesTotal), "openflow", "packet_in_bytes")
+	}
+	if o.MaxHandshaking > o.MaxConnections || o.MaxConnectionsPerIP > o.MaxConnections {
+		return fieldErr(fmt.Sprintf("max_handshaking (%d) and max_connections_per_ip (%d) must not exceed max_connections (%d)",
+			o.MaxHandshaking, o.MaxConnectionsPerIP, o.MaxConnections), "openflow", "max_connections")
+	}
+	return nil
 }
 
 func (m *Mesh) validate() error {

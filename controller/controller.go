@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"sync"
@@ -35,6 +36,43 @@ type Options struct {
 	// HandshakeTimeout bounds the HELLO/FEATURES/PORT_DESC exchange.
 	// Default 10 s.
 	HandshakeTimeout time.Duration
+	// PacketInBytes bounds the packet-in bytes queued or being handled
+	// for one switch; packet-ins beyond it are dropped and counted.
+	// Default 1 MiB.
+	PacketInBytes int
+	// PacketInBytesTotal bounds the packet-in bytes queued or being
+	// handled across all switches; packet-ins beyond it are dropped and
+	// counted. Half of it is reserved, in equal parts for up to
+	// MaxConnections switches, so that no switch is starved; the other
+	// half is shared. Default 16 MiB.
+	PacketInBytesTotal int
+	// EventBytes bounds the PORT_STATUS and FLOW_REMOVED bytes queued
+	// or being handled for one switch. These are never dropped: past the
+	// bound the session stops reading until the apps catch up, so TCP
+	// pushes back on the switch. Default 4 MiB.
+	EventBytes int
+	// MaxPorts bounds a switch's port list (PORT_DESC reply), in ports;
+	// a longer one fails the handshake. Default 16384 (1 MiB).
+	MaxPorts int
+	// MaxReplyBytes bounds the bodies of one multipart reply (a flow
+	// dump), in bytes; a larger reply fails the request. Default 64 MiB.
+	MaxReplyBytes int
+	// MaxConnections bounds the switch connections held at once,
+	// handshaking or up; further connections are closed at accept.
+	// Default 1024.
+	MaxConnections int
+	// MaxHandshaking bounds the connections that have not finished the
+	// handshake; while that many are handshaking, further connections
+	// wait in the listen backlog. Default 128.
+	MaxHandshaking int
+	// MaxConnectionsPerIP bounds the connections held from one source
+	// address. Default 32.
+	MaxConnectionsPerIP int
+	// Admit, when set, is asked after FEATURES_REPLY whether the switch
+	// at remote may claim dpid; an error refuses the switch (the
+	// connection is closed, logged with both and counted). Nil admits
+	// every switch.
+	Admit func(dpid flows.DPID, remote netip.Addr) error
 	// Generation is the current cookie generation; reconciliation deletes
 	// ovsmesh flows of any other generation.
 	Generation uint16
@@ -64,11 +102,17 @@ type Controller struct {
 	metrics *metrics
 	sent    [32]prometheus.Counter
 
-	mu        sync.Mutex
-	listeners []net.Listener
-	sessions  map[flows.DPID]*session
-	conns     map[net.Conn]struct{}
-	closing   bool
+	pinBudget *budget // packet-in bytes across all switches
+
+	mu          sync.Mutex
+	listeners   []net.Listener
+	sessions    map[flows.DPID]*session
+	conns       map[net.Conn]netip.Addr // every accepted connection, by source address
+	perIP       map[netip.Addr]int
+	handshaking map[net.Conn]struct{}
+	slotFreed   chan struct{} // closed and replaced when a handshake slot frees
+	closing     bool
+	refusedLog  rateLog
 }
 
 // New returns a Controller that hands events to the registered apps in
@@ -87,12 +131,27 @@ func New(opts Options, regs ...Registration) (*Controller, error) {
 	if opts.HandshakeTimeout <= 0 {
 		opts.HandshakeTimeout = 10 * time.Second
 	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&opts.PacketInBytes, 1<<20)
+	def(&opts.PacketInBytesTotal, 16<<20)
+	def(&opts.EventBytes, 4<<20)
+	def(&opts.MaxPorts, 16384)
+	def(&opts.MaxReplyBytes, 64<<20)
+	def(&opts.MaxConnections, 1024)
+	def(&opts.MaxHandshaking, 128)
+	def(&opts.MaxConnectionsPerIP, 32)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Controller{opts: opts, log: log, metrics: newMetrics(opts.Registerer),
-		sessions: map[flows.DPID]*session{}, conns: map[net.Conn]struct{}{}}
+		pinBudget: newBudget(opts.PacketInBytesTotal, opts.MaxConnections, opts.PacketInBytes),
+		sessions:  map[flows.DPID]*session{}, conns: map[net.Conn]netip.Addr{},
+		perIP: map[netip.Addr]int{}, handshaking: map[net.Conn]struct{}{}, slotFreed: make(chan struct{})}
 	for _, r := range regs {
 		switch {
 		case r.ID == 0 || r.ID == flows.AppBaseline:
@@ -220,36 +279,6 @@ func (c *Controller) closeListeners() {
 	}
 }
 
-func (c *Controller) accept(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) error {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			return fmt.Errorf("accept on %s: %w", ln.Addr(), err)
-		}
-		c.mu.Lock()
-		if c.closing {
-			c.mu.Unlock()
-			conn.Close()
-			return nil
-		}
-		c.conns[conn] = struct{}{}
-		c.mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				c.mu.Lock()
-				delete(c.conns, conn)
-				c.mu.Unlock()
-			}()
-			newSession(c, conn).serve(ctx)
-		}()
-	}
-}
-
 // register makes s the session of its DPID, closing an older session of
 // the same switch (it reconnected before the old one timed out).
 func (c *Controller) register(s *session) {
@@ -258,8 +287,8 @@ func (c *Controller) register(s *session) {
 	c.sessions[s.dpid] = s
 	c.mu.Unlock()
 	if old != nil {
-		old.log.Info("switch reconnected: closing its older session")
-		old.conn.Close()
+		old.log.Info("switch reconnected: closing its older session", "newer", s.conn.RemoteAddr().String())
+		old.closeWith(fmt.Errorf("replaced by a newer session of the same datapath ID from %s", s.conn.RemoteAddr()))
 	}
 	c.metrics.connected.Inc()
 }

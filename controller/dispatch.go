@@ -34,15 +34,16 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 	// switch only queue bytes, written once the mailbox is empty without
 	// a hand-off to the writer goroutine.
 	hctx := context.WithValue(ctx, dispatchKey{}, s)
-	var spare []any
+	var spare []item
 	for {
 		batch, ok := s.queue.take(spare)
 		if !ok {
 			break
 		}
-		for i, ev := range batch {
-			s.handle(hctx, ev)
-			batch[i] = nil
+		for i, it := range batch {
+			s.handle(hctx, it.ev)
+			batch[i] = item{}
+			s.queue.release(it)
 			if i < len(batch)-1 || s.queue.len() > 0 {
 				// More events wait: let the writer goroutine send what
 				// this one queued, or it would sit behind a blocked
@@ -52,6 +53,9 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 		}
 		s.w.flush()
 		spare = batch
+		if cap(spare) > maxKeptBatch {
+			spare = nil // a burst grew it: do not hold it for the session's life
+		}
 	}
 	for _, app := range s.c.apps {
 		if h, ok := app.(SwitchDownHandler); ok {
@@ -59,6 +63,11 @@ func (s *session) dispatch(ctx context.Context, early []any) {
 		}
 	}
 }
+
+// maxKeptBatch is the largest event batch, in events, the dispatcher
+// keeps for reuse: a thousand switches each holding the backing array of
+// their largest burst (1024 events) would pin 64 MB.
+const maxKeptBatch = 256
 
 // handle hands one event to every app that handles its kind.
 func (s *session) handle(ctx context.Context, ev any) {
@@ -121,7 +130,7 @@ func (s *session) call(app App, fn func() error) {
 // generation/app pair that is not current is deleted by cookie and mask.
 // A final barrier orders the deletes before later messages.
 func (s *session) reconcile(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithValue(ctx, dispatcherWait{}, true), 30*time.Second)
 	defer cancel()
 	if err := s.w.send(flows.BarrierRequest{}); err != nil {
 		return err

@@ -6,7 +6,16 @@
 //   - the reader decodes messages (flows.Decode), answers ECHO_REQUEST at once, probes
 //     an idle switch and drops it when the probe goes unanswered, routes
 //     replies to waiting requests, and queues everything else on a
-//     bounded queue (packet-ins are dropped and counted when it is full);
+//     bounded queue. Packet-ins are bounded in count and in bytes, per
+//     switch and across switches, and dropped and counted past a bound.
+//     PORT_STATUS and FLOW_REMOVED must not be lost: past their byte
+//     bound the reader stops reading until the apps catch up, so TCP
+//     pushes back on the switch. Meanwhile the switch's own ECHO_REQUESTs
+//     wait unread in the socket; the reader sends ECHO_REQUESTs of its
+//     own every half echo interval (OVS counts any message from the
+//     controller as activity), so the switch's inactivity probe does not
+//     drop the connection, and a reply the dispatcher waits for is failed
+//     at once rather than waited for behind the events;
 //   - the dispatcher hands each queued event to the apps in registration
 //     order, one event at a time, so a switch's messages are handled in
 //     the order it sent them (netrack/openflow's default would start a

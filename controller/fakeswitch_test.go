@@ -270,7 +270,19 @@ type fakeSwitch struct {
 // The connection is closed at the end of the test.
 func dialSwitch(t testing.TB, addr string) *fakeSwitch {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, waitTimeout)
+	return dialSwitchFrom(t, addr, "")
+}
+
+// dialSwitchFrom is dialSwitch from a local address such as "127.0.0.2"
+// ("" lets the kernel choose), so tests can tell sources apart on
+// loopback.
+func dialSwitchFrom(t testing.TB, addr, local string) *fakeSwitch {
+	t.Helper()
+	d := net.Dialer{Timeout: waitTimeout}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	conn, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial controller: %v", err)
 	}

@@ -3,14 +3,20 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/flows"
 )
 
-// maxEarlyEvents bounds the port-status and flow-removed messages held
-// while the handshake is still running.
-const maxEarlyEvents = 256
+// maxEarlyBytes bounds the port-status and flow-removed messages held
+// while the handshake is still running, in message bytes.
+const maxEarlyBytes = 4 << 20
+
+// errNotAdmitted is wrapped by the handshake's error when Options.Admit
+// refuses the DPID a switch claims from its address.
+var errNotAdmitted = errors.New("datapath ID refused")
 
 // handshake runs HELLO with version negotiation, FEATURES_REQUEST,
 // SET_CONFIG (miss_send_len OFPCML_NO_BUFFER) and the PORT_DESC multipart
@@ -59,6 +65,11 @@ func (s *session) handshake() (early []any, err error) {
 	}
 	s.dpid = features.DPID
 	s.log = s.log.With("dpid", s.dpid.String())
+	if admit := s.c.opts.Admit; admit != nil {
+		if err := admit(s.dpid, remoteAddr(s.conn)); err != nil {
+			return nil, fmt.Errorf("%w: %w", errNotAdmitted, err)
+		}
+	}
 
 	portsXID := s.w.nextXID()
 	if err := s.w.send(flows.SetConfig{MissSendLen: flows.MaxLenNoBuffer}); err != nil {
@@ -68,10 +79,15 @@ func (s *session) handshake() (early []any, err error) {
 		return nil, err
 	}
 	var perr error
+	maxBytes, got := s.c.opts.MaxPorts*ofpPortLen, 0
 	err = s.readUntil(&early, func(xid uint32, msg any) bool {
 		mp, ok := msg.(flows.MultipartReply)
 		if !ok || xid != portsXID {
 			return false
+		}
+		if got += len(mp.Body); got > maxBytes {
+			perr = fmt.Errorf("port list of more than %d ports (%d bytes): refused", s.c.opts.MaxPorts, maxBytes)
+			return true
 		}
 		ports, err := flows.DecodePortDesc(mp.Body)
 		if err != nil {
@@ -93,6 +109,7 @@ func (s *session) handshake() (early []any, err error) {
 // echo requests, failing on switch errors and on malformed messages, and
 // keeping early port-status and flow-removed events.
 func (s *session) readUntil(early *[]any, done func(xid uint32, msg any) bool) error {
+	held := 0
 	for {
 		h, body, err := s.r.Next()
 		if err != nil {
@@ -117,10 +134,24 @@ func (s *session) readUntil(early *[]any, done func(xid uint32, msg any) bool) e
 		case flows.SwitchError:
 			return fmt.Errorf("handshake: switch error: %w", m)
 		case flows.PortStatus, *flows.FlowRemoved:
-			if len(*early) >= maxEarlyEvents {
-				return fmt.Errorf("handshake: more than %d events before the port list", maxEarlyEvents)
+			if held += int(h.Length) + eventOverhead; held > maxEarlyBytes {
+				return fmt.Errorf("handshake: more than %d bytes of events before the port list", maxEarlyBytes)
 			}
 			*early = append(*early, m)
 		}
 	}
 }
+
+// remoteAddr returns the IP address a connection comes from, unmapped
+// from IPv6 (::ffff:a.b.c.d is a.b.c.d), or the zero Addr when it is not
+// an IP connection.
+func remoteAddr(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// ofpPortLen is the size of an ofp_port in bytes (OpenFlow 1.3.5 §7.2.1):
+// a PORT_DESC reply holds only these.
+const ofpPortLen = 64

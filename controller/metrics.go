@@ -23,6 +23,9 @@ type metrics struct {
 	packetInTiming prometheus.Histogram
 	unrouted       prometheus.Counter
 	staleDeleted   *prometheus.CounterVec
+	acceptErrors   prometheus.Counter
+	connsRefused   *prometheus.CounterVec
+	refused        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,8 +43,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "ovsmesh_packet_ins_total", Help: "Packet-ins received and queued for the apps, by the app that handles them (the flow's cookie app, else the owner of its table; none when neither) and reason.",
 		}, []string{"dpid", "app", "reason"}),
 		packetInsDrop: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ovsmesh_packet_ins_dropped_total", Help: "Packet-ins dropped because the switch's queue was full.",
-		}, []string{"dpid"}),
+			Name: "ovsmesh_packet_ins_dropped_total", Help: "Packet-ins dropped, by reason: queue_full (openflow.queue_len packet-ins wait), switch_bytes (over openflow.packet_in_bytes for the switch), total_bytes (over openflow.packet_in_bytes_total for all switches).",
+		}, []string{"dpid", "reason"}),
 		switchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ovsmesh_switch_errors_total", Help: "OFPT_ERROR messages from switches, by error type and offending message type.",
 		}, []string{"dpid", "type", "offending"}),
@@ -64,10 +67,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		staleDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ovsmesh_stale_cookies_deleted_total", Help: "Cookie generation/app pairs deleted by reconnect reconciliation.",
 		}, []string{"dpid"}),
+		acceptErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ovsmesh_openflow_accept_errors_total", Help: "Temporary errors accepting switch connections (such as out of file descriptors), each retried after a backoff.",
+		}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_openflow_connections_refused_total", Help: "Switch connections closed at accept, by the limit they hit: max_connections, max_handshaking, max_connections_per_ip.",
+		}, []string{"limit"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_switches_refused_total", Help: "Switches refused after FEATURES_REPLY, by reason: identity (a configured host's datapath ID from an address not allowed for it).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.connected, m.packetIns, m.packetInsDrop,
-			m.switchErrors, m.badMessages, m.appErrors, m.sent, m.packetInTiming, m.unrouted, m.staleDeleted)
+			m.switchErrors, m.badMessages, m.appErrors, m.sent, m.packetInTiming, m.unrouted, m.staleDeleted,
+			m.acceptErrors, m.connsRefused, m.refused)
 	}
 	return m
 }

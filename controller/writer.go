@@ -164,13 +164,34 @@ func (w *writer) flush() bool {
 	if _, err := w.conn.Write(w.out); err != nil {
 		w.mu.Lock()
 		if w.err == nil {
-			w.err = fmt.Errorf("write: %w", err)
+			w.err = fmt.Errorf("write of %d bytes: %w", len(w.out), err)
 		}
 		w.mu.Unlock()
 		w.conn.Close()
 		return false
 	}
+	if cap(w.out) > maxKeptBuffer {
+		// A burst grew the buffer: let it go rather than hold it for
+		// the life of the session (a thousand switches would each keep
+		// their largest burst).
+		w.out = nil
+	}
 	return true
+}
+
+// maxKeptBuffer is the largest write buffer, in bytes, a writer keeps
+// for reuse after a write.
+const maxKeptBuffer = 4 << 10
+
+// failed returns why the writer stopped on its own (the send queue passed
+// its limit, or a write failed or timed out), or nil.
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if errors.Is(w.err, errClosed) {
+		return nil
+	}
+	return w.err
 }
 
 // stop makes send fail from now on and lets run flush and exit.

@@ -29,7 +29,13 @@ type Reader struct {
 
 // NewReader returns a Reader over r with a 64 KiB buffer.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 64<<10)}
+	return NewReaderSize(r, 64<<10)
+}
+
+// NewReaderSize returns a Reader over r with a buffer of size bytes (at
+// least 16); messages larger than the buffer are still read whole.
+func NewReaderSize(r io.Reader, size int) *Reader {
+	return &Reader{br: bufio.NewReaderSize(r, size)}
 }
 
 // Next reads one message and returns its header and a freshly allocated

@@ -127,6 +127,14 @@ type controllerProc struct {
 // SIGKILL) in t.Cleanup. It does not wait for anything.
 func (e *env) startController(t *testing.T) *controllerProc {
 	t.Helper()
+	return e.startControllerWith(t)
+}
+
+// startControllerWith is startController with the controller's command
+// line after prefix, a command that execs the rest (such as prlimit
+// --nofile=256:256 --), so the pid is still the controller's.
+func (e *env) startControllerWith(t *testing.T, prefix ...string) *controllerProc {
+	t.Helper()
 	e.mu.Lock()
 	n := len(e.logs) + 1
 	e.mu.Unlock()
@@ -135,7 +143,8 @@ func (e *env) startController(t *testing.T) *controllerProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(e.bin, "controller", "--config", e.cfgPath, "--log-level", "debug")
+	argv := append(slices.Clone(prefix), e.bin, "controller", "--config", e.cfgPath, "--log-level", "debug")
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, so a ^C to the test does not reach it first
 	// and it is signalled only by pid here.

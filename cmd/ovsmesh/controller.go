@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/ovsmesh/ovsmesh/api"
 	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/config"
 )
@@ -115,7 +116,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.API.Listen, err)
 	}
-	srv := &http.Server{Handler: n.api, ReadHeaderTimeout: 5 * time.Second}
+	srv, apiLimited := api.NewServer(apiLn, n.api, api.DefaultServerOptions)
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -132,7 +133,7 @@ func runController(ctx context.Context, f controllerFlags) error {
 	go func() { errc <- mgr.Run(ctx) }()
 	n.runApps(ctx)
 	go func() {
-		if err := srv.Serve(apiLn); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(apiLimited); !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("api: %w", err)
 		}
 	}()

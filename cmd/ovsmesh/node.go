@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,6 +28,7 @@ type node struct {
 	mesh     *topo.Mesh
 	st       *state
 	ctl      *controller.Controller
+	admit    *admission
 	mgr      *ovsdb.Manager
 	api      http.Handler
 	checks   []api.Check // what /healthz and the readiness notification check
@@ -71,8 +73,14 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		addr, _ := config.ParseListen(l)
 		listen = append(listen, addr)
 	}
+	n.admit = newAdmission(n.mesh, cfg.Hosts)
+	of := cfg.OpenFlow
 	n.ctl, err = controller.New(controller.Options{
-		Listen: listen, EchoInterval: cfg.OpenFlow.EchoInterval, QueueLen: cfg.OpenFlow.QueueLen,
+		Listen: listen, EchoInterval: of.EchoInterval, QueueLen: of.QueueLen,
+		PacketInBytes: of.PacketInBytes, PacketInBytesTotal: of.PacketInBytesTotal,
+		MaxPorts: of.MaxPorts, MaxReplyBytes: of.MaxReplyBytes,
+		MaxConnections: fdBound(of.MaxConnections, log), MaxHandshaking: of.MaxHandshaking, MaxConnectionsPerIP: of.MaxConnectionsPerIP,
+		Admit:      n.admit.Admit,
 		Generation: gen, Pipeline: registry.Pipeline(), Baseline: registry.Baseline(gen, cfg), Logger: log, Registerer: reg,
 	}, run.Registrations...)
 	if err != nil {
@@ -121,3 +129,22 @@ func (n *node) runApps(ctx context.Context) {
 
 // close commits the state and closes its file.
 func (n *node) close() error { return n.st.close() }
+
+// fdReserve is the file descriptors kept for everything but switch
+// connections: OVSDB sessions, the state file, API connections, logs.
+const fdReserve = 128
+
+// fdBound lowers the switch connection limit below the process's file
+// descriptor limit (RLIMIT_NOFILE), keeping fdReserve for the rest, and
+// says so: past the fd limit accept fails for everything, OVSDB and the
+// API included.
+func fdBound(maxConns int, log *slog.Logger) int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > uint64(maxConns+fdReserve) {
+		return maxConns
+	}
+	bound := max(int(rl.Cur)-fdReserve, 1)
+	log.Warn("openflow.max_connections lowered to fit the file descriptor limit", "configured", maxConns,
+		"rlimit_nofile", rl.Cur, "reserved", fdReserve, "max_connections", bound)
+	return bound
+}

@@ -65,7 +65,7 @@ func BenchmarkPacketInPersistence(b *testing.B) {
 				go ctl.Serve(ctx)
 				b.ResetTimer()
 				res, err := cbench.Run(ctx, cbench.Config{Controller: ctl.Addrs()[0].String(), Mode: mode,
-					Loops: 1, Duration: time.Duration(b.N) * time.Millisecond, Warmup: time.Second})
+					Loops: 1, Duration: time.Duration(b.N) * time.Millisecond, Warmup: time.Second, Table: 10})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -39,21 +40,43 @@ type ReloadReport struct {
 }
 
 // restartOnly are the core settings a running controller keeps: where it
-// listens, its state file, the mesh bridge and tunnels, and the
-// session settings of OpenFlow connections already up.
+// listens and the session settings of OpenFlow connections already up
+// (every field of openflow), the API listener, its state file, the mesh
+// bridge and tunnels.
 var restartOnly = []struct {
 	path string
 	get  func(config.Config) any
 }{
-	{"openflow.listen", func(c config.Config) any { return c.OpenFlow.Listen }},
-	{"openflow.targets", func(c config.Config) any { return c.OpenFlow.Targets }},
-	{"openflow.echo_interval", func(c config.Config) any { return c.OpenFlow.EchoInterval }},
-	{"openflow.queue_len", func(c config.Config) any { return c.OpenFlow.QueueLen }},
-	{"openflow.packet_in_rate", func(c config.Config) any { return c.OpenFlow.PacketInRate }},
-	{"openflow.packet_in_burst", func(c config.Config) any { return c.OpenFlow.PacketInBurst }},
+	{"openflow", func(c config.Config) any { return c.OpenFlow }},
 	{"api", func(c config.Config) any { return c.API }},
 	{"state", func(c config.Config) any { return c.State }},
 	{"mesh", func(c config.Config) any { return c.Mesh }},
+}
+
+// changedFields returns the YAML paths under prefix whose values differ
+// between a and b, structs of the same type: one path per changed
+// top-level field, named by its yaml tag, or prefix itself when a and b
+// are not structs.
+func changedFields(prefix string, a, b any) []string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	if va.Kind() != reflect.Struct {
+		if reflect.DeepEqual(a, b) {
+			return nil
+		}
+		return []string{prefix}
+	}
+	var out []string
+	for i := range va.NumField() {
+		if reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			continue
+		}
+		name, _, _ := strings.Cut(va.Type().Field(i).Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			name = strings.ToLower(va.Type().Field(i).Name)
+		}
+		out = append(out, prefix+"."+name)
+	}
+	return out
 }
 
 // reload re-reads the file. A file that fails any validation is refused
@@ -70,9 +93,7 @@ func (r *reloader) reload(ctx context.Context) (ReloadReport, error) {
 		return rep, err
 	}
 	for _, o := range restartOnly {
-		if !reflect.DeepEqual(o.get(r.cfg), o.get(next)) {
-			rep.RestartRequired = append(rep.RestartRequired, o.path)
-		}
+		rep.RestartRequired = append(rep.RestartRequired, changedFields(o.path, o.get(r.cfg), o.get(next))...)
 	}
 	if !reflect.DeepEqual(r.cfg.Hosts, next.Hosts) {
 		if err := r.applyHosts(next); err != nil {
@@ -116,6 +137,7 @@ func (r *reloader) applyHosts(next config.Config) error {
 		return fmt.Errorf("reload the host list: %w", err)
 	}
 	r.n.mesh.SetHosts(hosts)
+	r.n.admit.setHosts(next.Hosts)
 	for _, rec := range r.n.st.hosts.Select(nil) {
 		if !slices.ContainsFunc(hosts, func(h topo.Host) bool { return h.Name == rec.Name }) {
 			r.n.st.hosts.Delete(rec.Name)

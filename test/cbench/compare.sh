@@ -61,15 +61,15 @@ secs() { # 5s, 500ms, 2 -> whole seconds, rounded up
 # Hard bound per run: handshake, warm-up, loops and slack.
 RUN_LIMIT=$((15 + $(secs "$WARMUP") + LOOPS * $(secs "$DURATION")))
 
-free_port() {
-	local p
-	for p in $(seq 16653 16753); do
+free_port() { # free_port [FIRST]: a free TCP port in FIRST..FIRST+100 (16653)
+	local p first=${1:-16653}
+	for p in $(seq "$first" $((first + 100))); do
 		if ! ss -Hltn "sport = :$p" | grep -q .; then
 			echo "$p"
 			return
 		fi
 	done
-	echo "compare.sh: no free TCP port in 16653-16753" >&2
+	echo "compare.sh: no free TCP port in $first-$((first + 100))" >&2
 	exit 1
 }
 
@@ -108,7 +108,7 @@ start_controller() {
 openflow:
   listen: ["tcp:127.0.0.1:$port"]
 api:
-  listen: "127.0.0.1:0"
+  listen: "127.0.0.1:$(free_port 19653)"
 state: $dir/state.db
 hosts: []
 EOF
@@ -133,12 +133,15 @@ stop_controller() {
 # microseconds (or "failed").
 # Not run in a subshell, so that the EXIT trap knows every pid.
 bench() {
-	local name=$1 mode=$2 port out
+	local name=$1 mode=$2 port out extra=()
 	port=$(free_port)
 	start_controller "$name" "$port"
+	# ovsmesh routes a packet-in by the table that sent it: its learning
+	# stage is table 10 (table 0 is the ingress stage, no app's).
+	[[ $name == ovsmesh ]] && extra=(-table 10)
 	if out=$(timeout "$RUN_LIMIT" "${GENPIN[@]}" "$TMP/ofcbench" -json -controller "127.0.0.1:$port" \
 		-controller-pid "$CTRL_PID" -switches "$SWITCHES" -macs "$MACS" -mode "$mode" -window "$WINDOW" \
-		-loops "$LOOPS" -duration "$DURATION" -warmup "$WARMUP" 2>"$TMP/err"); then
+		-loops "$LOOPS" -duration "$DURATION" -warmup "$WARMUP" "${extra[@]}" 2>"$TMP/err"); then
 		echo "$out" >>"$TMP/$name.$mode.json"
 		jq -r '"  \(.mode): median \(.median|floor) resp/s, loops \([.loops[].responses_per_sec|floor]|join(" ")), flow-mods \(.flow_mods_per_sec|floor)/s, rtt \(.avg_rtt_us|floor) us, lost \(.lost), errors \(.of_errors); cpu: controller \(.controller_cpus*100|floor/100) cores \(.controller_cpu_us_per_response*100|floor/100) us/resp (system \(.controller_sys_us_per_response*100|floor/100)), generator \(.generator_cpus*100|floor/100) cores \(.generator_cpu_us_per_response*100|floor/100) us/resp"' <<<"$out" | sed "s/^/$name/"
 		BENCH=$(jq -r '.median' <<<"$out")

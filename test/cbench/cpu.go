@@ -56,3 +56,35 @@ func parseStatCPU(b []byte) (user, sys time.Duration, err error) {
 	}
 	return t[0], t[1], nil
 }
+
+// pidPeakRSS returns the peak resident set size of process pid, in bytes:
+// VmHWM from /proc/PID/status (the kernel's high-water mark since the
+// process started). Errors name the file.
+func pidPeakRSS(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("controller peak rss: %w", err)
+	}
+	return parseStatusHWM(b)
+}
+
+// parseStatusHWM reads the "VmHWM:  N kB" line of a /proc/PID/status file
+// and returns N in bytes.
+func parseStatusHWM(b []byte) (uint64, error) {
+	for line := range bytes.Lines(b) {
+		rest, ok := bytes.CutPrefix(line, []byte("VmHWM:"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0, fmt.Errorf("controller peak rss: VmHWM line %q, want \"VmHWM: N kB\"", bytes.TrimSpace(line))
+		}
+		n, err := strconv.ParseUint(string(f[0]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("controller peak rss: VmHWM %q: %w", f[0], err)
+		}
+		return n << 10, nil
+	}
+	return 0, fmt.Errorf("controller peak rss: no VmHWM line in /proc status")
+}

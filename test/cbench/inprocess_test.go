@@ -29,7 +29,7 @@ func BenchmarkInProcess(b *testing.B) {
 			go ctl.Serve(ctx)
 			b.ResetTimer()
 			res, err := cbench.Run(ctx, cbench.Config{Controller: ctl.Addrs()[0].String(), Mode: mode,
-				Loops: 1, Duration: time.Duration(b.N) * time.Millisecond, Warmup: time.Second})
+				Loops: 1, Duration: time.Duration(b.N) * time.Millisecond, Warmup: time.Second, Table: 10})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -40,7 +40,7 @@ func BenchmarkInProcess(b *testing.B) {
 
 // inProcess assembles a controller with the learning app alone, as the
 // registry composes it, its MAC table in st (nil: memory only).
-func inProcess(b *testing.B, st *topo.State) *controller.Controller {
+func inProcess(b testing.TB, st *topo.State) *controller.Controller {
 	b.Helper()
 	reg, err := apps.NewRegistry(learning.Spec)
 	if err != nil {

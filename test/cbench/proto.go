@@ -218,6 +218,10 @@ func ipChecksum(h []byte) uint16 {
 	return ^uint16(sum)
 }
 
+// packetInTableOff is the offset of table_id in a PACKET_IN: header 8,
+// buffer_id 4, total_len 2, reason 1.
+const packetInTableOff = 15
+
 // appendPacketIn appends an OFPT_PACKET_IN (no buffer, reason no-match,
 // table 0, cookie 0, match OXM in_port) carrying a frame from host src to
 // host dst of switch sw, received on inPort.

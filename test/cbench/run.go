@@ -56,6 +56,10 @@ type Config struct {
 	LossTimeout time.Duration
 	// DPIDBase: switch i (0-based) has datapath ID DPIDBase+i+1 (0).
 	DPIDBase uint64
+	// Table is the table_id the PACKET_INs report, the table whose miss
+	// sent them (0). A controller that routes packet-ins by table needs
+	// its own: ovsmesh's learning stage is table 10.
+	Table uint8
 	// ControllerPID, when above 0, is the controller's process ID on this
 	// machine: its CPU time (user+system, from /proc/PID/stat) is
 	// measured over the loops like the generator's (0: not measured).
@@ -174,8 +178,15 @@ type Result struct {
 	// ControllerSysCPUPerResponse is the part of ControllerCPUPerResponse
 	// spent in the kernel (system time), in microseconds.
 	ControllerSysCPUPerResponse float64 `json:"controller_sys_us_per_response"`
-	Errors                      uint64  `json:"of_errors"` // OFPT_ERRORs received
-	FirstError                  string  `json:"first_error,omitempty"`
+	// ControllerPeakRSS is the controller's peak resident set size since it
+	// started (VmHWM), in bytes, read at the end of the run; 0 unless
+	// Config.ControllerPID is set.
+	ControllerPeakRSS uint64 `json:"controller_peak_rss_bytes"`
+	// MinSwitchResponses is the fewest responses any one switch received
+	// during the measured loops: 0 means some switch went unanswered.
+	MinSwitchResponses uint64 `json:"min_switch_responses"`
+	Errors             uint64 `json:"of_errors"` // OFPT_ERRORs received
+	FirstError         string `json:"first_error,omitempty"`
 }
 
 type snapshot struct {
@@ -351,6 +362,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if all.Seconds > 0 {
 		res.GeneratorCPUs = (prev.cpu - first.cpu).Seconds() / all.Seconds
 		res.ControllerCPUs = (prev.ctrlCPU - first.ctrlCPU).Seconds() / all.Seconds
+	}
+	if cfg.ControllerPID > 0 {
+		if res.ControllerPeakRSS, err = pidPeakRSS(cfg.ControllerPID); err != nil {
+			return nil, err
+		}
+	}
+	res.MinSwitchResponses = math.MaxUint64
+	for i := range prev.resp {
+		res.MinSwitchResponses = min(res.MinSwitchResponses, prev.resp[i]-first.resp[i])
 	}
 	for _, s := range sw {
 		res.Lost += s.lost.Load()

@@ -89,6 +89,7 @@ func newSwitch(idx int, cfg *Config, conn net.Conn, base time.Time) *emuSwitch {
 			dst = (i + 2) % cfg.MACs
 		}
 		s.tmpl = appendPacketIn(s.tmpl, 0, idx, i%cfg.Ports+1, i, dst)
+		s.tmpl[len(s.tmpl)-packetInLen+packetInTableOff] = cfg.Table
 	}
 	s.ctrl = appendHello(s.ctrl, 0)
 	s.wake <- struct{}{}

@@ -38,6 +38,7 @@ func run(args []string, out io.Writer) error {
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 10*time.Second, "time allowed to connect and complete the handshake")
 	fs.DurationVar(&cfg.LossTimeout, "loss-timeout", time.Second, "give up on outstanding packet-ins after this long without traffic")
 	fs.Uint64Var(&cfg.DPIDBase, "dpid-base", 0, "switch i has datapath ID dpid-base+i")
+	table := fs.Uint("table", 0, "table_id the packet-ins report (ovsmesh's learning stage: 10)")
 	fs.IntVar(&cfg.ControllerPID, "controller-pid", 0, "measure the CPU time of the controller process `pid` too (0: don't)")
 	jsonOut := fs.Bool("json", false, "print one JSON line instead of text")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the generator to `file`")
@@ -48,6 +49,10 @@ func run(args []string, out io.Writer) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	cfg.Mode = cbench.Mode(mode)
+	if *table > 254 {
+		return fmt.Errorf("-table %d: want 0 to 254", *table)
+	}
+	cfg.Table = uint8(*table)
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -94,6 +99,9 @@ func printText(w io.Writer, r *cbench.Result) {
 		fmt.Fprintf(w, ", controller %.2f cores, %.2f us/response (system %.2f)", r.ControllerCPUs, r.ControllerCPUPerResponse, r.ControllerSysCPUPerResponse)
 	}
 	fmt.Fprintln(w)
+	if r.ControllerPeakRSS > 0 {
+		fmt.Fprintf(w, "controller peak rss %.1f MB, fewest responses to one switch %d\n", float64(r.ControllerPeakRSS)/1e6, r.MinSwitchResponses)
+	}
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "first error: %s\n", r.FirstError)
 	}
