@@ -128,7 +128,7 @@ func TestDecodeValid(t *testing.T) {
 			name: "packet-in", msg: msg(Version, MsgPacketIn, 1, packetInBody),
 			want: &PacketIn{
 				BufferID: NoBuffer, TotalLen: 14, Reason: 0, Table: 0, Cookie: 0x1a02010000000000,
-				InPort: 3, Match: Match{InPort: 3}, Data: frame,
+				InPort: 3, Match: Match{InPort: 3}, RawMatch: packetInMatch[4:], Data: frame,
 			},
 		},
 		{
@@ -194,7 +194,8 @@ func TestDecodeFlowStatsAndPortDesc(t *testing.T) {
 	}
 	want := []FlowStats{{
 		Table: 0, Priority: PrioTunnelIn, Cookie: flowTunnelIn.Cookie, Packets: 3, Bytes: 300,
-		Match: Match{InPort: 5},
+		Match:    Match{InPort: 5},
+		RawMatch: []byte{0x80, 0x00, 0x00, 0x04, 0, 0, 0, 5}, // OXM_OF_IN_PORT 5
 		Instructions: []byte{
 			0x00, 0x02, 0x00, 0x18, 0, 0, 0, 0, // write_metadata, length 24, pad
 			0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, // metadata, mask

@@ -71,6 +71,10 @@ type FlowStats struct {
 	// Packets and Bytes are the entry's counters.
 	Packets, Bytes uint64
 	Match          Match
+	// RawMatch is the match's OXM TLVs as sent, for
+	// PacketFields.Matches (Match leaves out fields ovsmesh does not
+	// model).
+	RawMatch []byte
 	// Instructions is the raw instruction list.
 	Instructions []byte
 }
@@ -105,6 +109,7 @@ func DecodeFlowStats(body []byte) ([]FlowStats, error) {
 			return nil, fmt.Errorf("flow-stats entry %d: %w", len(out), err)
 		}
 		fs.Match = m
+		fs.RawMatch = oxmTLVs(e[flowStatsFixedLen:])
 		fs.Instructions = e[flowStatsFixedLen+mlen:]
 		out = append(out, fs)
 	}

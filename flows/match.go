@@ -39,6 +39,9 @@ type Match struct {
 	// ARPSHA is OXM_OF_ARP_SHA, the ARP sender hardware address; nil is
 	// wildcard. Needs EthType EthTypeARP.
 	ARPSHA net.HardwareAddr
+	// Extra holds fields Match does not model (flows/oxm.go), encoded
+	// after the others in order; nil is none. Decoding leaves them out.
+	Extra []OXM
 }
 
 // OXM basic-class field numbers (OpenFlow 1.3.5 §7.2.3.7), from the
@@ -110,6 +113,9 @@ func (m *Match) appendTo(b []byte) []byte {
 	if m.ARPSHA != nil {
 		b = appendOXMHeader(b, oxmARPSHA, false, 6)
 		b = append(b, m.ARPSHA[:6]...)
+	}
+	for _, o := range m.Extra {
+		b = o.appendTo(b)
 	}
 	length := len(b) - start
 	binary.BigEndian.PutUint16(b[start+2:], uint16(length))
@@ -242,5 +248,6 @@ func (m Match) String() string {
 	if m.ARPSHA != nil {
 		parts = append(parts, "arp_sha="+m.ARPSHA.String())
 	}
+	parts = append(parts, extraString(m.Extra)...)
 	return strings.Join(parts, ",")
 }

@@ -26,6 +26,10 @@ type PacketIn struct {
 	InPort OFPort
 	// Match holds the pipeline fields the switch reported.
 	Match Match
+	// RawMatch is the match's OXM TLVs as sent (ParsePacket reads the
+	// registers and conntrack fields Match leaves out). It aliases the
+	// message body.
+	RawMatch []byte
 	// Data is the Ethernet frame. It aliases the message body.
 	Data []byte
 }
@@ -53,6 +57,7 @@ func DecodePacketIn(body []byte) (PacketIn, error) {
 		return pi, fmt.Errorf("packet-in: no room for padding after a %d-byte match", n)
 	}
 	pi.Match, pi.InPort = m, m.InPort
+	pi.RawMatch = oxmTLVs(body[16:])
 	if pi.InPort == 0 {
 		return pi, fmt.Errorf("packet-in: match has no in_port")
 	}
