@@ -200,4 +200,6 @@ func FuzzTraceDecoders(f *testing.F) {
 	})
 }
 
-func isUnsupported(err error) bool { return err != nil && bytes.Contains([]byte(err.Error()), []byte("cannot evaluate")) }
+func isUnsupported(err error) bool {
+	return err != nil && bytes.Contains([]byte(err.Error()), []byte("cannot evaluate"))
+}
