@@ -83,11 +83,14 @@ func formatAction(typ uint16, a []byte) (string, bool) {
 	case typ == 22 && n >= 8: // OFPAT_GROUP
 		return fmt.Sprintf("group:%d", binary.BigEndian.Uint32(a[4:])), true
 	case typ == 25: // OFPAT_SET_FIELD
-		return "set_field", true
+		return formatSetField(a), true
 	case typ == 0xffff && n >= 10: // experimenter: vendor u32, subtype u16
 		vendor, sub := binary.BigEndian.Uint32(a[4:]), binary.BigEndian.Uint16(a[8:])
 		if vendor == 0x00002320 && sub == 1 && n >= 12 { // NXAST_RESUBMIT
 			return fmt.Sprintf("resubmit:%s", PortString(OFPort(binary.BigEndian.Uint16(a[10:])))), true
+		}
+		if vendor == 0x00002320 && sub == nxastRegMove {
+			return formatMove(a), true
 		}
 		if vendor == 0x00002320 && sub == 14 && n >= 13 { // NXAST_RESUBMIT_TABLE
 			in := OFPort(binary.BigEndian.Uint16(a[10:]))

@@ -226,6 +226,12 @@ func (p *PacketFields) Reg(n uint8) uint32 {
 	return binary.BigEndian.Uint32(p.value(oxmKey{nxmClass1, n}, fieldDef{len: 4}))
 }
 
+// CTState returns the packet's conntrack state (NXM_NX_CT_STATE: 0x20
+// trk, 0x01 new, 0x02 est...); 0 for an untracked packet.
+func (p *PacketFields) CTState() uint32 {
+	return binary.BigEndian.Uint32(p.value(oxmKey{nxmClass1, 105}, fieldDef{len: 4}))
+}
+
 // EthType returns the Ethernet type (0x05ff for an 802.3 frame).
 func (p *PacketFields) EthType() uint16 {
 	return binary.BigEndian.Uint16(p.value(oxmKey{oxmClassBasic, oxmEthType}, fieldDef{len: 2}))
@@ -343,9 +349,9 @@ func (p *PacketFields) FlowString() string {
 		case 1:
 			parts = append(parts, fmt.Sprintf("icmp_type=%d,icmp_code=%d", get(19)[0], get(20)[0]))
 		case 6:
-			parts = append(parts, fmt.Sprintf("tp_src=%d,tp_dst=%d", binary.BigEndian.Uint16(get(13)), binary.BigEndian.Uint16(get(14))))
+			parts = append(parts, fmt.Sprintf("tcp_src=%d,tcp_dst=%d", binary.BigEndian.Uint16(get(13)), binary.BigEndian.Uint16(get(14))))
 		case 17:
-			parts = append(parts, fmt.Sprintf("tp_src=%d,tp_dst=%d", binary.BigEndian.Uint16(get(15)), binary.BigEndian.Uint16(get(16))))
+			parts = append(parts, fmt.Sprintf("udp_src=%d,udp_dst=%d", binary.BigEndian.Uint16(get(15)), binary.BigEndian.Uint16(get(16))))
 		}
 	}
 	return joinFields(parts)

@@ -169,7 +169,7 @@ func TestPacketFieldsAccessors(t *testing.T) {
 		want  string
 	}{
 		{icmpEcho, "icmp,dl_src=" + m1 + ",dl_dst=" + m2 + ",nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=188,nw_ecn=0,nw_ttl=64,icmp_type=8,icmp_code=0"},
-		{tcp80, "tcp,dl_src=" + m1 + ",dl_dst=" + m2 + ",nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,tp_src=40000,tp_dst=80"},
+		{tcp80, "tcp,dl_src=" + m1 + ",dl_dst=" + m2 + ",nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_tos=0,nw_ecn=0,nw_ttl=64,tcp_src=40000,tcp_dst=80"},
 		{arpReq, "arp,dl_src=" + m1 + ",dl_dst=ff:ff:ff:ff:ff:ff,arp_spa=10.0.0.1,arp_tpa=10.0.0.2,arp_op=1,arp_sha=" + m1 + ",arp_tha=0a:55:00:00:7a:ce"},
 	} {
 		q, _ := ParsePacket(tc.frame, nil)

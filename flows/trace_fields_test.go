@@ -3,6 +3,7 @@ package flows
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -164,5 +165,20 @@ func TestOXMStringUnknown(t *testing.T) {
 	o := OXM{Class: 0x8000, Field: 40, Value: []byte{1, 2}, Mask: []byte{0xff, 0}}
 	if got := o.String(); !strings.HasPrefix(got, "oxm(0x8000:40)=0102/ff00") {
 		t.Errorf("String %q", got)
+	}
+}
+
+// TestFormatInstructionsFields checks set-field and move actions render
+// by name, as Flow.String (and ovs-ofctl) print them.
+func TestFormatInstructionsFields(t *testing.T) {
+	for _, f := range []Flow{
+		arpResponder,
+		{Actions: []Action{SetReg{Reg: 7, Value: 0x13}, SetMetadata{Value: 1}, Resubmit{Table: 10}}},
+		{Actions: []Action{SetIPv4Src(netip.MustParseAddr("192.0.2.1")), SetTCPDst(8080), MoveField(FieldReg0, FieldReg1)}},
+	} {
+		raw := f.appendInstructions(nil)
+		if got, want := FormatInstructions(raw), f.actionsString(); got != want {
+			t.Errorf("FormatInstructions\n got %q\nwant %q", got, want)
+		}
 	}
 }
