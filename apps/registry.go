@@ -278,6 +278,9 @@ type Running struct {
 // it; New starts nothing, so nothing needs undoing.
 func (r *Registry) Start(cfg config.Config, base Env) (*Running, error) {
 	base.Pipeline = r.pipeline
+	base.AppName = r.AppName
+	explainers, running := map[string]Explainer{}, map[string]bool{}
+	base.Explainer = func(stage string) (Explainer, bool) { return explainers[stage], running[stage] }
 	run := &Running{}
 	for _, s := range r.specs {
 		if !r.Enabled(s, cfg) {
@@ -309,6 +312,13 @@ func (r *Registry) Start(cfg config.Config, base Env) (*Running, error) {
 		}
 		if r, ok := app.(Runner); ok {
 			run.Runners = append(run.Runners, r)
+		}
+		e, _ := app.(Explainer)
+		for _, t := range s.Tables {
+			running[t.Name] = true
+			if e != nil {
+				explainers[t.Name] = e
+			}
 		}
 	}
 	return run, nil

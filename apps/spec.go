@@ -96,6 +96,15 @@ type Env struct {
 	Registerer prometheus.Registerer
 	// Clock is the app's time source; nil means RealClock.
 	Clock Clock
+	// AppName names a cookie's app byte (Registry.AppName); set by
+	// Start.
+	AppName func(flows.AppID) string
+	// Explainer returns the app that explains stage (Explainer) and
+	// whether the stage's app runs: (nil, true) for a running app that
+	// does not explain, (nil, false) for a disabled app or the
+	// controller's own ingress stage. Set by Start; it answers once Start
+	// has returned.
+	Explainer func(stage string) (Explainer, bool)
 }
 
 // TimeSource returns env's clock, RealClock when none is set.
