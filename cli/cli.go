@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -106,6 +107,39 @@ func APIGet(addr, path string, q url.Values) ([]byte, error) {
 		return nil, fmt.Errorf("controller API at %s is not reachable (is `ovsmesh controller` running? --api sets the address): %w", addr, err)
 	}
 	defer resp.Body.Close()
+	return answer(resp, addr, path)
+}
+
+// APIPost sends body, encoded as JSON, to path at addr and returns the
+// body of a 200 answer; any other answer becomes an error carrying the
+// API's message. token, when not empty, is sent as a bearer token (the
+// API wants one for changes from other addresses than loopback);
+// timeout bounds the whole exchange.
+func APIPost(addr, path string, body any, token string, timeout time.Duration) ([]byte, error) {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encode the request for %s: %w", path, err)
+	}
+	u := url.URL{Scheme: "http", Host: addr, Path: path}
+	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("controller API at %s is not reachable (is `ovsmesh controller` running? --api sets the address): %w", addr, err)
+	}
+	defer resp.Body.Close()
+	return answer(resp, addr, path)
+}
+
+// answer reads an API response: the body of a 200, else an error with
+// the API's message.
+func answer(resp *http.Response, addr, path string) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return nil, fmt.Errorf("read %s from %s: %w", path, addr, err)
