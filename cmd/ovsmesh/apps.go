@@ -4,6 +4,7 @@ import (
 	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/apps/learning"
 	"github.com/ovsmesh/ovsmesh/apps/proxyarp"
+	"github.com/ovsmesh/ovsmesh/apps/trace"
 )
 
 // builtins are the apps ovsmesh runs, one line each. Their stages run in
@@ -12,4 +13,5 @@ import (
 var builtins = []apps.Spec{
 	learning.Spec,
 	proxyarp.Spec,
+	trace.Spec,
 }
