@@ -1,0 +1,637 @@
+//go:build integration
+
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ovsmesh/ovsmesh/apps/learning"
+	"github.com/ovsmesh/ovsmesh/apps/trace"
+	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/lab"
+)
+
+// traceToken is the API token of TestTrace's controller: POST
+// /api/v1/trace is a mutating route and the test reaches the API from
+// the management network, not loopback.
+const traceToken = "trace-test-token-0123456789"
+
+// TestTrace follows packets across a 3-host lab with `ovsmesh trace`
+// (issue 15): a probe between guests on different hosts lists every hop
+// with decoded cookies, arrives at the right port and matches
+// `ovs-appctl ofproto/trace` on each host; a dropped packet and an
+// unknown destination get the right verdicts; no trace flow outlives a
+// trace, nor a controller SIGKILLed mid-trace once the hard timeout has
+// passed; and --explain agrees with the probe on a healthy mesh and
+// disagrees, saying where, once a flow is deleted by hand.
+func TestTrace(t *testing.T) {
+	e := newEnv(t, lab.Options{Prefix: "ittr", Slot: 238, Hosts: 3, Guests: 2, Tunnel: "vxlan"})
+	tokenFile := filepath.Join(e.lab.Dir(), "api.token")
+	if err := os.WriteFile(tokenFile, []byte(traceToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tc := trace.DefaultConfig()
+	tc.FlowTimeout, tc.StepTimeout = 5*time.Second, 2*time.Second
+	cfg := e.cfg.WithSection("apps.trace", &tc)
+	cfg.API.TokenFile = tokenFile
+	e.writeConfig(t, cfg)
+	hosts := e.hostNames()
+	c := e.startController(t)
+	e.waitMesh(t, meshDeadline-time.Since(c.started), hosts, hosts)
+	attach(t, e)
+	e.waitConnected(t, 30*time.Second, hosts...)
+	e.pingAll(t, e.guestNames())
+	e.waitBindings(t, e.guestNames())
+
+	t.Run("cross-host", func(t *testing.T) { testTraceCrossHost(t, e) })
+	t.Run("endpoint-forms", func(t *testing.T) { testTraceEndpoints(t, e) })
+	t.Run("cli", func(t *testing.T) { testTraceCLI(t, e, tokenFile) })
+	t.Run("arp-answered", func(t *testing.T) { testTraceARPAnswered(t, e) })
+	t.Run("unknown-destination-flooded", func(t *testing.T) { testTraceFlooded(t, e) })
+	t.Run("dropped", func(t *testing.T) { testTraceDropped(t, e) })
+	t.Run("drift", func(t *testing.T) { testTraceDrift(t, e) })
+	t.Run("sigkill-mid-trace", func(t *testing.T) { testTraceKilled(t, e, tc.FlowTimeout) })
+}
+
+// postTrace calls POST /api/v1/trace with the bearer token and returns
+// the status and the body.
+func (e *env) postTrace(t *testing.T, req trace.Request) (int, []byte) {
+	t.Helper()
+	data, _ := json.Marshal(req)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, e.api+trace.Path, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Header.Set("Authorization", "Bearer "+traceToken)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatalf("POST %s: %v", trace.Path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// runTrace posts req, wants 200, and decodes the result.
+func (e *env) runTrace(t *testing.T, req trace.Request) trace.Result {
+	t.Helper()
+	code, body := e.postTrace(t, req)
+	if code != http.StatusOK {
+		t.Fatalf("POST %s %+v: %d %s", trace.Path, req, code, body)
+	}
+	var res trace.Result
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatalf("decode the trace: %v\n%s", err, body)
+	}
+	var human bytes.Buffer
+	trace.Render(&human, &res)
+	t.Logf("trace %+v:\n%s", req, human.String())
+	return res
+}
+
+// testTraceCrossHost traces an ICMP echo from h1g1 to h2g1 and checks
+// every hop, the verdict, the agreement with the explanation, the
+// comparison with ofproto/trace on both hosts, that no guest saw the
+// probe and that no trace flow is left.
+func testTraceCrossHost(t *testing.T, e *env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, _ := e.lab.Guest("h1g1")
+	dst, _ := e.lab.Guest("h2g1")
+	capture := e.captureTagged(t, e.guestNames(), "ip[1] & 0xfc == 188")
+	res := e.runTrace(t, trace.Request{Src: src.IP.String(), Dst: dst.IP.String()})
+	tunnel := e.mustOFPort(t, ctx, "h1", "om-h2")
+	dstPort := e.mustOFPort(t, ctx, "h2", dst.Port)
+	checkVisits(t, res, []string{"h1<", "h2<h1"}, [][]uint8{{0, 10, 30, 31, 40}, {0, 10, 30, 40}})
+	checkDecoded(t, res)
+	if h := res.Visits[0].Hops[1]; h.App != "learning" || h.Object != macLow32(src.MAC) {
+		t.Errorf("h1 classify: app %s object %#x, want learning's flow of %s", h.App, h.Object, src.MAC)
+	}
+	if h := res.Visits[0].Hops[4]; h.App != "learning" || h.Actions != fmt.Sprintf("output:%d", tunnel) {
+		t.Errorf("h1 l2: app %s actions %s, want learning's output:%d (om-h2)", h.App, h.Actions, tunnel)
+	}
+	if len(res.Tunnels) != 1 || res.Tunnels[0].From != "h1" || res.Tunnels[0].To != "h2" || !res.Tunnels[0].Arrived ||
+		res.Tunnels[0].Port != flowsPort(tunnel) || res.Tunnels[0].ByController {
+		t.Errorf("tunnels %+v, want one crossing h1 -> h2 by om-h2 (port %d), by the switch", res.Tunnels, tunnel)
+	}
+	checkVerdicts(t, res, []string{fmt.Sprintf("delivered|h2|%d", dstPort)})
+	if !res.Agree || res.Explanation == nil || res.Explanation.Verdict != res.Verdict {
+		t.Errorf("the probe disagrees with the explanation on a healthy mesh: %v; explanation %+v", res.Disagreements, res.Explanation)
+	}
+	e.compareWithOfproto(t, ctx, res)
+	e.waitNoTraceFlows(t)
+	if got := capture(); len(got) > 0 {
+		t.Errorf("guests captured the probe: %v", got)
+	}
+}
+
+// testTraceEndpoints traces with SRC and DST given as HOST:PORT, MAC and
+// IP, and checks requests that cannot be traced are refused with 400.
+func testTraceEndpoints(t *testing.T, e *env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, _ := e.lab.Guest("h1g1")
+	dst, _ := e.lab.Guest("h3g2")
+	dstPort := e.mustOFPort(t, ctx, "h3", dst.Port)
+	for _, req := range []trace.Request{
+		{Src: "h1:" + src.Port, Dst: dst.MAC.String()},
+		{Src: src.MAC.String(), Dst: fmt.Sprintf("h3:%d", dstPort), Proto: "udp", Port: 53},
+		{Src: src.IP.String(), Dst: dst.IP.String(), Proto: "tcp", Port: 443},
+	} {
+		res := e.runTrace(t, req)
+		checkVerdicts(t, res, []string{fmt.Sprintf("delivered|h3|%d", dstPort)})
+		if !res.Agree || res.Src.Host != "h1" || res.Dst.Host != "h3" || res.Dst.IP != dst.IP.String() {
+			t.Errorf("%+v: agree %v (%v), src %+v, dst %+v", req, res.Agree, res.Disagreements, res.Src, res.Dst)
+		}
+	}
+	for _, tc := range []struct {
+		req  trace.Request
+		code int
+		msg  string
+	}{
+		{trace.Request{Src: "nosuchguest", Dst: dst.IP.String()}, 400, "HOST:PORT"},
+		{trace.Request{Src: src.IP.String(), Dst: "10.99.99.99"}, 400, "--proto arp"},
+		{trace.Request{Src: src.IP.String(), Dst: dst.IP.String(), Proto: "sctp"}, 400, "want icmp, tcp, udp or arp"},
+		{trace.Request{Src: "h9:3", Dst: dst.IP.String()}, 400, "neither a configured host"},
+	} {
+		code, body := e.postTrace(t, tc.req)
+		if code != tc.code || !strings.Contains(string(body), tc.msg) {
+			t.Errorf("%+v: %d %s, want %d mentioning %q", tc.req, code, body, tc.code, tc.msg)
+		}
+	}
+	e.waitNoTraceFlows(t)
+}
+
+// testTraceCLI runs `ovsmesh trace` for people, as JSON, and --explain.
+func testTraceCLI(t *testing.T, e *env, tokenFile string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	src, _ := e.lab.Guest("h2g2")
+	dst, _ := e.lab.Guest("h3g1")
+	addr := strings.TrimPrefix(e.api, "http://")
+	base := []string{"trace", "--api", addr, "--token-file", tokenFile, src.IP.String(), dst.IP.String()}
+	out, err := e.cli(ctx, base...)
+	t.Logf("ovsmesh %s:\n%s", strings.Join(base, " "), out)
+	if err != nil || !strings.Contains(out, "verdict: delivered to h3 port") || !strings.Contains(out, "explanation: agrees") ||
+		!strings.Contains(out, "h3 (dpid") || !strings.Contains(out, "through the tunnel from h2") {
+		t.Errorf("ovsmesh trace: %v\n%s", err, out)
+	}
+	out, err = e.cli(ctx, append(base, "-o", "json")...)
+	var res trace.Result
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.Mode != "probe" || len(res.HostsReached) != 2 {
+		t.Errorf("ovsmesh trace -o json: %v\n%s", err, out)
+	}
+	out, err = e.cli(ctx, append(base, "--explain")...)
+	if err != nil || !strings.Contains(out, "no switch touched") || !strings.Contains(out, "verdict: delivered to h3 port") ||
+		!strings.Contains(out, "known source") {
+		t.Errorf("ovsmesh trace --explain: %v\n%s", err, out)
+	}
+	if out, err := e.cli(ctx, "trace", "--api", addr, src.IP.String(), dst.IP.String()); err == nil || !strings.Contains(out, "loopback") {
+		t.Errorf("ovsmesh trace without the token from the management network: %v\n%s", err, out)
+	}
+}
+
+// testTraceARPAnswered traces an ARP request from h1g1 for h2g1's IP: the
+// responder answers it on h1, back out of h1g1's port.
+func testTraceARPAnswered(t *testing.T, e *env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, _ := e.lab.Guest("h1g1")
+	dst, _ := e.lab.Guest("h2g1")
+	capture := e.captureTagged(t, e.guestNames(), tagARPFilter)
+	res := e.runTrace(t, trace.Request{Src: src.MAC.String(), Dst: dst.IP.String(), Proto: "arp"})
+	checkVisits(t, res, []string{"h1<"}, [][]uint8{{0, 10, 30, 31}})
+	checkDecoded(t, res)
+	checkVerdicts(t, res, []string{fmt.Sprintf("answered|h1|%d", e.mustOFPort(t, ctx, "h1", src.Port))})
+	if h := res.Visits[0].Hops[3]; h.App != "proxyarp" || h.Object != ipObject(dst.IP.AsSlice()) {
+		t.Errorf("h1 arp_responder: app %s object %#x, want proxyarp's responder for %s", h.App, h.Object, dst.IP)
+	}
+	if !res.Agree {
+		t.Errorf("disagreements: %v", res.Disagreements)
+	}
+	e.compareWithOfproto(t, ctx, res)
+	e.waitNoTraceFlows(t)
+	if got := capture(); len(got) > 0 {
+		t.Errorf("guests captured the probe: %v", got)
+	}
+}
+
+// tagARPFilter is a tcpdump filter for ARP carrying the trace tag as its
+// target hardware address (offset 32 of the frame).
+const tagARPFilter = "arp and ether[32:4] == 0x0a550000 and ether[36:2] == 0x7ace"
+
+// testTraceFlooded traces an ARP request for an IP nobody holds: the
+// mesh floods it, and the probe follows every copy.
+func testTraceFlooded(t *testing.T, e *env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, _ := e.lab.Guest("h1g1")
+	capture := e.captureTagged(t, e.guestNames(), tagARPFilter)
+	res := e.runTrace(t, trace.Request{Src: src.IP.String(), Dst: "10.99.99.99", Proto: "arp"})
+	checkVisits(t, res, []string{"h1<", "h2<h1", "h3<h1"}, [][]uint8{{0, 10, 30, 31, 40}, {0, 10, 30, 40}, {0, 10, 30, 40}})
+	checkDecoded(t, res)
+	port := func(h, g string) int { return e.mustOFPort(t, ctx, h, "v-"+g) }
+	checkVerdicts(t, res, []string{
+		"flooded|h1|" + portsText(port("h1", "h1g2")),
+		"flooded|h2|" + portsText(port("h2", "h2g1"), port("h2", "h2g2")),
+		"flooded|h3|" + portsText(port("h3", "h3g1"), port("h3", "h3g2")),
+	})
+	if !slices.Equal(res.HostsReached, []string{"h1", "h2", "h3"}) {
+		t.Errorf("hosts reached %v, want h1 h2 h3", res.HostsReached)
+	}
+	for _, c := range res.Tunnels {
+		if !c.Arrived || !c.ByController || !c.Emulated {
+			t.Errorf("crossing %+v: want arrived, emulated by the controller (an ARP probe's copy through a flood's tunnel bucket)", c)
+		}
+	}
+	if !res.Agree {
+		t.Errorf("disagreements: %v", res.Disagreements)
+	}
+	e.compareWithOfproto(t, ctx, res)
+	e.waitNoTraceFlows(t)
+	if got := capture(); len(got) > 0 {
+		t.Errorf("guests captured the probe: %v", got)
+	}
+}
+
+// testTraceDropped adds a drop flow by hand on h2 (cookie 0, not
+// ovsmesh's): the probe says where and by what, and disagrees with the
+// explanation.
+func testTraceDropped(t *testing.T, e *env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, _ := e.lab.Guest("h1g1")
+	dst, _ := e.lab.Guest("h2g1")
+	drop := fmt.Sprintf("table=%d,priority=500,dl_dst=%s", learning.TableL2, dst.MAC)
+	if _, err := e.lab.OFCtl(ctx, "h2", "add-flow", lab.MeshBridge, drop+",actions=drop"); err != nil {
+		t.Fatal(err)
+	}
+	defer e.lab.OFCtl(context.Background(), "h2", "--strict", "del-flows", lab.MeshBridge, drop)
+	res := e.runTrace(t, trace.Request{Src: src.IP.String(), Dst: dst.IP.String(), Proto: "udp", Port: 5353})
+	checkVerdicts(t, res, []string{"dropped|h2|"})
+	last := res.Visits[len(res.Visits)-1]
+	if h := last.Hops[len(last.Hops)-1]; last.Host != "h2" || h.Stage != "l2" || h.App != "none" || h.Priority != 500 || h.Outcome != "drop" {
+		t.Errorf("the last hop %s %+v, want h2 l2, the foreign drop flow of priority 500", last.Host, h)
+	}
+	if res.Agree || !anyContains(res.Disagreements, "h2 (from h1) l2: the switch matched none") {
+		t.Errorf("a foreign drop flow, yet agree %v: %v", res.Agree, res.Disagreements)
+	}
+	e.compareWithOfproto(t, ctx, res)
+	e.waitNoTraceFlows(t)
+}
+
+// testTraceDrift deletes h1's flow towards h2g1 by hand: the probe is
+// flooded where the controller expects it sent to h2, the disagreement
+// is reported, and --explain, which reads no switch, still says h2.
+func testTraceDrift(t *testing.T, e *env) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	src, _ := e.lab.Guest("h1g1")
+	dst, _ := e.lab.Guest("h2g1")
+	req := trace.Request{Src: src.IP.String(), Dst: dst.IP.String()}
+	if res := e.runTrace(t, req); !res.Agree {
+		t.Fatalf("before the deletion the probe disagrees already: %v", res.Disagreements)
+	}
+	if _, err := e.lab.OFCtl(ctx, "h1", "del-flows", lab.MeshBridge, fmt.Sprintf("table=%d,dl_dst=%s", learning.TableL2, dst.MAC)); err != nil {
+		t.Fatal(err)
+	}
+	res := e.runTrace(t, req)
+	if res.Agree || !anyContains(res.Disagreements, "h1 l2: the switch matched the table-miss entry") ||
+		!anyContains(res.Disagreements, "the probe reached h3 (from h1)") {
+		t.Errorf("after deleting h1's flow to %s: agree %v, disagreements %v", dst.MAC, res.Agree, res.Disagreements)
+	}
+	if !strings.Contains(res.Verdict, "flooded on h1") || res.Explanation == nil || !strings.Contains(res.Explanation.Verdict, "delivered to h2") {
+		t.Errorf("verdict %q, explanation %+v", res.Verdict, res.Explanation)
+	}
+	expl := e.runTrace(t, trace.Request{Src: src.IP.String(), Dst: dst.IP.String(), Explain: true})
+	if expl.Mode != "explain" || !strings.HasPrefix(expl.Verdict, "delivered to h2") {
+		t.Errorf("--explain after the deletion: %s %q", expl.Mode, expl.Verdict)
+	}
+	e.compareWithOfproto(t, ctx, res)
+	e.waitNoTraceFlows(t)
+}
+
+// testTraceKilled SIGKILLs the controller while a probe waits for a
+// crossing that cannot arrive (h2's underlay link is down): its flows
+// are still on the switches right after, and gone once their hard
+// timeout has passed.
+func testTraceKilled(t *testing.T, e *env, flowTimeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ul, port := e.lab.UnderlayNS(), e.lab.UnderlayPort("h2")
+	if _, err := e.lab.Exec(ctx, ul, "ip", "link", "set", port, "down"); err != nil {
+		t.Fatal(err)
+	}
+	defer e.lab.Exec(context.Background(), ul, "ip", "link", "set", port, "up")
+	src, _ := e.lab.Guest("h1g1")
+	dst, _ := e.lab.Guest("h2g1")
+	go func() {
+		// The controller dies under this request: its answer does not matter.
+		data, _ := json.Marshal(trace.Request{Src: src.IP.String(), Dst: dst.IP.String()})
+		hr, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.api+trace.Path, bytes.NewReader(data))
+		hr.Header.Set("Authorization", "Bearer "+traceToken)
+		if resp, err := http.DefaultClient.Do(hr); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	var installed time.Time
+	poll(t, 10*time.Second, "the probe's flows on h1", func() (bool, string) {
+		left, err := e.traceFlowsLeft(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		installed = time.Now()
+		return len(left["h1"]) > 0, fmt.Sprint(left)
+	})
+	e.current().kill(t)
+	left, err := e.traceFlowsLeft(ctx)
+	if err != nil || len(left) == 0 {
+		t.Fatalf("right after SIGKILL no trace flow is left (%v): the kill came after the probe", err)
+	}
+	t.Logf("trace flows after SIGKILL: %v", left)
+	took := poll(t, flowTimeout+5*time.Second, "the trace flows' hard timeout to remove them on every host", func() (bool, string) {
+		left, err := e.traceFlowsLeft(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(left) == 0, fmt.Sprint(left)
+	})
+	since := time.Since(installed)
+	t.Logf("trace flows gone %v after the kill, %v after they were seen installed (hard timeout %v)", took.Round(10*time.Millisecond), since.Round(10*time.Millisecond), flowTimeout)
+	if since < flowTimeout-time.Second {
+		t.Errorf("flows gone %v after install, before their hard timeout %v: who removed them?", since, flowTimeout)
+	}
+}
+
+// checkVisits checks the visits' hosts (HOST<FROM) and stage tables,
+// the first visit first (the source), the others in any order (copies
+// of a flood arrive in any order).
+func checkVisits(t *testing.T, res trace.Result, want []string, tables [][]uint8) {
+	t.Helper()
+	var got, exp []string
+	for _, v := range res.Visits {
+		var ts []uint8
+		for _, h := range v.Hops {
+			ts = append(ts, h.Table)
+		}
+		got = append(got, fmt.Sprint(v.Host, "<", v.From, ts))
+	}
+	for i, w := range want {
+		exp = append(exp, fmt.Sprint(w, tables[i]))
+	}
+	if len(got) > 1 {
+		slices.Sort(got[1:])
+	}
+	if len(exp) > 1 {
+		slices.Sort(exp[1:])
+	}
+	if !slices.Equal(got, exp) {
+		t.Fatalf("visits %v, want %v", got, exp)
+	}
+}
+
+// checkDecoded checks every hop names its flow: a cookie, an app, and
+// the flow's match and actions.
+func checkDecoded(t *testing.T, res trace.Result) {
+	t.Helper()
+	for _, v := range res.Visits {
+		for _, h := range v.Hops {
+			if h.Cookie == "" || (h.App != "baseline" && h.App != "learning" && h.App != "proxyarp") || h.Actions == "" || h.Stage == "" {
+				t.Errorf("%s table %d: hop %+v does not name an ovsmesh flow", v.Host, h.Table, h)
+			}
+		}
+	}
+}
+
+// checkVerdicts checks the verdicts as KIND|HOST|PORTS (ports sorted,
+// comma-separated).
+func checkVerdicts(t *testing.T, res trace.Result, want []string) {
+	t.Helper()
+	var got []string
+	for _, v := range res.Verdicts {
+		var ports []int
+		for _, p := range v.Ports {
+			ports = append(ports, int(p.OFPort))
+		}
+		got = append(got, v.Kind+"|"+v.Host+"|"+portsText(ports...))
+	}
+	slices.Sort(got)
+	want = slices.Clone(want)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("verdicts %v, want %v (%s)", got, want, res.Verdict)
+	}
+}
+
+// portsText renders port numbers sorted, comma-separated.
+func portsText(ports ...int) string {
+	ports = slices.Clone(ports)
+	slices.Sort(ports)
+	var s []string
+	for _, p := range ports {
+		s = append(s, strconv.Itoa(p))
+	}
+	return strings.Join(s, ",")
+}
+
+// compareWithOfproto replays every visit of a probe with ofproto/trace
+// on its host and checks OVS goes through the same tables, matching the
+// same flows (priority and cookie), with the same first action at the
+// visit's last stage.
+func (e *env) compareWithOfproto(t *testing.T, ctx context.Context, res trace.Result) {
+	t.Helper()
+	for _, v := range res.Visits {
+		hops, out, err := e.ofprotoTrace(ctx, v.Host, v.Flow)
+		if err != nil {
+			t.Errorf("%s: ofproto/trace %s: %v\n%s", v.Host, v.Flow, err, out)
+			continue
+		}
+		n := len(v.Hops)
+		if len(hops) < n {
+			t.Errorf("%s: ofproto/trace passes %d tables, the probe %d:\n%s", v.Host, len(hops), n, out)
+			continue
+		}
+		for i, h := range v.Hops {
+			o := hops[i]
+			if o.table != int(h.Table) || o.priority != int(h.Priority) || o.cookie != h.Cookie {
+				t.Errorf("%s hop %d: probe table %d priority %d cookie %s; ofproto/trace table %d priority %d cookie %s\n%s",
+					v.Host, i, h.Table, h.Priority, h.Cookie, o.table, o.priority, o.cookie, out)
+			}
+		}
+		last, o := v.Hops[n-1], hops[n-1]
+		first, _, _ := strings.Cut(last.Actions, ",")
+		if len(o.actions) == 0 || o.actions[0] != first {
+			t.Errorf("%s: the probe's last stage %s does %s; ofproto/trace: %v\n%s", v.Host, last.Stage, last.Actions, o.actions, out)
+		}
+		t.Logf("%s: ofproto/trace %s agrees with the probe on %d tables", v.Host, v.Flow, n)
+	}
+}
+
+// waitNoTraceFlows polls every host until no trace flow is left (the
+// probe deletes them when it ends; the delete is not waited for).
+func (e *env) waitNoTraceFlows(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	poll(t, 3*time.Second, "no trace flow left on any host", func() (bool, string) {
+		left, err := e.traceFlowsLeft(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(left) == 0, fmt.Sprint(left)
+	})
+}
+
+// captureTagged starts tcpdump with filter in each guest and returns a
+// function that stops the captures and returns, per guest, the packets
+// that matched (none is what a probe must leave).
+func (e *env) captureTagged(t *testing.T, guests []string, filter string) func() map[string]string {
+	t.Helper()
+	type capture struct {
+		cmd *exec.Cmd
+		out *bytes.Buffer
+	}
+	caps := map[string]capture{}
+	for _, name := range guests {
+		g, err := e.lab.Guest(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("ip", "netns", "exec", g.NS, "tcpdump", "-n", "-l", "-e", "-i", "eth0", filter)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("tcpdump in %s: %v", name, err)
+		}
+		lines := lineReader(stderr)
+		waitLine(t, lines, 5*time.Second, "listening on")
+		go func() {
+			for range lines {
+			}
+		}()
+		caps[name] = capture{cmd, &out}
+	}
+	return func() map[string]string {
+		got := map[string]string{}
+		time.Sleep(200 * time.Millisecond) // let a straggler reach tcpdump's buffer before it stops
+		for name, c := range caps {
+			c.cmd.Process.Signal(syscall.SIGINT)
+			c.cmd.Wait()
+			if s := strings.TrimSpace(c.out.String()); s != "" {
+				got[name] = s
+			}
+		}
+		return got
+	}
+}
+
+// mustOFPort returns the ofport of interface name on host.
+func (e *env) mustOFPort(t *testing.T, ctx context.Context, host, name string) int {
+	t.Helper()
+	p, err := e.ofport(ctx, host, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func flowsPort(p int) flows.OFPort { return flows.OFPort(p) }
+
+// macLow32 is the learning app's cookie object of a MAC.
+func macLow32(mac []byte) uint32 { return binary.BigEndian.Uint32(mac[2:6]) }
+
+// ipObject is the proxy ARP app's cookie object of an IPv4 address.
+func ipObject(ip []byte) uint32 { return binary.BigEndian.Uint32(ip) }
+
+func anyContains(list []string, sub string) bool {
+	for _, s := range list {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// traceFlowsLeft returns, per host, the trace app's flows on its switch.
+func (e *env) traceFlowsLeft(ctx context.Context) (map[string][]string, error) {
+	left := map[string][]string{}
+	for _, h := range e.hostNames() {
+		fs, err := e.flowsOf(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if f.cookie.App() == trace.ID {
+				left[h] = append(left[h], f.line)
+			}
+		}
+	}
+	return left, nil
+}
+
+// ofprotoHop is one table of `ovs-appctl ofproto/trace` output: the
+// table, the rule's priority and cookie, and its action lines.
+type ofprotoHop struct {
+	table, priority int
+	cookie          string
+	actions         []string
+}
+
+var ofprotoRuleRE = regexp.MustCompile(`^\s*(\d+)\. (.*)priority (\d+)(?:, cookie (0x[0-9a-f]+))?$`)
+
+// ofprotoTrace runs ofproto/trace on host for flow and parses the rules
+// of the bridge's tables (the first bridge("br-int") block).
+func (e *env) ofprotoTrace(ctx context.Context, host, flow string) ([]ofprotoHop, string, error) {
+	out, err := e.lab.AppCtl(ctx, host, "ofproto/trace", lab.MeshBridge, flow)
+	if err != nil {
+		return nil, out, err
+	}
+	var hops []ofprotoHop
+	bridges := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "bridge(") {
+			if bridges++; bridges > 1 {
+				break // a tunnel's underlay bridge (br-phy)
+			}
+		}
+		if strings.HasPrefix(line, "Final flow") || strings.HasPrefix(line, "Datapath actions") {
+			break
+		}
+		if m := ofprotoRuleRE.FindStringSubmatch(line); m != nil {
+			tbl, _ := strconv.Atoi(m[1])
+			prio, _ := strconv.Atoi(m[3])
+			cookie := m[4]
+			if cookie == "" {
+				cookie = "0x0"
+			}
+			hops = append(hops, ofprotoHop{table: tbl, priority: prio, cookie: cookie})
+			continue
+		}
+		if s := strings.TrimSpace(line); s != "" && len(hops) > 0 && !strings.HasPrefix(s, "->") && !strings.HasPrefix(s, "bridge(") && !strings.HasPrefix(s, "---") {
+			hops[len(hops)-1].actions = append(hops[len(hops)-1].actions, s)
+		}
+	}
+	return hops, out, nil
+}
