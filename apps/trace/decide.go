@@ -107,10 +107,23 @@ func (t *tracer) decide(p *path, ev stop, fields *flows.PacketFields, hop Hop, h
 	h := p.host
 	bit := t.a.bit[ev.table]
 	by := fmt.Sprintf("flow priority %d cookie %s (%s)", f.Priority, f.Cookie, hop.App)
+	// A copy must not cross into a host without trace flows: nothing
+	// would stop it before its guests.
+	var blind []string
+	o.tunnels = slices.DeleteFunc(o.tunnels, func(tun tunnelOut) bool {
+		if t.peerView(tun.peer) == nil {
+			blind = append(blind, tun.peer)
+			return true
+		}
+		return false
+	})
+	for _, peer := range blind {
+		t.verdict(here.with(Lost, fmt.Sprintf("not sent through the tunnel to %s: %s has no trace flows (no OpenFlow session?), so nothing would keep the probe from its guests", peer, peer)))
+	}
 	// An ARP probe never crosses a tunnel for real (see TagECN).
-	safe := len(o.local) == 0 && !o.controller && len(o.unknown) == 0 && !(t.arp && len(o.tunnels) > 0)
+	safe := len(blind) == 0 && len(o.local) == 0 && !o.controller && len(o.unknown) == 0 && !(t.arp && len(o.tunnels) > 0)
 	switch {
-	case safe && !eff.Forwards() && len(o.tunnels) == 0:
+	case safe && !eff.Forwards() && len(o.tunnels) == 0 && len(blind) == 0:
 		hop.Outcome = "drop"
 		t.verdict(here.with(Dropped, "by "+by))
 		return hop

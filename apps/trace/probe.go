@@ -196,6 +196,12 @@ func (t *tracer) handle(ev stop) {
 		t.res.Warnings = append(t.res.Warnings, fmt.Sprintf("a packet-in from %s that is no stop of this probe (%v)", t.a.hostName(ev.dpid), err))
 		return
 	}
+	if !tagged(fields, t.arp) {
+		// Only tagged packets match the trace flows: anything else is no
+		// stop, and is never sent on.
+		t.res.Warnings = append(t.res.Warnings, fmt.Sprintf("a packet-in from %s table %d without the probe's tag: ignored", h.name, ev.table))
+		return
+	}
 	mask, in := fields.Reg(Reg), fields.InPort()
 	for _, p := range t.paths {
 		if p.host == h && p.waiting && p.mask == mask && p.inPort == in {

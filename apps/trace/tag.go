@@ -66,6 +66,20 @@ func tagMatch(arp bool, bit uint32) flows.Match {
 	return flows.Match{EthType: flows.EthTypeIPv4, Extra: []flows.OXM{flows.MatchIPDSCP(TagDSCP), reg}}
 }
 
+// tagged reports whether a packet carries the tag of an IPv4 (arp
+// false) or ARP probe.
+func tagged(f *flows.PacketFields, arp bool) bool {
+	ok, err := f.Matches(tagTLVs[arp])
+	return ok && err == nil
+}
+
+// tagTLVs are the OXM TLVs of the tag: eth_type and ip_dscp, or eth_type
+// and arp_tha.
+var tagTLVs = map[bool][]byte{
+	false: {0x80, 0x00, 0x0a, 2, 0x08, 0x00, 0x80, 0x00, 0x10, 1, TagDSCP},
+	true:  append([]byte{0x80, 0x00, 0x0a, 2, 0x08, 0x06, 0x80, 0x00, 0x32, 6}, TagMAC...),
+}
+
 // tagString describes the tag of a probe of proto.
 func tagString(proto string) string {
 	if proto == "arp" {
