@@ -33,9 +33,11 @@ type guest struct {
 	host, port int
 }
 
-func (g guest) mac() net.HardwareAddr { return net.HardwareAddr{2, 0, 0, 0, byte(g.host), byte(g.port)} }
-func (g guest) ip() netip.Addr        { return netip.AddrFrom4([4]byte{10, 0, byte(g.host), byte(g.port)}) }
-func (g guest) name() string          { return fmt.Sprintf("h%dg%d", g.host, g.port) }
+func (g guest) mac() net.HardwareAddr {
+	return net.HardwareAddr{2, 0, 0, 0, byte(g.host), byte(g.port)}
+}
+func (g guest) ip() netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(g.host), byte(g.port)}) }
+func (g guest) name() string   { return fmt.Sprintf("h%dg%d", g.host, g.port) }
 
 // guests are h1g1 to h3g2.
 var guests = []guest{{1, 1}, {1, 2}, {2, 1}, {2, 2}, {3, 1}, {3, 2}}
