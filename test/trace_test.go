@@ -65,6 +65,7 @@ func TestTrace(t *testing.T) {
 	t.Run("arp-answered", func(t *testing.T) { testTraceARPAnswered(t, e) })
 	t.Run("unknown-destination-flooded", func(t *testing.T) { testTraceFlooded(t, e) })
 	t.Run("dropped", func(t *testing.T) { testTraceDropped(t, e) })
+	t.Run("back-to-back", func(t *testing.T) { testTraceBackToBack(t, e) })
 	t.Run("drift", func(t *testing.T) { testTraceDrift(t, e) })
 	t.Run("sigkill-mid-trace", func(t *testing.T) { testTraceKilled(t, e, tc.FlowTimeout) })
 }
@@ -295,6 +296,37 @@ func testTraceDropped(t *testing.T, e *env) {
 		t.Errorf("a foreign drop flow, yet agree %v: %v", res.Agree, res.Disagreements)
 	}
 	e.compareWithOfproto(t, ctx, res)
+	e.waitNoTraceFlows(t)
+}
+
+// testTraceBackToBack runs 60 probes to one guest back to back: each
+// host's datapath still holds the flows cached for the previous probe
+// (their action a packet-in with that probe's cookie) when the next one
+// arrives; none may be lost, and none may reach the guest.
+func testTraceBackToBack(t *testing.T, e *env) {
+	src, _ := e.lab.Guest("h1g2")
+	dst, _ := e.lab.Guest("h3g2")
+	capture := e.captureTagged(t, []string{dst.Name}, "ip[1] & 0xfc == 188")
+	start := time.Now()
+	var lost []string
+	for i := range 60 {
+		req := trace.Request{Src: src.IP.String(), Dst: dst.IP.String(), Proto: []string{"icmp", "udp", "tcp"}[i%3]}
+		code, body := e.postTrace(t, req)
+		var res trace.Result
+		if code != http.StatusOK || json.Unmarshal(body, &res) != nil {
+			t.Fatalf("probe %d: %d %s", i, code, body)
+		}
+		if !res.Agree {
+			lost = append(lost, fmt.Sprintf("probe %d (%s): %s; warnings %v", i, req.Proto, res.Verdict, res.Warnings))
+		}
+	}
+	t.Logf("60 probes in %v", time.Since(start).Round(time.Millisecond))
+	if len(lost) > 0 {
+		t.Errorf("%d of 60 probes disagree:\n%s", len(lost), strings.Join(lost, "\n"))
+	}
+	if got := capture(); len(got) > 0 {
+		t.Errorf("the guest captured probes: %v", got)
+	}
 	e.waitNoTraceFlows(t)
 }
 

@@ -145,22 +145,24 @@ func (a *App) SwitchDown(_ context.Context, sw controller.Switch) {
 }
 
 // PacketIn implements controller.PacketInHandler: a packet-in of a
-// temporary flow goes to the probe that installed it (its number is in
-// the cookie's object); others, late or from a guest's packet that
-// carried the tag, are dropped and counted. It never blocks the
+// temporary flow goes to the running probe, which tells its own stops
+// from other tagged packets (probe.go); with no probe running it is
+// dropped and counted as stray. The cookie's probe number is not
+// checked: a datapath flow cached by the previous probe's arrival at a
+// host (its action a packet-in with that probe's cookie) may carry the
+// next probe's arrival until OVS revalidates it. It never blocks the
 // switch's dispatcher.
 func (a *App) PacketIn(_ context.Context, sw controller.Switch, pi *flows.PacketIn) error {
 	a.mu.Lock()
 	t := a.active
 	a.mu.Unlock()
-	if t == nil || pi.Cookie.Object()>>8 != t.seq&0xffffff {
+	if t == nil {
 		a.m.packetIns.WithLabelValues("stray").Inc()
 		return nil
 	}
 	ev := stop{dpid: sw.DPID(), table: pi.Table, data: append([]byte(nil), pi.Data...), match: append([]byte(nil), pi.RawMatch...)}
 	select {
 	case t.stops <- ev:
-		a.m.packetIns.WithLabelValues("hop").Inc()
 	default:
 		a.m.packetIns.WithLabelValues("overflow").Inc()
 	}

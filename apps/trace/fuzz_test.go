@@ -32,7 +32,7 @@ func FuzzStop(f *testing.F) {
 	f.Fuzz(func(t *testing.T, table uint8, data, match []byte) {
 		n.t = t
 		n.delivered = nil
-		tr := &tracer{a: n.app, ctx: context.Background(), seq: 1, stops: make(chan stop, 4096),
+		tr := &tracer{a: n.app, ctx: context.Background(), seq: 1, id: 1, stops: make(chan stop, 4096),
 			res: &Result{Visits: []Visit{}}, hosts: map[flows.DPID]*hostView{}}
 		for _, sw := range n.app.connected() {
 			tr.hosts[sw.DPID()] = n.app.newHostView(sw)

@@ -23,7 +23,8 @@ type tracer struct {
 	a     *App
 	ctx   context.Context
 	seq   uint32
-	arp   bool // an ARP probe: tunnel crossings are emulated
+	id    uint16 // an IPv4 probe's IP identification
+	arp   bool   // an ARP probe: tunnel crossings are emulated
 	stops chan stop
 	res   *Result
 
@@ -193,19 +194,21 @@ func (t *tracer) handle(ev stop) {
 	h := t.hosts[ev.dpid]
 	fields, err := flows.ParsePacket(ev.data, ev.match)
 	if h == nil || err != nil {
-		t.res.Warnings = append(t.res.Warnings, fmt.Sprintf("a packet-in from %s that is no stop of this probe (%v)", t.a.hostName(ev.dpid), err))
+		t.stray(fmt.Sprintf("a packet-in from %s that is no stop of this probe (%v)", t.a.hostName(ev.dpid), err))
 		return
 	}
-	if !tagged(fields, t.arp) {
-		// Only tagged packets match the trace flows: anything else is no
-		// stop, and is never sent on.
-		t.res.Warnings = append(t.res.Warnings, fmt.Sprintf("a packet-in from %s table %d without the probe's tag: ignored", h.name, ev.table))
+	if !tagged(fields, t.arp) || (!t.arp && ipID(ev.data) != t.id) {
+		// Only the probe's own packets are stops (a guest's tagged
+		// packet, or a late copy of an earlier probe, is not), and
+		// nothing else is ever sent on.
+		t.stray(fmt.Sprintf("a packet-in from %s table %d that is not this probe's: ignored", h.name, ev.table))
 		return
 	}
 	mask, in := fields.Reg(Reg), fields.InPort()
 	for _, p := range t.paths {
 		if p.host == h && p.waiting && p.mask == mask && p.inPort == in {
 			p.waiting = false
+			t.a.m.packetIns.WithLabelValues("hop").Inc()
 			t.step(p, ev, fields)
 			return
 		}
@@ -219,12 +222,19 @@ func (t *tracer) handle(ev stop) {
 				c.arrived, c.Arrived = true, true
 				p := t.newPath(h, in, c.From, ev.data, fields)
 				c.ToVisit = p.visit
+				t.a.m.packetIns.WithLabelValues("hop").Inc()
 				t.step(p, ev, fields)
 				return
 			}
 		}
 	}
-	t.res.Warnings = append(t.res.Warnings, fmt.Sprintf("an unexpected tagged packet at %s table %d (in_port %d): a guest's packet with the tag?", h.name, ev.table, in))
+	t.stray(fmt.Sprintf("an unexpected copy of the probe at %s table %d (in_port %d)", h.name, ev.table, in))
+}
+
+// stray counts a packet-in that is no stop of the probe, and says so.
+func (t *tracer) stray(warning string) {
+	t.a.m.packetIns.WithLabelValues("stray").Inc()
+	t.res.Warnings = append(t.res.Warnings, warning)
 }
 
 // step is one stop of p at ev.table: find the flow that decides it,

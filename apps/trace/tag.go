@@ -35,7 +35,9 @@ import (
 // Even so the tag alone would catch a guest's packet carrying it, so
 // the flows also live only while a probe runs (hard timeout
 // apps.trace.flow_timeout), and such a packet is counted as stray
-// (ovsmesh_trace_packet_ins_total{kind="stray"}).
+// (ovsmesh_trace_packet_ins_total{kind="stray"}): a stop must also be
+// the probe's own packet (an IPv4 probe's IP identification is its
+// number).
 const TagDSCP uint8 = 47
 
 // TagECN is the ECN field of an IPv4 probe: ECT(1) (RFC 3168). A host's
@@ -139,6 +141,19 @@ func (p probe) frame() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// ipID returns the IPv4 identification of an Ethernet frame (one
+// 802.1Q tag allowed); 0 when it is not IPv4.
+func ipID(frame []byte) uint16 {
+	at := 12
+	if len(frame) >= 16 && frame[12] == 0x81 && frame[13] == 0x00 {
+		at = 16
+	}
+	if len(frame) < at+2+6 || frame[at] != 0x08 || frame[at+1] != 0x00 {
+		return 0
+	}
+	return uint16(frame[at+6])<<8 | uint16(frame[at+7])
 }
 
 // packetOf decodes frame into the fields an explanation follows, at dpid

@@ -121,7 +121,7 @@ func (a *App) probe(ctx context.Context, seq uint32, arp bool, src end, frame []
 	defer cancel()
 	deadline, _ := ctx.Deadline()
 	res := &Result{Mode: "probe", Visits: []Visit{}, Tunnels: []Crossing{}, Verdicts: []Verdict{}}
-	t := &tracer{a: a, ctx: ctx, seq: seq, arp: arp, stops: make(chan stop, 256), res: res, hosts: map[flows.DPID]*hostView{}}
+	t := &tracer{a: a, ctx: ctx, seq: seq, id: uint16(seq), arp: arp, stops: make(chan stop, 256), res: res, hosts: map[flows.DPID]*hostView{}}
 	sws := a.connected()
 	a.mu.Lock()
 	a.active = t
