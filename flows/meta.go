@@ -9,6 +9,14 @@ type GroupID uint32
 // are named here, in one place, and each says which stage writes it.
 //
 //	metadata[0]     MetaFromTunnel  written by classify (learning)
+//
+// Registers, likewise (Nicira NXM_NX_REGn, 32 bits each; they do not
+// cross tunnels):
+//
+//	reg7            the stages a trace probe has passed on this switch,
+//	                bit i for the pipeline's i-th stage in table order;
+//	                written only by the trace app's packet-outs, matched
+//	                only by its temporary flows (apps/trace)
 const (
 	// MetaFromTunnel: metadata[0] = 1 when the packet came in on a tunnel
 	// port (split horizon: never flood it to another tunnel; ARP from a
