@@ -399,13 +399,7 @@ func testTraceKilled(t *testing.T, e *env, flowTimeout time.Duration) {
 		t.Fatalf("right after SIGKILL no trace flow is left (%v): the kill came after the probe", err)
 	}
 	t.Logf("trace flows after SIGKILL: %v", left)
-	took := poll(t, flowTimeout+5*time.Second, "the trace flows' hard timeout to remove them on every host", func() (bool, string) {
-		left, err := e.traceFlowsLeft(ctx)
-		if err != nil {
-			return false, err.Error()
-		}
-		return len(left) == 0, fmt.Sprint(left)
-	})
+	took := e.waitNoTraceFlows(t, flowTimeout+5*time.Second)
 	since := time.Since(installed)
 	t.Logf("trace flows gone %v after the kill, %v after they were seen installed (hard timeout %v)", took.Round(10*time.Millisecond), since.Round(10*time.Millisecond), flowTimeout)
 	if since < flowTimeout-time.Second {
@@ -517,13 +511,18 @@ func (e *env) compareWithOfproto(t *testing.T, ctx context.Context, res trace.Re
 	}
 }
 
-// waitNoTraceFlows polls every host until no trace flow is left (the
-// probe deletes them when it ends; the delete is not waited for).
-func (e *env) waitNoTraceFlows(t *testing.T) {
+// waitNoTraceFlows polls every host until no trace flow is left, within
+// timeout (3s when 0: the probe deletes them when it ends, without
+// waiting), and returns how long it took.
+func (e *env) waitNoTraceFlows(t *testing.T, timeout ...time.Duration) time.Duration {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	wait := 3 * time.Second
+	if len(timeout) > 0 {
+		wait = timeout[0]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait+5*time.Second)
 	defer cancel()
-	poll(t, 3*time.Second, "no trace flow left on any host", func() (bool, string) {
+	return poll(t, wait, "no trace flow left on any host", func() (bool, string) {
 		left, err := e.traceFlowsLeft(ctx)
 		if err != nil {
 			return false, err.Error()
@@ -567,7 +566,6 @@ func (e *env) captureTagged(t *testing.T, guests []string, filter string) func()
 	}
 	return func() map[string]string {
 		got := map[string]string{}
-		time.Sleep(200 * time.Millisecond) // let a straggler reach tcpdump's buffer before it stops
 		for name, c := range caps {
 			c.cmd.Process.Signal(syscall.SIGINT)
 			c.cmd.Wait()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/flows"
@@ -291,7 +292,7 @@ func (t *tracer) describe(hop *Hop, f *flows.FlowStats) {
 		for _, o := range oxms {
 			parts = append(parts, o.String())
 		}
-		hop.Match = joinComma(parts)
+		hop.Match = strings.Join(parts, ",")
 	}
 	hop.Actions = flows.FormatInstructions(f.Instructions)
 }
@@ -313,15 +314,4 @@ func (t *tracer) verdict(v Verdict) { t.res.Verdicts = append(t.res.Verdicts, v)
 func (v Verdict) with(kind, reason string) Verdict {
 	v.Kind, v.Reason = kind, reason
 	return v
-}
-
-func joinComma(parts []string) string {
-	s := ""
-	for i, p := range parts {
-		if i > 0 {
-			s += ","
-		}
-		s += p
-	}
-	return s
 }
