@@ -377,7 +377,7 @@ func flowsHandler(w http.ResponseWriter, r *http.Request, src Sources) {
 	for _, f := range fs {
 		row := Flow{Table: uint8(f.Table), Stage: src.TableName(f.Table), Priority: f.Priority, Cookie: f.Cookie.String(), Generation: f.Cookie.Generation(),
 			Object: f.Cookie.Object(), IdleTimeout: f.IdleTimeout, HardTimeout: f.HardTimeout, Packets: f.Packets, Bytes: f.Bytes,
-			Match: f.Match.String(), Actions: flows.FormatInstructions(f.Instructions), Instructions: hex.EncodeToString(f.Instructions)}
+			Match: flows.MatchString(f.Match, f.RawMatch), Actions: flows.FormatInstructions(f.Instructions), Instructions: hex.EncodeToString(f.Instructions)}
 		if f.Cookie.Owned() {
 			row.App = src.AppName(f.Cookie.App())
 			row.Stale = f.Cookie.Generation() != src.Generation

@@ -283,3 +283,50 @@ func joinFields(parts []string) string { return strings.Join(parts, ",") }
 func oxmTLVs(b []byte) []byte {
 	return b[4:binary.BigEndian.Uint16(b[2:])]
 }
+
+// Unmodelled returns the TLVs of a raw match (FlowStats.RawMatch,
+// PacketIn.RawMatch) that Match leaves out when it decodes them
+// (registers, conntrack state, ip_dscp...): those that do not come back
+// when the decoded Match is encoded again. It returns nil for a
+// malformed match.
+func Unmodelled(raw []byte) []OXM {
+	all, err := RawOXMs(raw)
+	if err != nil {
+		return nil
+	}
+	hdr := binary.BigEndian.AppendUint16(nil, 1) // OFPMT_OXM
+	hdr = binary.BigEndian.AppendUint16(hdr, uint16(4+len(raw)))
+	m, _, err := decodeMatch(appendPad8(append(hdr, raw...), 4+len(raw)))
+	if err != nil {
+		return nil
+	}
+	again, err := RawOXMs(oxmTLVs(m.appendTo(nil)))
+	if err != nil {
+		return nil
+	}
+	modelled := map[oxmKey]bool{}
+	for _, o := range again {
+		modelled[oxmKey{o.Class, o.Field}] = true
+	}
+	var out []OXM
+	for _, o := range all {
+		if !modelled[oxmKey{o.Class, o.Field}] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// MatchString renders a decoded match m and the fields of its raw form
+// that m leaves out, as ovs-ofctl would list them: "ip,in_port=3,
+// reg7=0/0x4,nw_tos=188".
+func MatchString(m Match, raw []byte) string {
+	s := m.String()
+	for _, o := range Unmodelled(raw) {
+		if s != "" {
+			s += ","
+		}
+		s += o.String()
+	}
+	return s
+}

@@ -182,3 +182,23 @@ func TestFormatInstructionsFields(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchString checks fields Match does not model are rendered after
+// the ones it does, once.
+func TestMatchString(t *testing.T) {
+	m := Match{InPort: 3, EthType: EthTypeIPv4, Extra: []OXM{MatchRegBits(7, 0, 4), MatchIPDSCP(47)}}
+	raw := oxmTLVs(m.appendTo(nil))
+	dec, _, err := decodeMatch(m.appendTo(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := MatchString(dec, raw), "ip,in_port=3,reg7=0/0x4,nw_tos=188"; got != want {
+		t.Errorf("MatchString %q, want %q", got, want)
+	}
+	if got := Unmodelled(oxmTLVs(flowARP.Match.appendTo(nil))); len(got) != 0 {
+		t.Errorf("Unmodelled of a modelled match: %v", got)
+	}
+	if got := Unmodelled([]byte{0x80}); got != nil {
+		t.Errorf("Unmodelled of a malformed match: %v", got)
+	}
+}

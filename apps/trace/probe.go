@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/flows"
@@ -287,13 +286,7 @@ func (t *tracer) describe(hop *Hop, f *flows.FlowStats) {
 	if f.Cookie.Owned() {
 		hop.App = t.a.opts.AppName(f.Cookie.App())
 	}
-	if oxms, err := flows.RawOXMs(f.RawMatch); err == nil {
-		var parts []string
-		for _, o := range oxms {
-			parts = append(parts, o.String())
-		}
-		hop.Match = strings.Join(parts, ",")
-	}
+	hop.Match = flows.MatchString(f.Match, f.RawMatch)
 	hop.Actions = flows.FormatInstructions(f.Instructions)
 }
 
