@@ -65,6 +65,12 @@ type Table struct {
 	// nil passes packets to the next stage (and drops them in the last).
 	// The controller installs it under the baseline cookie.
 	Miss []flows.Action
+	// Internal marks a table only the app's own tables reach (by goto or
+	// by a ct action's recirculation): the stage before it in table
+	// order skips it, its Next may name "next" for the first
+	// non-internal stage after it, no other app may name it, and its
+	// table-miss drops unless Miss says otherwise.
+	Internal bool
 }
 
 // RouteProvider is implemented by apps that serve API endpoints.
@@ -117,15 +123,14 @@ func (e Env) Stage(name string) flows.TableID {
 	return s.Table
 }
 
-// Next returns the table of the stage after the one named name: where a
-// flow goes to "my next stage". It panics like Stage, and when name is
-// the last stage.
+// Next returns the table of the first non-internal stage after the one
+// named name: where a flow goes to "my next stage". It panics like
+// Stage, and when nothing follows.
 func (e Env) Next(name string) flows.TableID {
 	t := e.Stage(name)
-	stages := e.Pipeline.Stages()
-	for i, s := range stages {
-		if s.Table == t && i+1 < len(stages) {
-			return stages[i+1].Table
+	for _, s := range e.Pipeline.Stages() {
+		if s.Table > t && !s.Internal {
+			return s.Table
 		}
 	}
 	panic(fmt.Sprintf("apps: stage %q is the last stage", name))

@@ -469,9 +469,31 @@ var nxCases = []actionCase{
 	},
 }
 
+// routerCases are the actions of the NAT gateway's routed paths.
+var routerCases = []actionCase{
+	{
+		// §7.2.5 OFPAT_DEC_NW_TTL: ofp_action_generic, 8 bytes.
+		name: "dec-ttl", prereq: "ip", action: DecNwTTL{},
+		text: "dec_ttl",
+		want: []byte{0x00, 0x18, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00},
+	},
+	{
+		// OFPAT_SET_FIELD carrying the NXM_OF_IN_PORT header (class
+		// 0x0000, field 0, 2 bytes), value 0: what ovs-ofctl sends.
+		name: "clear-in-port", action: ClearInPort(),
+		text: "set_field:0->in_port",
+		want: []byte{
+			0x00, 0x19, 0x00, 0x10, // OFPAT_SET_FIELD, len 16
+			0x00, 0x00, 0x00, 0x02, // NXM_OF_IN_PORT
+			0x00, 0x00, // 0
+			0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // pad
+		},
+	},
+}
+
 // allActionCases is every set_field and Nicira case.
 func allActionCases() []actionCase {
-	return append(append([]actionCase(nil), setFieldCases...), nxCases...)
+	return append(append(append([]actionCase(nil), setFieldCases...), nxCases...), routerCases...)
 }
 
 // TestActionGolden checks every action's bytes, length field and text.
