@@ -20,6 +20,8 @@ type Mesh interface {
 	// PeerByTunnelPort returns the host an ovsmesh tunnel port name
 	// points at.
 	PeerByTunnelPort(name string) (topo.Host, bool)
+	// AppPort returns the port an app owns on host under name.
+	AppPort(host, name string) (topo.AppPort, bool)
 }
 
 // Ports is how an app sees one switch: whether it is a mesh host, its
@@ -35,15 +37,18 @@ type Ports struct {
 	// Tunnels maps a peer host's name to the OFPort of the tunnel
 	// towards it (mesh hosts only).
 	Tunnels map[string]flows.OFPort
+	// Owned maps the name of each port an app owns on this host (up or
+	// not) to its OFPort; such ports are neither local nor tunnels.
+	Owned map[string]flows.OFPort
 }
 
 // ClassifyPorts sorts sw's ports: on a mesh host, a port named as the
-// tunnel towards a configured peer is that peer's tunnel; other
-// ovsmesh-named ports (tunnels to hosts no longer configured) are
-// ignored; every other port that is up is local. mesh may be nil: every
-// switch is then standalone.
+// tunnel towards a configured peer is that peer's tunnel; a port an app
+// owns there is Owned; other ovsmesh-named ports (tunnels to hosts no
+// longer configured) are ignored; every other port that is up is local.
+// mesh may be nil: every switch is then standalone.
 func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
-	p := Ports{DPID: sw.DPID(), Local: map[flows.OFPort]bool{}, Tunnels: map[string]flows.OFPort{}}
+	p := Ports{DPID: sw.DPID(), Local: map[flows.OFPort]bool{}, Tunnels: map[string]flows.OFPort{}, Owned: map[string]flows.OFPort{}}
 	if mesh != nil {
 		if h, ok := mesh.HostByDPID(p.DPID); ok {
 			p.Host = h.Name
@@ -56,6 +61,10 @@ func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
 				if peer.Name != p.Host {
 					p.Tunnels[peer.Name] = port.No
 				}
+				continue
+			}
+			if _, ok := mesh.AppPort(p.Host, port.Name); ok {
+				p.Owned[port.Name] = port.No
 				continue
 			}
 		}

@@ -18,10 +18,15 @@ func TestClassifyPorts(t *testing.T) {
 		{No: 4, Name: topo.TunnelPortName("gone")}, // a tunnel to a host no longer configured
 		{No: 5, Name: topo.TunnelPortName("h1")},   // a tunnel to itself: ignored
 		{No: flows.PortLocal, Name: "br-int"},
+		{No: 6, Name: "ext0"}, // owned by an app on h1
 	}
+	mesh.SetAppPorts([]topo.AppPort{{Host: "h1", Name: "ext0", App: "nat"}, {Host: "h2", Name: "g1", App: "nat"}})
 	p := ClassifyPorts(mesh, &controllertest.Recorder{ID: topo.DPIDFor("h1"), PortList: ports})
 	if p.Host != "h1" || len(p.Local) != 2 || !p.Local[1] || !p.Local[flows.PortLocal] || p.Tunnels["h2"] != 3 || len(p.Tunnels) != 1 {
 		t.Errorf("mesh host: %+v", p)
+	}
+	if p.Owned["ext0"] != 6 || len(p.Owned) != 1 || p.Local[6] {
+		t.Errorf("owned ports: %v (an app's port is neither local nor a tunnel; h2's ports are not h1's)", p.Owned)
 	}
 	if !p.IsTunnel(3) || p.IsTunnel(1) {
 		t.Errorf("IsTunnel wrong")

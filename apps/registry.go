@@ -13,6 +13,7 @@ import (
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // IngressStage names the stage at table 0 that the registry adds when no
@@ -271,6 +272,22 @@ func (r *Registry) Baseline(gen uint16, cfg config.Config) []flows.Flow {
 			}
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// AppPorts returns the interfaces the apps enabled under cfg own on the
+// hosts' mesh bridges, each with its app's name.
+func (r *Registry) AppPorts(cfg config.Config) []topo.AppPort {
+	var out []topo.AppPort
+	for _, s := range r.specs {
+		if s.Ports == nil || !r.Enabled(s, cfg) {
+			continue
+		}
+		for _, p := range s.Ports(section(s, cfg)) {
+			p.App = s.Name
+			out = append(out, p)
+		}
 	}
 	return out
 }

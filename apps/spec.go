@@ -49,6 +49,12 @@ type Spec struct {
 	// Commands returns the app's CLI subcommands (they talk to the API;
 	// see package cli); nil for none.
 	Commands func() []*cobra.Command
+	// Ports returns, from the decoded section, the interfaces the app
+	// owns on hosts' mesh bridges (Host and Name of each; App is filled
+	// in): the OVSDB side adds them to the bridge, marked as ovsmesh's,
+	// and ClassifyPorts keeps them out of every other app's way. Nil
+	// for none; only asked of enabled apps.
+	Ports func(cfg any) []topo.AppPort
 }
 
 // Table declares one stage an app owns.

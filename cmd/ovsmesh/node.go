@@ -47,6 +47,7 @@ type reloadFunc func(ctx context.Context) (any, error)
 // is half-started.
 func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registerer, log *slog.Logger) (_ *node, err error) {
 	n := &node{cfg: cfg, registry: registry, mesh: topo.NewMesh(cfg.TopoHosts())}
+	n.mesh.SetAppPorts(registry.AppPorts(cfg))
 	if n.st, err = openState(cfg.State, n.mesh, reg, log); err != nil {
 		return nil, err
 	}
