@@ -54,8 +54,16 @@ type Options struct {
 	// ConnectTimeout bounds one connection attempt (dial, schema and
 	// initial monitor). Default 5s.
 	ConnectTimeout time.Duration
-	// TransactTimeout bounds one transaction. Default 10s.
+	// TransactTimeout bounds one reconcile pass's transactions. Default
+	// 10s.
 	TransactTimeout time.Duration
+	// Debounce is how long a host's monitor must stay quiet after an
+	// update before the host is reconciled, so that a burst of updates
+	// (the rows of one transaction, ovs-vswitchd assigning OpenFlow ports
+	// one by one) costs one pass instead of one each. Under a steady
+	// stream of updates a pass still runs every 10×Debounce. Default
+	// 20ms; resyncs and retries are not delayed.
+	Debounce time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -69,6 +77,7 @@ func (o *Options) setDefaults() {
 	def(&o.RetryMax, 30*time.Second)
 	def(&o.ConnectTimeout, 5*time.Second)
 	def(&o.TransactTimeout, 10*time.Second)
+	def(&o.Debounce, 20*time.Millisecond)
 	if o.RetryMax < o.RetryMin {
 		o.RetryMax = o.RetryMin
 	}
