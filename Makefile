@@ -53,6 +53,7 @@ bench: deps build
 	$(GO) test ./flows -run '^$$' -bench . -benchmem
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
 	$(GO) run ./test/arpbench -ovsmesh $(CURDIR)/$(BIN) -count 100 -tunnel vxlan
+	$(GO) run ./test/convbench -ovsmesh $(CURDIR)/$(BIN) -hosts 10,20,50
 
 demo: deps build
 	bash scripts/demo.sh
