@@ -16,6 +16,12 @@
 //     the CPU time of every host's ovsdb-server and ovs-vswitchd over the
 //     same interval.
 //
+// The controller's CPU is read when both are complete, and again 5 s
+// later (work left after convergence). With -static-arp the pinging
+// guests get permanent neighbour entries for each other first, so the
+// pings time the data path alone, without the guests' 1 s ARP
+// retransmits.
+//
 // Guests are attached by lab.AttachGuests as soon as br-int exists on
 // each host, in parallel with the controller's work. With -pprof ADDR the
 // controller is started with OVSMESH_PPROF=ADDR and a CPU profile covering

@@ -29,6 +29,10 @@ type config struct {
 	pprof   string // OVSMESH_PPROF address, "" for none
 	outDir  string // where logs and profiles go
 	timeout time.Duration
+	// staticARP gives h1g1 and every other guest permanent neighbour
+	// entries for each other, so the pings time the data path alone,
+	// without the guests' ARP retransmit schedule (1 s).
+	staticARP bool
 }
 
 // result is one run's figures; times are from the controller's start.
@@ -39,6 +43,7 @@ type result struct {
 	ctlCPUTunnels  time.Duration // at tunnels complete
 	ctlCPUAfter    time.Duration // in the afterQuiet that follows ctlCPU
 	ovsCPU         time.Duration // every OVS daemon, controller start to ctlCPU
+	ovsCPUTunnels  time.Duration // every OVS daemon, controller start to tunnels complete
 	rss            uint64        // controller peak RSS, bytes
 	labUp          time.Duration
 	load           string // load average before the controller started
@@ -77,6 +82,11 @@ func runOnce(ctx context.Context, c config) (res result, err error) {
 	src, err := l.Guest("h1g1")
 	if err != nil {
 		return res, err
+	}
+	if c.staticARP {
+		if err := staticNeighbours(rctx, l, src); err != nil {
+			return res, err
+		}
 	}
 	var ovsPIDs []int
 	for _, h := range hosts {
@@ -149,6 +159,7 @@ func runOnce(ctx context.Context, c config) (res result, err error) {
 		case t := <-tunnelsDone:
 			tunnelsAt = t
 			res.ctlCPUTunnels, _ = cpuOf(pid)
+			res.ovsCPUTunnels = cpuSum(ovsPIDs) - ovs0
 		case t := <-pingsDone:
 			pingsAt = t
 		case err := <-errs:
@@ -186,6 +197,27 @@ func runOnce(ctx context.Context, c config) (res result, err error) {
 		}
 	}
 	return res, nil
+}
+
+// staticNeighbours makes src and every other guest know each other's MAC
+// (permanent neighbour entries), so no ARP is needed between them.
+func staticNeighbours(ctx context.Context, l *lab.Lab, src lab.Guest) error {
+	var lines []string
+	for _, g := range l.Guests() {
+		if g.Name == src.Name {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("neigh replace %s lladdr %s dev eth0 nud permanent", g.IP, g.MAC))
+		if _, err := l.Exec(ctx, g.NS, "ip", "neigh", "replace", src.IP.String(), "lladdr", src.MAC.String(), "dev", "eth0", "nud", "permanent"); err != nil {
+			return err
+		}
+	}
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", src.NS, "ip", "-batch", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("static neighbours in %s: %w: %s", src.NS, err, out)
+	}
+	return nil
 }
 
 // afterQuiet is how long the controller is watched after convergence.
