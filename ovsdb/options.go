@@ -22,6 +22,20 @@ type Publisher interface {
 	SetTunnelOFPort(host, peer string, ofport int32)
 }
 
+// BatchPublisher is a Publisher that also takes every OFPort change of one
+// reconcile pass of a host in one call; the Manager then calls
+// SetTunnelOFPorts instead of SetTunnelOFPort once per peer. A publisher
+// that persists each host's tunnel map does one write per pass instead of
+// one per peer (O(peers) instead of O(peers²) per host while a mesh
+// converges).
+type BatchPublisher interface {
+	Publisher
+	// SetTunnelOFPorts records, for host, the OFPort of the tunnel towards
+	// each peer in ports; ofport <= 0 forgets it. ports is not used after
+	// the call returns.
+	SetTunnelOFPorts(host string, ports map[string]int32)
+}
+
 // Options configures a Manager. Zero durations take the defaults below.
 type Options struct {
 	// Mesh is the bridge and tunnel configuration (bridge name,
@@ -36,7 +50,8 @@ type Options struct {
 	// Hosts are the mesh members; each gets tunnels to all the others.
 	Hosts []topo.Host
 	// Publisher receives connection state and tunnel OFPorts; nil
-	// publishes nowhere.
+	// publishes nowhere. A BatchPublisher gets each pass's OFPort changes
+	// in one call.
 	Publisher Publisher
 	// Logger is the package's logger; nil discards. libovsdb's own logs
 	// go to it too, at debug levels.

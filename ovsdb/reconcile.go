@@ -3,6 +3,8 @@ package ovsdb
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -103,20 +105,25 @@ func (w *worker) publish(s *snapshot, hosts []topo.Host) {
 			ofports[t.Peer] = t.OFPort
 		}
 	}
+	changed := map[string]int32{}
 	for _, peer := range hosts {
 		if peer.Name == w.host.Name {
 			continue
 		}
-		p := ofports[peer.Name]
-		if p <= 0 {
-			p = 0
-		}
+		p := max(ofports[peer.Name], 0)
 		if old, ok := w.published[peer.Name]; ok && old == p {
 			continue
 		}
 		w.published[peer.Name] = p
-		if pub := w.m.opts.Publisher; pub != nil {
-			pub.SetTunnelOFPort(w.host.Name, peer.Name, p)
+		changed[peer.Name] = p
+	}
+	if pub := w.m.opts.Publisher; pub != nil && len(changed) > 0 {
+		if bp, ok := pub.(BatchPublisher); ok {
+			bp.SetTunnelOFPorts(w.host.Name, changed)
+		} else {
+			for _, peer := range slices.Sorted(maps.Keys(changed)) {
+				pub.SetTunnelOFPort(w.host.Name, peer, changed[peer])
+			}
 		}
 	}
 	w.checkMTU(s)
