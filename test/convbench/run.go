@@ -308,7 +308,9 @@ func pingUntilReply(ctx context.Context, ns, dst string) (time.Time, error) {
 // fetchProfile saves http://addr/debug/pprof/what to path.
 func fetchProfile(ctx context.Context, addr, what, path string) error {
 	var resp *http.Response
-	// The controller may not listen yet.
+	// The controller may not listen yet; one that never does was not
+	// built to serve net/http/pprof.
+	listenBy := time.Now().Add(10 * time.Second)
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+what, nil)
 		if err != nil {
@@ -317,6 +319,9 @@ func fetchProfile(ctx context.Context, addr, what, path string) error {
 		resp, err = http.DefaultClient.Do(req)
 		if err == nil {
 			break
+		}
+		if time.Now().After(listenBy) {
+			return fmt.Errorf("profile %s: nothing serves http://%s/debug/pprof/ (is the controller built with the pprof patch?): %w", what, addr, err)
 		}
 		select {
 		case <-ctx.Done():
