@@ -56,6 +56,7 @@ bench: deps build
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/memory.sh
 	$(GO) run ./test/arpbench -ovsmesh $(CURDIR)/$(BIN) -count 100 -tunnel vxlan
+	$(GO) run ./test/convbench -ovsmesh $(CURDIR)/$(BIN) -hosts 10,20,50
 
 demo: deps build
 	bash scripts/demo.sh

@@ -19,7 +19,9 @@ type Options struct {
 	// labs (or a lab and a leftover) do not collide: 1 to 10 lower-case
 	// letters and digits, starting with a letter. Default "om".
 	Prefix string `json:"prefix"`
-	// Hosts is the number of host namespaces, 1 to 32.
+	// Hosts is the number of host namespaces, 1 to 250 (host I gets
+	// the management address 198.19.Slot.I and the underlay address
+	// 198.18.0.I, so a slot's /24 bounds it).
 	Hosts int `json:"hosts"`
 	// Guests is the number of guests per host at start, 0 to 32.
 	Guests int `json:"guests"`
@@ -56,7 +58,7 @@ const (
 	// on the controller address.
 	APIPort = 9633
 
-	maxHosts  = 32
+	maxHosts  = 250
 	maxGuests = 32
 	// maxGuestNumber bounds J in guest names hIgJ (AddGuest can exceed
 	// maxGuests).
@@ -104,8 +106,8 @@ func (o *Options) validate() error {
 	case o.Slot < 0 || o.Slot > 250:
 		return fmt.Errorf("lab options: slot %d: want 0 to 250", o.Slot)
 	}
-	// The longest unix socket is DIR/hNN/vswitchd.ctl or a bridge's .mgmt.
-	if n := len(filepath.Join(o.Dir, "h32", "br-phy.snoop")); n > 100 {
+	// The longest unix socket is DIR/hNNN/vswitchd.ctl or a bridge's .mgmt.
+	if n := len(filepath.Join(o.Dir, hostName(maxHosts), "br-phy.snoop")); n > 100 {
 		return fmt.Errorf("lab options: dir %q is too long for unix socket paths (%d bytes, limit 100)", o.Dir, n)
 	}
 	return nil

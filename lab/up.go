@@ -310,13 +310,19 @@ func (l *Lab) setupPhy(ctx context.Context, h Host) error {
 	// Seed the userspace tunnel neighbour cache with every peer's br-phy
 	// MAC (they are deterministic). Otherwise the first packet to each
 	// peer is dropped while OVS resolves it, and a guest's first ARP
-	// waits a one-second retransmit.
+	// waits a one-second retransmit. One unixctl connection carries all
+	// N-1 entries: an ovs-appctl process each made this step O(hosts²)
+	// process starts for the lab.
+	ac, err := dialAppctl(ctx, h.CtlSocket(Vswitchd))
+	if err != nil {
+		return fail("tunnel neighbours", err)
+	}
+	defer ac.close()
 	for _, p := range l.Hosts() {
 		if p.Name == h.Name {
 			continue
 		}
-		if _, err := run(ctx, nil, "ovs-appctl", "-t", h.CtlSocket(Vswitchd), "tnl/neigh/set", phyBridge,
-			p.UnderlayIP.String(), phyMAC(p.Index).String()); err != nil {
+		if _, err := ac.call(ctx, "tnl/neigh/set", phyBridge, p.UnderlayIP.String(), phyMAC(p.Index).String()); err != nil {
 			return fail("tunnel neighbour", err)
 		}
 	}

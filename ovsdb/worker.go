@@ -140,12 +140,38 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 		case <-conn.Done():
 			return true, fmt.Errorf("ovsdb session to %s closed", w.host.OVSDB)
 		case <-w.kick:
+			w.settle(ctx, conn.Done())
 		case <-resync.C:
 		case <-retryC:
 		}
 		if retry != nil {
 			retry.Stop()
 			retry = nil
+		}
+	}
+}
+
+// settle returns once no kick has come for Debounce, or 10×Debounce after
+// it was called, or when ctx or the session ends: the kicks of one burst
+// of monitor updates then cost one reconcile pass.
+func (w *worker) settle(ctx context.Context, sessionDone <-chan struct{}) {
+	quiet := w.m.opts.Debounce
+	limit := time.NewTimer(10 * quiet)
+	defer limit.Stop()
+	t := time.NewTimer(quiet)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.kick:
+			t.Reset(quiet)
+		case <-t.C:
+			return
+		case <-limit.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-sessionDone:
+			return
 		}
 	}
 }
@@ -162,6 +188,11 @@ func (w *worker) setState(connected bool, lastErr string) {
 		v = 1
 	}
 	w.m.metrics.connected.WithLabelValues(w.host.Name).Set(v)
+	c := 0.0
+	if connected && w.state.Converged {
+		c = 1
+	}
+	w.m.metrics.converged.WithLabelValues(w.host.Name).Set(c)
 	if p := w.m.opts.Publisher; p != nil {
 		p.SetOVSDBState(w.host.Name, w.state)
 	}
