@@ -38,6 +38,8 @@ fuzz:
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzNegotiateHello$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./apps/proxyarp -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apps/nat -run '^$$' -fuzz '^FuzzPacketIn$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apps/nat -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME)
 
 # soak: 200 SIGKILLs of a process writing the state file; every cycle the
 # file must open and hold every acknowledged write (`make unit` runs 20).

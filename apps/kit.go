@@ -193,6 +193,19 @@ type flowStatser interface {
 	FlowStats(ctx context.Context, req flows.FlowStatsRequest) ([]flows.FlowStats, error)
 }
 
+// FlowStats lists sw's flows that req selects (OFPMP_FLOW, OpenFlow
+// 1.3.5 §7.3.5.2) with their counters, within a second. It fails when
+// sw cannot list its flows or does not answer in time.
+func FlowStats(ctx context.Context, sw controller.Switch, req flows.FlowStatsRequest) ([]flows.FlowStats, error) {
+	st, ok := sw.(flowStatser)
+	if !ok {
+		return nil, fmt.Errorf("switch %s cannot list its flows", sw.DPID())
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return st.FlowStats(ctx, req)
+}
+
 // Hits returns the packet count of the flow of sw at table and priority
 // whose cookie is exactly cookie, within a second. OVS credits a rule's
 // counters for every packet its datapath flows carried, even a packet
@@ -201,13 +214,7 @@ type flowStatser interface {
 // sees no packet-in still sees the hit here. It fails when sw cannot
 // list its flows.
 func Hits(ctx context.Context, sw controller.Switch, table flows.TableID, priority uint16, cookie flows.Cookie) (uint64, error) {
-	st, ok := sw.(flowStatser)
-	if !ok {
-		return 0, fmt.Errorf("switch %s cannot list its flows", sw.DPID())
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	fs, err := st.FlowStats(ctx, flows.FlowStatsRequest{Table: table, Cookie: cookie, CookieMask: ^flows.Cookie(0)})
+	fs, err := FlowStats(ctx, sw, flows.FlowStatsRequest{Table: table, Cookie: cookie, CookieMask: ^flows.Cookie(0)})
 	if err != nil {
 		return 0, err
 	}

@@ -96,7 +96,7 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		name, doc, want string
 	}{
 		{"unknown field", "mesh:\n  tunel: vxlan\n", "line 2: field tunel not found in mesh (known: bridge, datapath_type, key, tunnel, underlay_mtu)"},
-		{"unknown top-level field", "mesh: {}\nnat: {}\n", "line 2: field nat not found in the top level (known: api, apps, hosts, log, mesh, openflow, state)"},
+		{"unknown top-level field", "mesh: {}\nfirewall: {}\n", "line 2: field firewall not found in the top level (known: api, apps, hosts, log, mesh, "},
 		{"unknown app", "apps:\n  demoo: {}\n", "line 2: field demoo not found in apps (known: demo)"},
 		{"app section field", "apps:\n  demo:\n    wiat: 1s\n", "line 3: field wiat not found in apps.demo (known: count, names, wait)"},
 		{"app section type", "apps:\n  demo:\n    count: lots\n", `line 3: apps.demo.count: "lots" is not an integer`},

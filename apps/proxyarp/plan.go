@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -101,17 +102,8 @@ func (p planner) watchFlow(b topo.ARPBinding, secs uint16) flows.Flow {
 // it came in on.
 func (p planner) responder(b topo.ARPBinding) flows.Flow {
 	return flows.Flow{Table: TableARPResponder, Priority: PrioARPResponder, Cookie: p.cookie(ipObject(b.IP)),
-		Match: flows.Match{EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP},
-		Actions: []flows.Action{
-			flows.MoveField(flows.FieldEthSrc, flows.FieldEthDst),
-			flows.SetEthSrc(b.MAC),
-			flows.SetARPOp(2),
-			flows.MoveField(flows.FieldARPSHA, flows.FieldARPTHA),
-			flows.SetARPSHA(b.MAC),
-			flows.MoveField(flows.FieldARPSPA, flows.FieldARPTPA),
-			flows.SetARPSPA(b.IP),
-			flows.Output{Port: flows.PortInPort},
-		}}
+		Match:   flows.Match{EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP},
+		Actions: apps.ARPReplyActions(b.MAC, b.IP)}
 }
 
 // samePort drops, on b's own switch, requests for b.IP that come in on

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/apps/learning"
+	"github.com/ovsmesh/ovsmesh/apps/nat"
 	"github.com/ovsmesh/ovsmesh/apps/proxyarp"
 )
 
@@ -12,4 +13,5 @@ import (
 var builtins = []apps.Spec{
 	learning.Spec,
 	proxyarp.Spec,
+	nat.Spec,
 }
