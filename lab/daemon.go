@@ -70,6 +70,7 @@ func startDaemon(ctx context.Context, h Host, d Daemon) (int, error) {
 	argv = append(argv, "--pidfile="+h.pidFile(d), "--log-file="+h.LogFile(d),
 		"--unixctl="+h.CtlSocket(d), "--detach")
 	full := append([]string{"ip", "netns", "exec", h.NS, "env", env}, argv...)
+	closeInheritedOnExec()
 	if _, err := run(ctx, nil, full...); err != nil {
 		return 0, fmt.Errorf("start %s on %s: %w", d, h.Name, err)
 	}
