@@ -8,6 +8,7 @@ type Metrics struct {
 	rules                                                *prometheus.GaugeVec
 	nextHopResolved, extPortUp                           prometheus.Gauge
 	nextHopRequests, insideRequests, ignored, pollErrors prometheus.Counter
+	redelivered                                          prometheus.Counter
 	packets, bytes                                       *prometheus.GaugeVec
 }
 
@@ -29,13 +30,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		insideRequests:  c("inside_requests_total", "ARP requests the router sent into the overlay for an inside IP with no known guest."),
 		ignored:         c("ignored_packet_ins_total", "Packet-ins the NAT app dropped: malformed, or not from whom they should be."),
 		pollErrors:      c("poll_errors_total", "Flow-stats polls of a switch that failed."),
+		redelivered:     c("redelivered_total", "Packets for an inside guest the gateway's flows did not know yet, sent on by the controller (the guest's binding had just arrived)."),
 		packets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ovsmesh_nat_packets",
 			Help: "Packets counted by the NAT flows of each rule or path (flow stats, polled every 10 s; they restart from 0 when the flows are reinstalled)."}, []string{"rule"}),
 		bytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ovsmesh_nat_bytes",
 			Help: "Bytes counted by the NAT flows of each rule or path (flow stats, polled every 10 s)."}, []string{"rule"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rules, m.nextHopResolved, m.extPortUp, m.nextHopRequests, m.insideRequests, m.ignored, m.pollErrors, m.packets, m.bytes)
+		reg.MustRegister(m.rules, m.nextHopResolved, m.extPortUp, m.nextHopRequests, m.insideRequests, m.ignored, m.pollErrors, m.redelivered, m.packets, m.bytes)
 	}
 	return m
 }

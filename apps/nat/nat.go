@@ -28,6 +28,10 @@ type Options struct {
 	// ARP is the proxy ARP app's table, read to deliver to inside guests
 	// and to place redirects; nil makes a private, empty one.
 	ARP *topo.ARPTable
+	// MACs is the learning app's MAC table, read to place a redirect
+	// whose target the router resolved itself; nil: such targets are
+	// not placed.
+	MACs MACs
 	// Generation is the cookie generation of every flow installed.
 	Generation uint16
 	// Next is the stage after nat, where overlay traffic goes on.
@@ -65,6 +69,11 @@ type App struct {
 	dirtyMu sync.Mutex
 	dirty   bool
 	wake    chan struct{}
+}
+
+// MACs is the slice of the learning app's MAC table the app reads.
+type MACs interface {
+	Get(k topo.MACKey) (topo.MACEntry, bool)
 }
 
 // ruleEntry is a rule and where it comes from.
@@ -211,11 +220,40 @@ func (a *App) view(p planner, st *swState) hostView {
 		h.neighbors = a.neighbors()
 	}
 	for _, r := range p.redirects {
-		if b, ok := a.arp.Get(r.IP); ok && b.DPID == st.ports.DPID && b.OFPort != 0 {
+		if dpid, ok := a.locate(r.IP); ok && dpid == st.ports.DPID {
 			h.redirects = append(h.redirects, r)
 		}
 	}
 	return h
+}
+
+// locate returns the switch where the guest holding ip sits: from its
+// ARP binding, else from the MAC the router resolved for it and the
+// learning app's MAC table. a.mu is held.
+func (a *App) locate(ip netip.Addr) (flows.DPID, bool) {
+	if b, ok := a.arp.Get(ip); ok && b.DPID != 0 && b.OFPort != 0 {
+		return b.DPID, true
+	}
+	r, ok := a.resolved[ip]
+	if !ok || a.opts.MACs == nil {
+		return 0, false
+	}
+	if e, ok := a.opts.MACs.Get(topo.KeyOf(0, r.MAC)); ok && e.DPID != 0 {
+		return e.DPID, true
+	}
+	return 0, false
+}
+
+// macOf returns the MAC of an inside guest: its ARP binding's, else the
+// router's own resolution. a.mu is held.
+func (a *App) macOf(ip netip.Addr) (net.HardwareAddr, bool) {
+	if b, ok := a.arp.Get(ip); ok && len(b.MAC) == 6 {
+		return b.MAC, true
+	}
+	if r, ok := a.resolved[ip]; ok {
+		return r.MAC, true
+	}
+	return nil, false
 }
 
 // neighbors returns the inside guests the gateway delivers to: the ARP

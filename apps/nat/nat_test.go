@@ -158,6 +158,11 @@ func TestMesh3Golden(t *testing.T) {
 	f.a.refresh(ctx)
 	step("10.0.1.2 appears in the ARP table: a deliver flow on the gateway")
 
+	f.arp.Put(topo.ARPBinding{IP: ip("10.0.2.2"), MAC: mac("02:00:00:00:02:02"), Host: "h2", DPID: f.recs["h2"].ID, OFPort: 2})
+	early := ipv4Frame(t, ip("198.18.201.1"), ip("10.0.2.2"))
+	must(t, f.a.PacketIn(ctx, f.recs["h3"], &flows.PacketIn{Table: TableDeliver, Data: early}))
+	step("a reply for 10.0.2.2 reaches the gateway before its deliver flow: sent on by the controller, and the flow follows")
+
 	miss := ipv4Frame(t, ip("198.18.201.1"), ip("10.0.3.9"))
 	must(t, f.a.PacketIn(ctx, f.recs["h3"], &flows.PacketIn{Table: TableDeliver, Data: miss}))
 	step("a packet for 10.0.3.9, which no one holds: the router asks every guest port")

@@ -54,6 +54,9 @@ func (a *App) PacketIn(ctx context.Context, sw controller.Switch, pi *flows.Pack
 			a.m.ignored.Inc()
 			return nil
 		}
+		if a.redeliver(ctx, sw, dst, pi.Data) {
+			return nil
+		}
 		a.askInside(ctx, dst)
 	default:
 		a.m.ignored.Inc()
@@ -67,4 +70,31 @@ func validARP(arp *layers.ARP) bool {
 	return arp.AddrType == layers.LinkTypeEthernet && arp.Protocol == layers.EthernetTypeIPv4 &&
 		len(arp.SourceHwAddress) == 6 && len(arp.SourceProtAddress) == 4 && arp.SourceHwAddress[0]&1 == 0 &&
 		string(arp.SourceHwAddress) != "\x00\x00\x00\x00\x00\x00"
+}
+
+// redeliver sends a packet the gateway's nat_deliver table missed on to
+// its guest when the guest is known after all (its binding arrived while
+// the flow was on its way), so the first reply of a new guest is not
+// lost: a packet-out doing what the deliver flow does, and a sync so the
+// flow follows. It reports whether it did.
+func (a *App) redeliver(ctx context.Context, sw controller.Switch, dst netip.Addr, data []byte) bool {
+	a.mu.Lock()
+	mac, ok := a.macOf(dst)
+	routerMAC := a.cfg.routerMAC()
+	if ok {
+		if c := a.gatewayLocked(); c != nil {
+			a.syncLocked(ctx, a.planner(), c)
+		}
+	}
+	a.mu.Unlock()
+	if !ok {
+		return false
+	}
+	a.m.redelivered.Inc()
+	out := flows.PacketOut{InPort: flows.PortController, Data: data, Actions: []flows.Action{
+		flows.SetEthSrc(routerMAC), flows.SetEthDst(mac), flows.DecNwTTL{}, flows.Resubmit{Table: TableNAT}}}
+	if err := sw.Send(ctx, out); err != nil {
+		a.log.Debug("send to the gateway failed", "err", err)
+	}
+	return true
 }

@@ -95,7 +95,7 @@ func (p planner) entry(h hostView) []flows.Flow {
 	req.EthType, req.ARPOp, req.ARPTPA = flows.EthTypeARP, 1, p.routerIP
 	out := []flows.Flow{
 		{Table: TableNAT, Priority: prioRouterGuard, Cookie: c, Match: guard},
-		{Table: TableNAT, Priority: prioRouterARP, Cookie: c, Match: req, Actions: apps.ARPReplyActions(p.routerMAC, p.routerIP)},
+		{Table: TableRouterARP, Priority: prioRouterARP, Cookie: c, Match: req, Actions: apps.ARPReplyActions(p.routerMAC, p.routerIP)},
 		{Table: TableNAT, Priority: prioPass, Cookie: p.cookie(fixedRedirectPass), Goto: TableRouter},
 		{Table: TableRedirect, Priority: prioDefault, Cookie: p.cookie(fixedRedirectPass), Match: ipMatch(), Goto: TableRouter},
 		{Table: TableRouter, Priority: prioPass, Cookie: p.cookie(fixedRedirectPass), Goto: p.next},

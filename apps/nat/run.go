@@ -2,6 +2,7 @@ package nat
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -21,7 +22,7 @@ func (a *App) Run(ctx context.Context) {
 	a.markDirty() // bindings restored before the watch began
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	lastPoll := time.Time{}
+	var lastPoll, lastPlace time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -38,11 +39,36 @@ func (a *App) Run(ctx context.Context) {
 				}
 			}
 			a.mu.Unlock()
+			if now.Sub(lastPlace) >= placeEvery {
+				lastPlace = now
+				a.place(ctx)
+			}
 			if now.Sub(lastPoll) >= pollEvery {
 				lastPoll = now
 				a.poll(ctx)
 			}
 		}
+	}
+}
+
+// placeEvery is how often Run asks for redirect targets it cannot place
+// and re-syncs placements (a target found through the MAC table).
+const placeEvery = 5 * time.Second
+
+// place asks the overlay for the redirect targets that have no known
+// place, and syncs every switch (only changed placements send flows).
+func (a *App) place(ctx context.Context) {
+	a.mu.Lock()
+	var unknown []netip.Addr
+	for _, r := range a.redirects {
+		if _, ok := a.locate(r.Rule.IP); !ok && a.cfg.inside(r.Rule.IP) {
+			unknown = append(unknown, r.Rule.IP)
+		}
+	}
+	a.syncAllLocked(ctx)
+	a.mu.Unlock()
+	for _, ip := range unknown {
+		a.askInside(ctx, ip)
 	}
 }
 

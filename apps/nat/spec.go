@@ -40,6 +40,12 @@ const (
 	// TableRouter (27) takes the router MAC's traffic, after redirects:
 	// other hosts send it to the gateway, the gateway into its SNAT zone.
 	TableRouter flows.TableID = 27
+	// TableRouterARP (35) answers ARP requests for the router IP on the
+	// asker's host. It comes after the proxy ARP stages, so proxy ARP
+	// still learns the asker's binding from the request (a guest's first
+	// ARP is often the one for its default gateway), which is how the
+	// gateway knows where to deliver the replies.
+	TableRouterARP flows.TableID = 35
 )
 
 // Priorities, highest wins (OpenFlow 1.3.5 §5.3).
@@ -86,6 +92,7 @@ var Spec = apps.Spec{
 		{Name: "nat_deliver", ID: TableDeliver, Internal: true, Miss: []flows.Action{flows.ToController}},
 		{Name: "nat_out", ID: TableOut, Internal: true},
 		{Name: "nat_router", ID: TableRouter, Internal: true, Next: []string{"next"}},
+		{Name: "nat_router_arp", ID: TableRouterARP},
 	},
 	Config:     func() any { c := DefaultConfig(); return &c },
 	ConfigPath: "nat",
@@ -102,6 +109,7 @@ var Spec = apps.Spec{
 func newFromEnv(env apps.Env) (controller.App, error) {
 	var rules *RuleTable
 	var arp *topo.ARPTable
+	var macs MACs
 	if env.State != nil {
 		var err error
 		if rules, err = openRules(env.State); err != nil {
@@ -110,9 +118,14 @@ func newFromEnv(env apps.Env) (controller.App, error) {
 		if arp, err = topo.OpenARPTable(env.State); err != nil {
 			return nil, err
 		}
+		m, err := topo.OpenMACTable(env.State)
+		if err != nil {
+			return nil, err
+		}
+		macs = m
 	}
 	return New(Options{
-		Config: *env.Config.(*Config), Mesh: env.Mesh, Rules: rules, ARP: arp,
+		Config: *env.Config.(*Config), Mesh: env.Mesh, Rules: rules, ARP: arp, MACs: macs,
 		Generation: env.Generation, Next: env.Next("nat"),
 		Clock: env.TimeSource(), Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
 	})
