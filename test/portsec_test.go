@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -32,6 +34,14 @@ var spoofMAC = net.HardwareAddr{0x02, 0x66, 0x66, 0x66, 0x66, 0x01}
 // reason in GET /api/v1/portsec.
 func TestPortSecurity(t *testing.T) {
 	e := newEnv(t, lab.Options{Prefix: "itps", Slot: 239, Hosts: 3, Guests: 2, Tunnel: "vxlan"})
+	// The API listens on the lab's management address, not loopback:
+	// changes through it need the bearer token.
+	withToken := e.cfg
+	withToken.API.TokenFile = filepath.Join(e.lab.Dir(), "api.token")
+	if err := os.WriteFile(withToken.API.TokenFile, []byte(portsecToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.writeConfig(t, withToken)
 	hosts := e.hostNames()
 	c := e.startController(t)
 	e.waitMesh(t, meshDeadline-time.Since(c.started), hosts, hosts)
@@ -62,8 +72,13 @@ func TestPortSecurity(t *testing.T) {
 	t.Run("dhcp-discovery", func(t *testing.T) { testDHCPDiscovery(t, e, g) })
 	t.Run("claims-from-others", func(t *testing.T) { testClaims(t, e, g) })
 	t.Run("counters", func(t *testing.T) { testPortsecCounters(t, e, g) })
+	t.Run("restart", func(t *testing.T) { testPortsecRestart(t, e, g) })
+	t.Run("api-declared", func(t *testing.T) { testAPIDeclared(t, e) })
 	t.Run("undeclared", func(t *testing.T) { testUndeclared(t, e, g) })
 }
+
+// portsecToken is the API token of TestPortSecurity's controller.
+const portsecToken = "portsec-test-token-0123456789"
 
 // portsecStatus fetches GET /api/v1/portsec.
 func (e *env) portsecStatus(t *testing.T) portsec.Status {
@@ -313,18 +328,20 @@ func testSpoofedARP(t *testing.T, e *env, g lab.Guest) {
 	t.Logf("ARP table (%d bindings) and %d host×IP responders unchanged", len(arpBefore), len(respBefore))
 }
 
-// testSpoofedIP: IPv4 from h1g1 with another source address (unused, or
-// another guest's), and an IPv6 frame, reach no other guest; its own
-// address does.
+// testSpoofedIP: IPv4 from h1g1 with another source address (unused,
+// another guest's, or inside an 802.1Q tag), and an IPv6 frame, reach
+// no other guest; its own address does.
 func testSpoofedIP(t *testing.T, e *env, g lab.Guest) {
 	victim, _ := e.lab.Guest("h3g2")
 	unused := netip.MustParseAddr("10.0.9.99")
 	bcast := netip.MustParseAddr("10.255.255.255")
-	stop := e.captureOthers(t, g.Name, "udp dst port 9 or (ip6 and ether src "+g.MAC.String()+")")
+	tagged := netip.MustParseAddr("10.0.9.97")
+	stop := e.captureOthers(t, g.Name, "udp dst port 9 or (ip6 and ether src "+g.MAC.String()+") or (vlan and udp dst port 9)")
 	e.sendFrames(t, g.Name, 5,
 		udpFrame(g.MAC, bcastMAC, unused, bcast, 9, 9, []byte("spoof")),
 		udpFrame(g.MAC, bcastMAC, victim.IP, bcast, 9, 9, []byte("steal")),
 		udpFrame(g.MAC, bcastMAC, netip.AddrFrom4([4]byte{}), netip.AddrFrom4([4]byte{255, 255, 255, 255}), 68, 9, []byte("not dhcp")),
+		vlanTagged(udpFrame(g.MAC, bcastMAC, tagged, bcast, 9, 9, []byte("tagged"))),
 		ipv6Frame(g.MAC))
 	e.sendFrames(t, g.Name, 1, udpFrame(g.MAC, bcastMAC, g.IP, bcast, 9, 9, []byte("legit")))
 	lines := stop()
@@ -332,15 +349,21 @@ func testSpoofedIP(t *testing.T, e *env, g lab.Guest) {
 	_, stolen := count(lines, victim.IP.String()+".9 >")
 	_, notDHCP := count(lines, "0.0.0.0.68 >")
 	_, v6 := count(lines, "IPv6")
+	_, inVLAN := count(lines, tagged.String()+".9 >")
 	legit, _ := count(lines, g.IP.String()+".9 >")
-	t.Logf("captured on the other guests: from %s %d, from %s's %s %d, 0.0.0.0:68 to port 9 %d, IPv6 %d, legitimate control %v",
-		unused, spoofed, victim.Name, victim.IP, stolen, notDHCP, v6, legit)
-	if spoofed+stolen+notDHCP+v6 != 0 {
+	t.Logf("captured on the other guests: from %s %d, from %s's %s %d, 0.0.0.0:68 to port 9 %d, 802.1Q-tagged from %s %d, IPv6 %d, legitimate control %v",
+		unused, spoofed, victim.Name, victim.IP, stolen, notDHCP, tagged, inVLAN, v6, legit)
+	if spoofed+stolen+notDHCP+inVLAN+v6 != 0 {
 		t.Errorf("spoofed packets reached other guests:\n%v", lines)
 	}
 	if len(legit) != len(lines) {
 		t.Errorf("the control packet from %s reached only %v of %d guests", g.IP, legit, len(lines))
 	}
+}
+
+// vlanTagged inserts an 802.1Q tag (VLAN 100) after frame's MACs.
+func vlanTagged(frame []byte) []byte {
+	return append(append(append([]byte{}, frame[:12]...), 0x81, 0x00, 0x00, 0x64), frame[12:]...)
 }
 
 // ipv6Frame is an IPv6 frame from mac (a bare header, next header 59:
@@ -401,9 +424,9 @@ func testClaims(t *testing.T, e *env, g lab.Guest) {
 // declared port, in the API and on /metrics; the CLI prints them.
 func testPortsecCounters(t *testing.T, e *env, g lab.Guest) {
 	// What the subtests above sent: 10 + 3 frames with other MACs, 9
-	// spoofed ARP, 15 spoofed IPv4, 5 IPv6, one DHCPDISCOVER, 3 + 3
-	// claims from h3g1.
-	want := map[string]uint64{"mac": 13, "arp": 9, "ip": 15, "other": 5, "dhcp": 1, "claim": 6}
+	// spoofed ARP, 20 spoofed IPv4 (5 of them tagged), 5 IPv6, one
+	// DHCPDISCOVER, 3 + 3 claims from h3g1.
+	want := map[string]uint64{"mac": 13, "arp": 9, "ip": 20, "other": 5, "dhcp": 1, "claim": 6}
 	var p portsec.PortStatus
 	poll(t, 5*time.Second, "the drop counters in GET /api/v1/portsec", func() (bool, string) {
 		p, _ = portOf(e.portsecStatus(t), g)
@@ -422,6 +445,84 @@ func testPortsecCounters(t *testing.T, e *env, g lab.Guest) {
 		t.Errorf("ovsmesh portsec: %v\n%s", err, out)
 	}
 	t.Logf("ovsmesh portsec:\n%s", out)
+}
+
+// testPortsecRestart: a controller killed and started again replays
+// the port's checks under its new generation (the old ones deleted),
+// and a spoofed source MAC is dropped and counted again.
+func testPortsecRestart(t *testing.T, e *env, g lab.Guest) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e.current().kill(t)
+	c := e.startController(t)
+	gen := c.generation(t)
+	e.waitConnected(t, 40*time.Second, e.hostNames()...)
+	took := poll(t, 20*time.Second, fmt.Sprintf("h1's port_security flows all of generation %d, the IPv4 check among them", gen), func() (bool, string) {
+		fs, err := e.flowsOf(ctx, g.Host)
+		if err != nil {
+			return false, err.Error()
+		}
+		check := false
+		for _, f := range fs {
+			if f.table != int(portsec.TablePortSecurity) || f.priority == 0 {
+				continue
+			}
+			if f.cookie.Generation() != uint16(gen) {
+				return false, "stale: " + f.line
+			}
+			check = check || f.priority == int(portsec.PrioAllow) && strings.Contains(f.match, "nw_src="+g.IP.String())
+		}
+		return check, "no IPv4 check"
+	})
+	t.Logf("after the restart (generation %d), h1's checks replayed and the old ones gone in %v", gen, took.Round(time.Millisecond))
+	// OVS keeps a flow's counters when an add replaces it (same table,
+	// priority and match), so the replayed flows count on.
+	before, _ := portOf(e.portsecStatus(t), g)
+	stop := e.captureOthers(t, g.Name, "udp dst port 9")
+	e.sendFrames(t, g.Name, 3, udpFrame(spoofMAC, bcastMAC, g.IP, netip.MustParseAddr("10.255.255.255"), 9, 9, []byte("spoof")))
+	if _, n := count(stop(), spoofMAC.String()); n != 0 {
+		t.Errorf("after the restart, %d spoofed frames reached other guests", n)
+	}
+	poll(t, 5*time.Second, "3 more mac drops counted by the replayed flows", func() (bool, string) {
+		p, _ := portOf(e.portsecStatus(t), g)
+		return p.Packets["mac"] == before.Packets["mac"]+3, fmt.Sprintf("before %v, now %v", before.Packets, p.Packets)
+	})
+	t.Logf("mac drops %d before the restart's spoofing, %d after: the replayed flows kept their counters", before.Packets["mac"], before.Packets["mac"]+3)
+}
+
+// testAPIDeclared: a port declared with `ovsmesh portsec add` (POST
+// /api/v1/portsec/ports, with the bearer token: the API is not on
+// loopback) is enforced the same way, and `ovsmesh portsec del` lifts
+// it.
+func testAPIDeclared(t *testing.T, e *env) {
+	g, _ := e.lab.Guest("h2g2")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	apiAddr := strings.TrimPrefix(e.api, "http://")
+	if out, err := exec.CommandContext(ctx, e.bin, "portsec", "add", g.Host, g.Port, g.MAC.String(), g.IP.String(), "--api", apiAddr, "--token-file", e.cfg.API.TokenFile).CombinedOutput(); err != nil {
+		t.Fatalf("ovsmesh portsec add: %v\n%s", err, out)
+	}
+	poll(t, 5*time.Second, g.Name+"'s port declared through the API", func() (bool, string) {
+		p, ok := portOf(e.portsecStatus(t), g)
+		return ok && p.Source == "api" && p.Active && p.OFPort != 0, fmt.Sprintf("%+v", p)
+	})
+	stop := e.captureOthers(t, g.Name, "udp dst port 9")
+	e.sendFrames(t, g.Name, 4, udpFrame(g.MAC, bcastMAC, netip.MustParseAddr("10.0.9.96"), netip.MustParseAddr("10.255.255.255"), 9, 9, []byte("spoof")))
+	if _, n := count(stop(), "10.0.9.96"); n != 0 {
+		t.Errorf("%d packets from a spoofed source reached other guests", n)
+	}
+	poll(t, 5*time.Second, "4 ip drops counted for "+g.Name, func() (bool, string) {
+		p, _ := portOf(e.portsecStatus(t), g)
+		return p.Packets["ip"] == 4, fmt.Sprint(p.Packets)
+	})
+	e.pingAll(t, []string{g.Name, "h1g2", "h3g1"})
+	if out, err := exec.CommandContext(ctx, e.bin, "portsec", "del", g.Host, g.Port, "--api", apiAddr, "--token-file", e.cfg.API.TokenFile).CombinedOutput(); err != nil {
+		t.Fatalf("ovsmesh portsec del: %v\n%s", err, out)
+	}
+	poll(t, 5*time.Second, g.Name+"'s declaration to go", func() (bool, string) {
+		_, ok := portOf(e.portsecStatus(t), g)
+		return !ok, "still declared"
+	})
 }
 
 // testUndeclared: removing the keys lifts port security: the checks

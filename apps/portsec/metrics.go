@@ -20,7 +20,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		problems: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ovsmesh_portsec_ports_with_problems",
 			Help: "Declared ports of which something is not in force (an address held by another port, an unknown host); see GET /api/v1/portsec."}),
 		packets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ovsmesh_portsec_packets",
-			Help: "Packets counted by the port_security flows, by reason: allowed, dhcp (passed), mac, arp, ip, other, claim (dropped). Flow stats polled every 10 s; they restart from 0 when a switch's flows are reinstalled."},
+			Help: "Packets counted by the port_security flows, by reason: allowed, dhcp (passed), mac, arp, ip, other, claim (dropped). Flow stats polled every 10 s; a flow replayed on reconnect keeps its counters (OVS), a new one (a port renumbered) and an ovs-vswitchd restart start from 0."},
 			[]string{"reason"}),
 		pollErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "ovsmesh_portsec_poll_errors_total",
 			Help: "Flow-stats polls of a switch that failed."}),
