@@ -91,13 +91,13 @@ func (e *env) portsecStatus(t *testing.T) portsec.Status {
 }
 
 // portOf returns g's port in st, if declared.
-func portOf(st portsec.Status, g lab.Guest) (portsec.PortStatus, bool) {
+func portOf(st portsec.Status, g lab.Guest) (portsec.DeclaredPort, bool) {
 	for _, p := range st.Ports {
 		if p.Host == g.Host && p.Port == g.Port {
 			return p, true
 		}
 	}
-	return portsec.PortStatus{}, false
+	return portsec.DeclaredPort{}, false
 }
 
 // waitDeclared waits until the API shows g's port declared by OVSDB and
@@ -427,7 +427,7 @@ func testPortsecCounters(t *testing.T, e *env, g lab.Guest) {
 	// spoofed ARP, 20 spoofed IPv4 (5 of them tagged), 5 IPv6, one
 	// DHCPDISCOVER, 3 + 3 claims from h3g1.
 	want := map[string]uint64{"mac": 13, "arp": 9, "ip": 20, "other": 5, "dhcp": 1, "claim": 6}
-	var p portsec.PortStatus
+	var p portsec.DeclaredPort
 	poll(t, 5*time.Second, "the drop counters in GET /api/v1/portsec", func() (bool, string) {
 		p, _ = portOf(e.portsecStatus(t), g)
 		for r, n := range want {

@@ -67,6 +67,8 @@ func (d decl) key() key { return key{d.Host, d.Port} }
 // PortDecl is a declared port as the API takes and shows it, and as the
 // state file keeps it.
 type PortDecl struct {
+	// Host is a configured host; Port the interface name on its mesh
+	// bridge (its OpenFlow port name).
 	Host string `json:"host"`
 	Port string `json:"port"`
 	// MAC is the guest's MAC, like "52:54:00:12:34:56".

@@ -20,7 +20,7 @@ type Status struct {
 	// went on; mac, arp, ip, other and claim were dropped.
 	Packets map[string]uint64 `json:"packets"`
 	// Ports are the declared ports, by host and port name.
-	Ports []PortStatus `json:"ports"`
+	Ports []DeclaredPort `json:"ports"`
 	// Ignored are interfaces whose Interface rows carry port security
 	// keys but declare nothing (a bad attached-mac, or
 	// ovsmesh-port-security=false), or whose declarations from_ovsdb
@@ -28,8 +28,8 @@ type Status struct {
 	Ignored []IgnoredIface `json:"ignored,omitempty"`
 }
 
-// PortStatus is one declared port.
-type PortStatus struct {
+// DeclaredPort is one declared port in GET /api/v1/portsec.
+type DeclaredPort struct {
 	// PortDecl is the declaration in force (all its addresses, held or
 	// not).
 	PortDecl
@@ -60,8 +60,10 @@ type PortStatus struct {
 // IgnoredIface is an Interface row with port security keys that
 // declares nothing.
 type IgnoredIface struct {
-	Host     string   `json:"host"`
-	Port     string   `json:"port"`
+	// Host and Port name the interface.
+	Host string `json:"host"`
+	Port string `json:"port"`
+	// Problems say why its keys declare nothing.
 	Problems []string `json:"problems"`
 }
 
@@ -71,7 +73,7 @@ func (a *App) Status(ctx context.Context) Status {
 	cs := a.counters(ctx)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	s := Status{FromOVSDB: a.cfg.FromOVSDB, Packets: byReason(cs), Ports: []PortStatus{}}
+	s := Status{FromOVSDB: a.cfg.FromOVSDB, Packets: byReason(cs), Ports: []DeclaredPort{}}
 	rows := map[key]topo.Iface{}
 	for _, h := range slices.Sorted(maps.Keys(a.ovsdb)) {
 		for _, i := range a.ovsdb[h] {
@@ -87,7 +89,7 @@ func (a *App) Status(ctx context.Context) Status {
 		}
 	}
 	for _, e := range a.res.sorted() {
-		p := PortStatus{PortDecl: e.portDecl(), Source: e.Source.String(), Mode: "mac", Active: e.active,
+		p := DeclaredPort{PortDecl: e.portDecl(), Source: e.Source.String(), Mode: "mac", Active: e.active,
 			Enforced: append([]netip.Addr{}, e.ips...), Problems: slices.Clone(e.problems), Packets: ofPort(cs, e.id)}
 		if e.withIPs() {
 			p.Mode = "mac+ip"
