@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -35,8 +36,34 @@ func TestDeclaredBindingsAreStatic(t *testing.T) {
 	for _, r := range sw {
 		r.Take()
 	}
-	decl.Put(topo.DeclaredBinding{IP: ipA, MAC: macC, Host: "h3", Port: "g2", Source: "config"})
+	// A learned C at 10.0.3.2 declared with its own MAC: static in its
+	// place, no flow touched.
+	a.PacketIn(ctx, sw["h3"], pin(2, garp(macC, ipC)))
+	for _, r := range sw {
+		r.Take()
+	}
+	decl.Put(topo.DeclaredBinding{IP: ipC, MAC: macC, Host: "h3", Port: "g2", Source: "ovsdb"})
 	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a.mu.Lock()
+		b, _ := a.table.Get(ipC)
+		a.mu.Unlock()
+		if b.Static {
+			if b.OFPort != 2 || b.Host != "h3" {
+				t.Errorf("a learned binding declared with its MAC lost its place: %+v", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the learned binding of %s did not become static: %+v", ipC, b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := controllertest.TakeAll(sw); got != "" {
+		t.Errorf("making a learned binding static sent:\n%s", got)
+	}
+	decl.Put(topo.DeclaredBinding{IP: ipA, MAC: macC, Host: "h3", Port: "g2", Source: "config"})
+	deadline = time.Now().Add(5 * time.Second)
 	for {
 		a.mu.Lock()
 		b, _ := a.table.Get(ipA)

@@ -136,8 +136,9 @@ func New(opts Options) *App {
 }
 
 // setStatic makes the table's static bindings exactly list and the
-// declared bindings (withDeclared): a new or
-// changed static binding replaces whatever the IP had, a static binding
+// declared bindings (withDeclared): a new or changed static binding
+// replaces whatever the IP had (a learned binding of the same MAC just
+// becomes static, in its place, its flows untouched), a static binding
 // no longer listed is dropped, and the flows of connected switches
 // follow (none are connected at start).
 func (a *App) setStatic(ctx context.Context, list []Static, now time.Time) {
@@ -145,6 +146,11 @@ func (a *App) setStatic(ctx context.Context, list []Static, now time.Time) {
 	for _, s := range list {
 		b, ok := a.table.Get(s.IP)
 		if ok && b.Static && string(b.MAC) == string(s.MAC) {
+			continue
+		}
+		if ok && string(b.MAC) == string(s.MAC) {
+			b.Static = true
+			a.table.Put(b)
 			continue
 		}
 		st := topo.ARPBinding{IP: s.IP, MAC: append(net.HardwareAddr(nil), s.MAC...), Static: true, Learned: now, Seen: now}
