@@ -77,7 +77,7 @@ func printStatus(w io.Writer, body []byte, _ string) error {
 			fmt.Sprint(p.Packets["mac"]), fmt.Sprint(p.Packets["arp"]), fmt.Sprint(p.Packets["ip"]),
 			fmt.Sprint(p.Packets["other"]), fmt.Sprint(p.Packets["claim"]), cli.OrDash(problemsText(p.Problems))})
 	}
-	if err := cli.Table(w, "HOST\tPORT\tOFPORT\tMAC\tIPS\tMODE\tSOURCE\tMAC\tARP\tIP\tOTHER\tCLAIM\tPROBLEMS", rows); err != nil {
+	if err := cli.Table(w, "HOST\tPORT\tOFPORT\tMAC\tIPS\tMODE\tSOURCE\tDROP:MAC\tARP\tIP\tOTHER\tCLAIM\tPROBLEMS", rows); err != nil {
 		return err
 	}
 	if len(s.Ignored) == 0 {
