@@ -264,21 +264,25 @@ type Host struct {
 	OVSDBConnected bool   `json:"ovsdb_connected"`
 	OVSDBError     string `json:"ovsdb_error,omitempty"`
 	OpenFlowUp     bool   `json:"openflow_connected"`
+	// Meters summarises the switch's packet-in meters, "" for none.
+	Meters string `json:"meters,omitempty"`
 	// Tunnels maps peer host name to the OFPort of the tunnel towards it.
 	Tunnels map[string]int32 `json:"tunnels"`
 }
 
 func hosts(src Sources) []Host {
 	up := map[flows.DPID]bool{}
+	meters := map[flows.DPID]string{}
 	for _, s := range src.Switches.Switches() {
 		up[s.DPID] = true
+		meters[s.DPID] = s.Meters
 	}
 	out := []Host{}
 	all := src.Mesh.Hosts()
 	for _, h := range all {
 		st := src.Mesh.OVSDBState(h.Name)
 		row := Host{Name: h.Name, DPID: h.DPID().String(), OVSDB: h.OVSDB, TunnelIP: h.TunnelIP.String(),
-			OVSDBConnected: st.Connected, OVSDBError: st.LastError, OpenFlowUp: up[h.DPID()], Tunnels: map[string]int32{}}
+			OVSDBConnected: st.Connected, OVSDBError: st.LastError, OpenFlowUp: up[h.DPID()], Meters: meters[h.DPID()], Tunnels: map[string]int32{}}
 		for _, p := range all {
 			if port, ok := src.Mesh.TunnelOFPort(h.Name, p.Name); ok {
 				row.Tunnels[p.Name] = port

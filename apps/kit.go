@@ -88,6 +88,18 @@ func (p *Ports) IsTunnel(port flows.OFPort) bool {
 	return false
 }
 
+// CopyToController returns the action that copies a packet that came in
+// on port to the controller: through the port's meter when m keeps
+// per-port meters (flows.ToControllerMetered, controller(meter_id=PORT)),
+// else the plain output to the controller (the switch's controller meter
+// applies to both).
+func CopyToController(m controller.Meters, port flows.OFPort) flows.Action {
+	if id, ok := m.PortMeter(port); ok {
+		return flows.ToControllerMetered{Meter: id}
+	}
+	return flows.ToController
+}
+
 // Switches is an app's per-switch state S, keyed by DPID, with the
 // switch's session. It is not safe for concurrent use: the app's own
 // lock guards it.

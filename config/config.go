@@ -77,6 +77,23 @@ type OpenFlow struct {
 	// MaxReplyBytes bounds one multipart reply (a switch's flow dump), in
 	// bytes: a larger one fails the request (the API answers 502).
 	MaxReplyBytes int `yaml:"max_reply_bytes"`
+	// Meters are the OpenFlow meters (OpenFlow 1.3.5 §5.7) every switch
+	// applies to packet-ins, in the datapath: the switch's controller
+	// meter, and one per port for the packets the apps copy to the
+	// controller from that port, so a guest flooding new sources or ARP
+	// spends its own port's budget, not its neighbours'.
+	Meters Meters `yaml:"meters"`
+}
+
+// Meters are packet-in meter rates; a rate of 0 turns a meter off.
+type Meters struct {
+	// SwitchPPS and SwitchBurst are the switch's controller meter: packets
+	// per second, and a burst in packets.
+	SwitchPPS   int `yaml:"switch_pps"`
+	SwitchBurst int `yaml:"switch_burst"`
+	// PortPPS and PortBurst are each port's meter.
+	PortPPS   int `yaml:"port_pps"`
+	PortBurst int `yaml:"port_burst"`
 }
 
 // API configures the HTTP listener.
@@ -136,6 +153,7 @@ func Default() Config {
 			QueueLen:            1024,
 			PacketInRate:        1000,
 			PacketInBurst:       250,
+			Meters:              Meters{SwitchPPS: 1000, SwitchBurst: 250, PortPPS: 200, PortBurst: 100},
 			PacketInBytes:       1 << 20,
 			PacketInBytesTotal:  16 << 20,
 			MaxConnections:      1024,

@@ -104,6 +104,9 @@ func (c *Config) validate(sections []Section) error {
 	if err := c.OpenFlow.validateLimits(); err != nil {
 		return err
 	}
+	if err := c.OpenFlow.Meters.validate(); err != nil {
+		return err
+	}
 	if err := c.Mesh.validate(); err != nil {
 		return err
 	}
@@ -341,4 +344,23 @@ func lineOf(root *yaml.Node, path []string) int {
 		n, line = next, next.Line
 	}
 	return line
+}
+
+// validate checks the meter rates: each 0 (off) up to 10,000,000
+// packets/s; a burst only with its rate, and not above 10,000,000.
+func (m Meters) validate() error {
+	for _, f := range []struct {
+		name        string
+		rate, burst int
+	}{{"switch", m.SwitchPPS, m.SwitchBurst}, {"port", m.PortPPS, m.PortBurst}} {
+		switch {
+		case f.rate < 0 || f.rate > 10_000_000:
+			return fieldErr(fmt.Sprintf("%d: want 0 (off) to 10000000 packets/s", f.rate), "openflow", "meters", f.name+"_pps")
+		case f.burst < 0 || f.burst > 10_000_000:
+			return fieldErr(fmt.Sprintf("%d: want 0 to 10000000 packets", f.burst), "openflow", "meters", f.name+"_burst")
+		case f.burst != 0 && f.rate == 0:
+			return fieldErr(fmt.Sprintf("%d: a burst needs %s_pps (the meter is off)", f.burst, f.name), "openflow", "meters", f.name+"_burst")
+		}
+	}
+	return nil
 }

@@ -80,6 +80,8 @@ func Decode(h Header, body []byte) (any, error) {
 			_, err = DecodePortDesc(mp.Body)
 		case MultipartFlow:
 			_, err = DecodeFlowStats(mp.Body)
+		case MultipartMeterConfig:
+			_, err = DecodeMeterConfig(mp.Body)
 		}
 		return mp, err
 	case MsgGetConfigReply, MsgRoleReply, MsgGetAsyncReply, MsgExperimenter:

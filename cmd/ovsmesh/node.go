@@ -57,7 +57,8 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		}
 	}()
 	gen := n.st.gen
-	run, err := registry.Start(cfg, apps.Env{Generation: gen, Mesh: n.mesh, State: n.st.State, Logger: log, Registerer: reg, Clock: apps.RealClock{}})
+	run, err := registry.Start(cfg, apps.Env{Generation: gen, Mesh: n.mesh, State: n.st.State, Logger: log, Registerer: reg,
+		Clock: apps.RealClock{}, Meters: meters(cfg.OpenFlow.Meters)})
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +83,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		MaxPorts: of.MaxPorts, MaxReplyBytes: of.MaxReplyBytes,
 		MaxConnections: fdBound(of.MaxConnections, log), MaxHandshaking: of.MaxHandshaking, MaxConnectionsPerIP: of.MaxConnectionsPerIP,
 		Admit:      n.admit.Admit,
+		Meters:     meters(of.Meters),
 		Generation: gen, Pipeline: registry.Pipeline(), Baseline: registry.Baseline(gen, cfg), Logger: log, Registerer: reg,
 	}, run.Registrations...)
 	if err != nil {
@@ -126,6 +128,12 @@ func (n *node) runApps(ctx context.Context) {
 	for _, r := range n.runners {
 		go r.Run(ctx)
 	}
+}
+
+// meters converts the configured meter rates (validated: 0 to 10^7).
+func meters(m config.Meters) controller.Meters {
+	return controller.Meters{SwitchPPS: uint32(m.SwitchPPS), SwitchBurst: uint32(m.SwitchBurst),
+		PortPPS: uint32(m.PortPPS), PortBurst: uint32(m.PortBurst)}
 }
 
 // close commits the state and closes its file.
