@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // File modes pki writes with.
@@ -20,7 +21,9 @@ const (
 
 // WriteFile writes data to path atomically: into a new file in the same
 // directory, synced, then moved into place, so a reader (such as a
-// Loader) sees the old content or the new, never a part. Without
+// Loader) sees the old content or the new, never a part. The file gets
+// mode perm and, when it replaces one, that file's owner and group (so
+// a key chowned to the service's user stays readable by it). Without
 // overwrite an existing path is an error wrapping fs.ErrExist and
 // nothing is written.
 func WriteFile(path string, data []byte, perm os.FileMode, overwrite bool) error {
@@ -30,6 +33,11 @@ func WriteFile(path string, data []byte, perm os.FileMode, overwrite bool) error
 	}
 	defer os.Remove(tmp.Name()) // after the rename or link: a no-op or the spare name
 	err = tmp.Chmod(perm)
+	if old, serr := os.Stat(path); err == nil && serr == nil && overwrite {
+		if st, ok := old.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid()) {
+			err = tmp.Chown(int(st.Uid), int(st.Gid))
+		}
+	}
 	if err == nil {
 		_, err = tmp.Write(data)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -127,5 +128,32 @@ func TestWriteFiles(t *testing.T) {
 	}
 	if _, err := ReadKey(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadKey of a missing file: %v", err)
+	}
+}
+
+// TestWriteFileKeepsOwner: a replaced file keeps its owner and group,
+// so a key chowned to the service's user stays readable by it after a
+// re-issue. Needs root to chown.
+func TestWriteFileKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to chown")
+	}
+	path := filepath.Join(t.TempDir(), "controller.key")
+	if err := WriteFile(path, []byte("one"), KeyMode, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, []byte("two"), KeyMode, true); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if st.Uid != 65534 || st.Gid != 65534 || fi.Mode().Perm() != KeyMode {
+		t.Errorf("replaced file: uid %d gid %d mode %v; want 65534, 65534, %v", st.Uid, st.Gid, fi.Mode().Perm(), KeyMode)
 	}
 }
