@@ -61,17 +61,21 @@ func WriteFile(path string, data []byte, perm os.FileMode, overwrite bool) error
 	return nil
 }
 
-// WriteFiles writes the certificate (CertMode) and the private key
-// (KeyMode) as PEM, the key first, each atomically (WriteFile).
+// WriteFiles writes the certificate (CertMode) and then the private key
+// (KeyMode) as PEM, each atomically (WriteFile). That order is the one
+// ovs-vswitchd 3.1 picks up in place: it notices a changed certificate
+// only when the key changes too, and a key changed before its
+// certificate can leave it on the old pair (docs/security.md). A Loader
+// takes either order.
 func (p KeyPair) WriteFiles(certPath, keyPath string, overwrite bool) error {
 	key, err := p.KeyPEM()
 	if err != nil {
 		return err
 	}
-	if err := WriteFile(keyPath, key, KeyMode, overwrite); err != nil {
+	if err := WriteFile(certPath, p.CertPEM(), CertMode, overwrite); err != nil {
 		return err
 	}
-	return WriteFile(certPath, p.CertPEM(), CertMode, overwrite)
+	return WriteFile(keyPath, key, KeyMode, overwrite)
 }
 
 // ParseCertificates decodes every PEM "CERTIFICATE" block of data, in
