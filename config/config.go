@@ -126,7 +126,8 @@ type Host struct {
 	// TunnelIP is the host's underlay IPv4 address.
 	TunnelIP netip.Addr `yaml:"tunnel_ip"`
 	// OpenFlowFrom lists the addresses the host's bridge may connect to
-	// the controller from. Empty means the IP of OVSDB (tcp:IP:PORT), or,
+	// the controller from. Empty means the IP of OVSDB (tcp: or
+	// ssl:IP:PORT), or,
 	// for a unix: OVSDB, the controller machine's own addresses. A switch
 	// claiming the host's datapath ID from any other address is refused.
 	OpenFlowFrom []netip.Addr `yaml:"openflow_from,omitempty"`
