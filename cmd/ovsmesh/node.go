@@ -71,8 +71,11 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 	}
 	n.token.Store(&tok)
 	var listen []string
-	for _, l := range cfg.OpenFlow.Listen {
-		addr, _ := config.ParseListen(l)
+	for i, l := range cfg.OpenFlow.Listen {
+		addr, perr := config.ParseListen(l) // refuses ssl:, which has no listener yet (issue 14)
+		if perr != nil {
+			return nil, fmt.Errorf("openflow.listen[%d]: %w", i, perr)
+		}
 		listen = append(listen, addr)
 	}
 	n.admit = newAdmission(n.mesh, cfg.Hosts)
