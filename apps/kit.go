@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/controller"
@@ -54,7 +53,6 @@ func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
 			p.Host = h.Name
 		}
 	}
-	prefix := topo.TunnelPortName("")
 	for _, port := range sw.Ports() {
 		if p.Host != "" {
 			if peer, ok := mesh.PeerByTunnelPort(port.Name); ok {
@@ -68,7 +66,7 @@ func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
 				continue
 			}
 		}
-		if strings.HasPrefix(port.Name, prefix) {
+		if topo.IsTunnelPortName(port.Name) {
 			continue
 		}
 		if port.Up() {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/ovsmesh/ovsmesh/topo"
+
 	"fmt"
 	"log/slog"
 	"net"
@@ -149,6 +151,13 @@ func (c *Config) validate(sections []Section) error {
 			return at(fmt.Sprintf("duplicate tunnel_ip %s (also hosts[%d])", h.TunnelIP, j), "tunnel_ip")
 		}
 		names[h.Name], ips[h.TunnelIP] = i, i
+	}
+	var hostNames []string
+	for _, h := range c.Hosts {
+		hostNames = append(hostNames, h.Name)
+	}
+	if clash := topo.Collisions(hostNames); len(clash) > 0 {
+		return fieldErr(clash[0]+": rename one", "hosts")
 	}
 	if len(c.Hosts) > 0 && len(c.OpenFlow.Targets) == 0 {
 		return fieldErr("is required when hosts are configured: it is what their bridges connect to", "openflow", "targets")
