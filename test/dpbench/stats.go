@@ -160,11 +160,22 @@ func traceOutputs(out string) (outs []dpOutput, toController, ok bool) {
 	if ms == nil {
 		return nil, false, false
 	}
-	for _, a := range splitTop(strings.TrimSpace(ms[len(ms)-1][1])) {
+	outs, toController = actionOutputs(strings.TrimSpace(ms[len(ms)-1][1]))
+	return outs, toController, true
+}
+
+// actionOutputs returns the outputs of a datapath action list, looking
+// inside clone(...), which OVS uses when it sends a packet to several
+// tunnels ("clone(tnl_push(...),1),tnl_push(...),1").
+func actionOutputs(actions string) (outs []dpOutput, toController bool) {
+	for _, a := range splitTop(actions) {
 		switch {
 		case a == "drop":
 		case strings.HasPrefix(a, "userspace("):
 			toController = true
+		case strings.HasPrefix(a, "clone(") && strings.HasSuffix(a, ")"):
+			o, c := actionOutputs(a[len("clone(") : len(a)-1])
+			outs, toController = append(outs, o...), toController || c
 		case strings.HasPrefix(a, "tnl_push("):
 			o := dpOutput{Port: -1}
 			if m := tnlDstRE.FindStringSubmatch(a); m != nil {
@@ -177,7 +188,7 @@ func traceOutputs(out string) (outs []dpOutput, toController, ok bool) {
 			}
 		}
 	}
-	return outs, toController, true
+	return outs, toController
 }
 
 // onBridge keeps the tunnel outputs and the plain outputs to one of

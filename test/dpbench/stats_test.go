@@ -138,8 +138,9 @@ func TestTraceOutputs(t *testing.T) {
 Datapath actions: tnl_push(tnl_port(4),header(size=42,type=3,eth(dst=02:18:00:00:00:01,src=02:18:00:00:00:03,dl_type=0x0800),ipv4(src=198.18.0.3,dst=198.18.0.1,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x1389)),out_port(2)),1`,
 			[]dpOutput{{Port: -1, Remote: "198.18.0.1"}}, false, false},
 		{"local port", "Datapath actions: 6", []dpOutput{{Port: 6}}, false, false},
-		{"flood", `Datapath actions: 6,tnl_push(tnl_port(4),header(size=42,type=3,eth(dst=02:18:00:00:00:01,src=02:18:00:00:00:03,dl_type=0x0800),ipv4(src=198.18.0.3,dst=198.18.0.1,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x1389)),out_port(2)),1,tnl_push(tnl_port(4),header(size=42,type=3,eth(dst=02:18:00:00:00:02,src=02:18:00:00:00:03,dl_type=0x0800),ipv4(src=198.18.0.3,dst=198.18.0.2,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x1389)),out_port(2)),1`,
-			[]dpOutput{{Port: 6}, {Port: -1, Remote: "198.18.0.1"}, {Port: -1, Remote: "198.18.0.2"}}, false, false},
+		// A flood: a local port and two tunnels, one inside clone().
+		{"flood", "Datapath actions: 5,clone(tnl_push(tnl_port(4),header(size=42,type=3,eth(dst=02:18:00:00:00:02,src=02:18:00:00:00:01,dl_type=0x0800),ipv4(src=198.18.0.1,dst=198.18.0.2,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x1389)),out_port(2)),1),tnl_push(tnl_port(4),header(size=42,type=3,eth(dst=02:18:00:00:00:03,src=02:18:00:00:00:01,dl_type=0x0800),ipv4(src=198.18.0.1,dst=198.18.0.3,proto=47,tos=0,ttl=64,frag=0x4000),gre((flags=0x2000,proto=0x6558),key=0x1389)),out_port(2)),1",
+			[]dpOutput{{Port: 5}, {Port: -1, Remote: "198.18.0.2"}, {Port: -1, Remote: "198.18.0.3"}}, false, false},
 		{"controller", "Datapath actions: userspace(pid=0,controller(reason=6,dont_send=1,continuation=0,recirc_id=4,rule_cookie=0x101000000000a,controller_id=0,max_len=65535))",
 			nil, true, false},
 		{"drop", "Datapath actions: drop", nil, false, false},
