@@ -80,7 +80,7 @@ func main() {
 	flag.StringVar(&o.bin, "ovsmesh", "bin/ovsmesh", "ovsmesh binary")
 	flag.IntVar(&o.slot, "slot", 190, "first lab slot; benchmark i uses slot+i (management subnet 198.19.SLOT.0/24)")
 	flag.StringVar(&o.tunnel, "tunnel", "", "tunnel type for every lab (default: gre, and vxlan for converge, as `ovsmesh lab up`)")
-	flag.IntVar(&o.rounds, "rounds", 2, "firstping, setups, steady: rounds; each round runs every peer once, in reverse order every other round")
+	flag.IntVar(&o.rounds, "rounds", 3, "firstping, setups, steady: rounds; each round runs every peer once, in reverse order every other round")
 	flag.BoolVar(&o.keep, "keep", false, "keep each lab's directory (controller and OVS logs) after tearing it down")
 	flag.BoolVar(&o.verbose, "v", false, "print progress to stderr")
 	flag.IntVar(&o.trials, "trials", 7, "firstping: cold first pings per peer per round")

@@ -28,7 +28,8 @@ func runSteady(ctx context.Context, o options, slot int) ([]row, error) {
 	g1, g2 := mustGuest(e.l, "h1g1"), mustGuest(e.l, "h2g1")
 	bps := map[peer][]float64{}
 	retr := map[peer][]float64{}
-	rtt := map[peer][]float64{}
+	rtt := map[peer][]float64{}    // each round's median
+	rttAll := map[peer][]float64{} // every ping
 	peers := []peer{peerOvsmesh, peerNormal}
 	for r := range o.rounds {
 		for _, p := range order(r, peers...) {
@@ -44,6 +45,7 @@ func runSteady(ctx context.Context, o options, slot int) ([]row, error) {
 				return nil, e.fail(fmt.Errorf("%s: ping -i 0.01: %d of %d replies (%v)", p, len(ts), o.rttCount, err))
 			}
 			rtt[p] = append(rtt[p], median(ts))
+			rttAll[p] = append(rttAll[p], ts...)
 			o.progress("%s RTT median %.3f ms", p, median(ts))
 			for range o.steadyRuns {
 				res, err := e.iperf(ctx, g1, g2)
@@ -56,18 +58,18 @@ func runSteady(ctx context.Context, o options, slot int) ([]row, error) {
 			}
 		}
 	}
-	fmt.Printf("steady state h1g1 -> h2g1 (%s, 2 hosts): iperf3 TCP %v runs, receiver Mb/s; RTT: median of each round's %d pings (ms)\n",
+	fmt.Printf("steady state h1g1 -> h2g1 (%s, 2 hosts): iperf3 TCP %v runs, receiver Mb/s; RTT: %d pings per round, each round's median (ms)\n",
 		pairLab(o, "", 0).Tunnel, o.steadyTime, o.rttCount)
 	for _, p := range peers {
 		series(os.Stdout, string(p)+" Mb/s", "Mb/s", bps[p])
 		series(os.Stdout, string(p)+" retransmits", "", retr[p])
-		series(os.Stdout, string(p)+" RTT", "ms", rtt[p])
+		series(os.Stdout, string(p)+" RTT/round", "ms", rtt[p])
 	}
 	return []row{
 		{What: fmt.Sprintf("iperf3 TCP (Mb/s, median of %d)", len(bps[peerOvsmesh])), Ovsmesh: median(bps[peerOvsmesh]),
 			Peer: string(peerNormal), PeerValue: median(bps[peerNormal]), Target: target{Ratio: true, Op: ">=", Value: 0.97}},
-		{What: fmt.Sprintf("RTT ping -i 0.01 (ms, median of %d)", o.rttCount*o.rounds), Ovsmesh: median(rtt[peerOvsmesh]),
-			Peer: string(peerNormal), PeerValue: median(rtt[peerNormal]), Target: target{Ratio: true, Op: "<=", Value: 1.05}},
+		{What: fmt.Sprintf("RTT ping -i 0.01 (ms, median of %d)", len(rttAll[peerOvsmesh])), Ovsmesh: median(rttAll[peerOvsmesh]),
+			Peer: string(peerNormal), PeerValue: median(rttAll[peerNormal]), Target: target{Ratio: true, Op: "<=", Value: 1.05}},
 	}, nil
 }
 
