@@ -4,7 +4,8 @@ GO ?= go
 BIN := bin/ovsmesh
 PKGS_APT := python3 openvswitch-switch openvswitch-common openvswitch-testcontroller iproute2 iputils-ping ethtool tcpdump arping iperf3
 FUZZTIME ?= 10s
-# LABLOCK serialises the lab benchmarks with other labs on a shared machine.
+# LABLOCK serialises the lab benchmarks with other labs on a shared machine
+# (flock -o: the lab's daemons must not inherit the lock).
 LABLOCK ?= /tmp/ovsmesh-lab.lock
 
 .PHONY: all build deps test unit fuzz integration bench demo lint generate check-generated clean fuzz-long soak
@@ -55,7 +56,7 @@ bench: deps build
 	$(GO) test ./flows -run '^$$' -bench . -benchmem
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
 	$(GO) run ./test/arpbench -ovsmesh $(CURDIR)/$(BIN) -count 100 -tunnel vxlan
-	$(GO) build -o bin/dpbench ./test/dpbench && flock $(LABLOCK) bin/dpbench -ovsmesh $(CURDIR)/$(BIN)
+	$(GO) build -o bin/dpbench ./test/dpbench && flock -o $(LABLOCK) bin/dpbench -ovsmesh $(CURDIR)/$(BIN)
 
 demo: deps build
 	bash scripts/demo.sh

@@ -37,5 +37,5 @@
 // Usage (root, from the repository root, after make build; other engineers
 // share the machine, so hold the lab lock):
 //
-//	flock /tmp/ovsmesh-lab.lock go run ./test/dpbench -ovsmesh bin/ovsmesh -bench firstping,setups,steady,move,converge
+//	flock -o /tmp/ovsmesh-lab.lock go run ./test/dpbench -ovsmesh bin/ovsmesh -bench firstping,setups,steady,move,converge
 package main
