@@ -36,6 +36,10 @@ type setupsResult struct {
 	// SwitchCPU and CtlCPU are ovs-vswitchd's and the controller's CPU
 	// time over the phase, in cores (seconds of CPU per second).
 	SwitchCPU, CtlCPU float64
+	// CPUPerSetup is their CPU time over the phase per delivered MAC, in
+	// µs: what a setup costs, which other load on the machine changes
+	// less than the rate.
+	CPUPerSetup float64
 }
 
 // runSetups measures flow setups per second through one ovs-vswitchd.
@@ -93,17 +97,21 @@ func runSetups(ctx context.Context, o options, slot int) ([]row, error) {
 	if o.packetInRate != 0 {
 		limit = fmt.Sprintf("%d/s", o.packetInRate)
 	}
-	fmt.Printf("flow setups through one ovs-vswitchd: new source MACs, at most %d outstanding, for %v per phase\n"+
+	fmt.Printf("flow setups through one ovs-vswitchd: new source MACs, at most %d outstanding, for %v per phase;\n"+
+		"CPU: ovs-vswitchd's and the controller's CPU time per delivered MAC (µs)\n"+
 		"ovsmesh openflow.packet_in_rate: %s; ovs-testcontroller's Controller row: no limit\n", o.setupsWindow, o.setupsDuration, limit)
 	rates := map[peer][]float64{}
+	cpu := map[peer][]float64{} // vswitchd + controller CPU per setup
 	for _, p := range peers {
 		for i, sr := range res[p] {
 			fmt.Printf("  %-15s phase %d: %7.0f setups/s  sent %d delivered %d timed out %d  latency %.2f ms  "+
-				"MACs with flows %d (%.2f flows/MAC)  CPU vswitchd %.2f ctl %.2f\n",
-				p, i+1, sr.Rate, sr.Sent, sr.Delivered, sr.TimedOut, sr.LatencyMs, sr.MACs, sr.FlowsPerMAC, sr.SwitchCPU, sr.CtlCPU)
+				"MACs with flows %d (%.2f flows/MAC)  CPU vswitchd %.2f ctl %.2f cores, %.0f µs/setup\n",
+				p, i+1, sr.Rate, sr.Sent, sr.Delivered, sr.TimedOut, sr.LatencyMs, sr.MACs, sr.FlowsPerMAC, sr.SwitchCPU, sr.CtlCPU, sr.CPUPerSetup)
 			rates[p] = append(rates[p], sr.Rate)
+			cpu[p] = append(cpu[p], sr.CPUPerSetup)
 		}
 		series(os.Stdout, string(p), "/s", rates[p])
+		series(os.Stdout, string(p)+" CPU", "µs", cpu[p])
 	}
 	return []row{{
 		What:    fmt.Sprintf("flow setups/s (median of %d)", len(rates[peerOvsmesh])),
@@ -160,5 +168,6 @@ func (e *env) setupsPhase(ctx context.Context, phase int, snd *packetConn, rcv *
 		Sent: st.sent, Delivered: st.delivered, TimedOut: st.timedOut, LatencyMs: median(st.latencies),
 		MACs: macs, FlowsPerMAC: float64(withSrc) / float64(macs),
 		SwitchCPU: (cpu1[0] - cpu0[0]) / el, CtlCPU: (cpu1[1] - cpu0[1]) / el,
+		CPUPerSetup: (cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1]) / float64(st.delivered) * 1e6,
 	}, nil
 }
