@@ -25,8 +25,9 @@ type setupsResult struct {
 	Rate float64
 	// Sent counts the new source MACs sent, Delivered those whose frame
 	// reached the destination, TimedOut those given up after
-	// setupTimeout.
-	Sent, Delivered, TimedOut int
+	// setupTimeout; SendErrors counts sends the sender's socket refused
+	// (retried a millisecond later).
+	Sent, Delivered, TimedOut, SendErrors int
 	// LatencyMs is the median time from a frame's send to its delivery.
 	LatencyMs float64
 	// MACs counts the phase's source MACs with a flow at the end, and
@@ -104,6 +105,9 @@ func runSetups(ctx context.Context, o options, slot int) ([]row, error) {
 	cpu := map[peer][]float64{} // vswitchd + controller CPU per setup
 	for _, p := range peers {
 		for i, sr := range res[p] {
+			if sr.SendErrors > 0 {
+				fmt.Printf("  %-15s phase %d: the sender's socket refused %d sends (retried)\n", p, i+1, sr.SendErrors)
+			}
 			fmt.Printf("  %-15s phase %d: %7.0f setups/s  sent %d delivered %d timed out %d  latency %.2f ms  "+
 				"MACs with flows %d (%.2f flows/MAC)  CPU vswitchd %.2f ctl %.2f cores, %.0f µs/setup\n",
 				p, i+1, sr.Rate, sr.Sent, sr.Delivered, sr.TimedOut, sr.LatencyMs, sr.MACs, sr.FlowsPerMAC, sr.SwitchCPU, sr.CtlCPU, sr.CPUPerSetup)
@@ -165,7 +169,7 @@ func (e *env) setupsPhase(ctx context.Context, phase int, snd *packetConn, rcv *
 	d := st.end.Sub(st.start)
 	return setupsResult{
 		Rate: st.rateBetween(st.start.Add(d/5), st.end),
-		Sent: st.sent, Delivered: st.delivered, TimedOut: st.timedOut, LatencyMs: median(st.latencies),
+		Sent: st.sent, Delivered: st.delivered, TimedOut: st.timedOut, SendErrors: st.sendErrors, LatencyMs: median(st.latencies),
 		MACs: macs, FlowsPerMAC: float64(withSrc) / float64(macs),
 		SwitchCPU: (cpu1[0] - cpu0[0]) / el, CtlCPU: (cpu1[1] - cpu0[1]) / el,
 		CPUPerSetup: (cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1]) / float64(st.delivered) * 1e6,

@@ -13,6 +13,7 @@ import (
 type windowStats struct {
 	start, end                time.Time
 	sent, delivered, timedOut int
+	sendErrors                int
 	// deliveries holds each delivery's time, in order; latencies each
 	// delivered MAC's send-to-delivery time in ms.
 	deliveries []time.Time
@@ -83,10 +84,12 @@ func runWindow(ctx context.Context, snd, rcv *packetConn, phase int, dst net.Har
 	for ctx.Err() == nil && time.Since(st.start) < d {
 		for len(outstanding) < window {
 			copy(frame[6:12], benchMAC(phase, i))
-			if snd.send(frame) == nil {
-				outstanding[i] = time.Now()
-				st.sent++
+			if err := snd.send(frame); err != nil {
+				st.sendErrors++
+				break // the socket's buffer is full: try again after the tick
 			}
+			outstanding[i] = time.Now()
+			st.sent++
 			i++
 		}
 		tick.Reset(time.Millisecond)
