@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ovsmesh/ovsmesh/api/ui"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -81,7 +82,8 @@ type Sources struct {
 	Registry *prometheus.Registry
 	// FlowTimeout bounds a live flow dump; default 5 s.
 	FlowTimeout time.Duration
-	// Topology, if set, serves GET /api/v1/topology.
+	// Topology, if set, serves GET /api/v1/topology and the topology
+	// page at / (assets under /ui/).
 	Topology *TopologyServer
 }
 
@@ -121,6 +123,8 @@ func New(src Sources) (http.Handler, error) {
 	}
 	if src.Topology != nil {
 		core = append(core, Route{Method: "GET", Path: "/api/v1/topology", Handler: src.Topology.ServeHTTP})
+		mux.Handle("GET /{$}", ui.Handler())
+		mux.Handle("GET /ui/", ui.Handler())
 	}
 	seen := map[string]bool{}
 	var paths []string

@@ -251,7 +251,7 @@ func TestSamplerRun(t *testing.T) {
 }
 
 // TestTopologyHTTP: the endpoint answers compact JSON, gzipped when
-// asked.
+// asked; the page and its assets are served from the embedded files.
 func TestTopologyHTTP(t *testing.T) {
 	mesh := topo.NewMesh([]topo.Host{{Name: "h1"}, {Name: "h2"}})
 	ts := NewTopologyServer(MeshTopology{Mesh: mesh, Controller: &fakeController{}}, TopologyOptions{})
@@ -272,6 +272,10 @@ func TestTopologyHTTP(t *testing.T) {
 		{"/api/v1/topology", "gzip", 200, "application/json", "gzip", `"hosts":[{"name":"h1"`},
 		{"/api/v1/topology", "br, gzip;q=0", 200, "application/json", "", `"nat_gateway":""`},
 		{"/api/v1/topology?x=1", "", 400, "application/json", "", `unknown query parameter`},
+		{"/", "", 200, "text/html; charset=utf-8", "", `<script src="/ui/app.js">`},
+		{"/ui/app.js", "", 200, "text/javascript; charset=utf-8", "", `/api/v1/topology`},
+		{"/ui/style.css", "", 200, "text/css; charset=utf-8", "", `.tunnel`},
+		{"/ui/nope.js", "", 404, "text/plain; charset=utf-8", "", `404 page not found`},
 		{"/api/v1/nothing", "", 404, "application/json", "", `flows, hosts, reload, switches, topology)`},
 	}
 	for _, tt := range tests {
