@@ -219,6 +219,10 @@
     if (pts.length === 1) {
       el('circle', { class: 'trace', cx: pts[0][0], cy: pts[0][1], r: sizes.r + 9 }, gTrace);
     } else if (pts.length > 1) {
+      // End the arrow at the last host's rim, not under its node.
+      const [x0, y0] = pts[pts.length - 2], [x1, y1] = pts[pts.length - 1];
+      const len = Math.hypot(x1 - x0, y1 - y0), cut = Math.min(len / 2, sizes.r + 3);
+      pts[pts.length - 1] = [x1 - (x1 - x0) * cut / len, y1 - (y1 - y0) * cut / len];
       el('polyline', { class: 'trace', points: pts.map((p) => p[0].toFixed(1) + ',' + p[1].toFixed(1)).join(' ') }, gTrace);
     }
   }
