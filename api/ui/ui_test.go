@@ -99,8 +99,9 @@ func TestHandler(t *testing.T) {
 		if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
 			t.Errorf("GET %s = %d, want %d with %q; body %.200s", tt.path, resp.StatusCode, tt.status, tt.want, body)
 		}
-		if tt.status == 200 && resp.Header.Get("Cache-Control") != "no-cache" {
-			t.Errorf("GET %s: Cache-Control %q, want no-cache", tt.path, resp.Header.Get("Cache-Control"))
+		if tt.status == 200 && (resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("Content-Security-Policy") != ContentSecurityPolicy) {
+			t.Errorf("GET %s: Cache-Control %q, Content-Security-Policy %q; want no-cache and %q", tt.path,
+				resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Security-Policy"), ContentSecurityPolicy)
 		}
 	}
 }
