@@ -5,6 +5,7 @@ package test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -16,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -36,12 +39,13 @@ func chromiumPath(t *testing.T) string {
 }
 
 // browser is a headless chromium driven over the DevTools protocol. It
-// records every URL the page requests.
+// records every URL the page requests and every error it logs.
 type browser struct {
 	ctx context.Context
 
-	mu   sync.Mutex
-	urls []string
+	mu     sync.Mutex
+	urls   []string
+	errors []string // console errors (a refused load, a CSP violation) and uncaught exceptions
 }
 
 // newBrowser starts headless chromium with a fresh profile, a 1280×800
@@ -55,11 +59,26 @@ func newBrowser(t *testing.T, chromium, base string) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A fresh profile, removed after the browser stops; chromium's
+	// helpers can write into it a moment longer, so removal retries.
+	profile, err := os.MkdirTemp("", "ovsmesh-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for os.RemoveAll(profile) != nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if _, err := os.Stat(profile); err == nil {
+			t.Errorf("chromium profile %s still there 5 s after the browser stopped", profile)
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 800),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -82,10 +101,17 @@ func newBrowser(t *testing.T, chromium, base string) *browser {
 		t.Fatalf("start %s: %v", chromium, err)
 	}
 	err = chromedp.Listen(bctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
-			b.mu.Lock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
 			b.urls = append(b.urls, e.Request.URL)
-			b.mu.Unlock()
+		case *cdplog.EventEntryAdded:
+			if e.Entry.Level == cdplog.EntryLevelError {
+				b.errors = append(b.errors, fmt.Sprintf("%s: %s (%s)", e.Entry.Source, e.Entry.Text, e.Entry.URL))
+			}
+		case *runtime.EventExceptionThrown:
+			b.errors = append(b.errors, (&chromedp.ExceptionError{ExceptionDetails: e.ExceptionDetails}).Error())
 		}
 	})
 	if err != nil {
@@ -158,6 +184,16 @@ func (b *browser) checkOnlyFrom(t *testing.T, base string) {
 	}
 }
 
+// checkNoErrors fails t for every error the page logged or threw.
+func (b *browser) checkNoErrors(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.errors {
+		t.Errorf("the page logged an error: %s", e)
+	}
+}
+
 // screenshot saves a PNG of the viewport as name in the artifacts
 // directory ($OVSMESH_ARTIFACTS, else /tmp/ovsmesh-artifacts, kept after
 // the test) and returns its path.
@@ -184,8 +220,8 @@ func (b *browser) screenshot(t *testing.T, name string) (string, []byte) {
 	return path, png
 }
 
-// localAddr returns a free 127.0.0.1 address for a test server.
-func localAddr(t *testing.T) net.Listener {
+// listenLoopback listens on a free 127.0.0.1 port for a test server.
+func listenLoopback(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -101,7 +101,7 @@ func TestTopologyPageScale(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ts.Run(ctx)
-	ln := localAddr(t)
+	ln := listenLoopback(t)
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -173,6 +173,7 @@ func TestTopologyPageScale(t *testing.T) {
 	})()`)
 	b.screenshot(t, "topology-100x10000.png")
 	b.checkOnlyFrom(t, base)
+	b.checkNoErrors(t)
 }
 
 // noFlows is the api.Switches of the scale test: no flow dumps.

@@ -90,6 +90,39 @@ func TestTopologyPage(t *testing.T) {
 			fmt.Sprintf("%q (%.0f bit/s)", busy.Text, busy.BPS)
 	})
 	t.Logf("tunnel %s shows %q (%.0f bit/s) %v after iperf3 started", tunnel, busy.Text, busy.BPS, took.Round(time.Millisecond))
+	// The API says the same: h1's end of the tunnel sends what h2's receives.
+	var topo struct {
+		Tunnels []struct {
+			A, B, State string
+			AEnd        struct {
+				Up    bool
+				Rates *struct {
+					TxBytes float64 `json:"tx_bytes_per_s"`
+				}
+			} `json:"a_end"`
+			BEnd struct {
+				Up    bool
+				Rates *struct {
+					RxBytes float64 `json:"rx_bytes_per_s"`
+				}
+			} `json:"b_end"`
+		}
+	}
+	if err := e.getJSON("/api/v1/topology", &topo); err != nil {
+		t.Fatal(err)
+	}
+	for _, tun := range topo.Tunnels {
+		if tun.A+"~"+tun.B != tunnel {
+			continue
+		}
+		if tun.State != "up" || !tun.AEnd.Up || !tun.BEnd.Up || tun.AEnd.Rates == nil || tun.BEnd.Rates == nil ||
+			tun.AEnd.Rates.TxBytes*8 < minBPS/2 || tun.BEnd.Rates.RxBytes*8 < minBPS/2 {
+			t.Errorf("/api/v1/topology tunnel %s: %+v; want up at both ends, h1 sending and h2 receiving over %.0f Mbit/s", tunnel, tun, minBPS/2e6)
+		} else {
+			t.Logf("/api/v1/topology: h1 sends %.0f Mbit/s into the tunnel, h2 receives %.0f Mbit/s from it",
+				tun.AEnd.Rates.TxBytes*8/1e6, tun.BEnd.Rates.RxBytes*8/1e6)
+		}
+	}
 	var first string
 	if err := b.eval(`(() => { const c = document.querySelector('#busiest tbody tr td'); return c ? c.textContent : ''; })()`, &first); err != nil {
 		t.Fatal(err)
@@ -114,6 +147,7 @@ func TestTopologyPage(t *testing.T) {
 	path, png := b.screenshot(t, "topology.png")
 	stop()
 	b.checkOnlyFrom(t, e.api)
+	b.checkNoErrors(t)
 	t.Logf("the page made %d requests in %v, all to %s", len(b.requested()), time.Since(start).Round(time.Millisecond), e.api)
 	if os.Getenv("OVSMESH_UPDATE_SCREENSHOT") == "1" {
 		doc := filepath.Join("..", "docs", "topology.png")
