@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"syscall"
 
@@ -109,9 +110,16 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 			return nil
 		}},
 	}
+	macs, err := topo.OpenMACTable(n.st.State)
+	if err != nil {
+		return nil, fmt.Errorf("topology page: %w", err)
+	}
+	topology := api.NewTopologyServer(api.MeshTopology{Mesh: n.mesh, Controller: n.ctl, MACs: macs},
+		api.TopologyOptions{Logger: log.With("component", "topology")})
+	n.runners = append(slices.Clip(n.runners), topology) // its port-stats sampler runs with the apps' work
 	promReg, _ := reg.(*prometheus.Registry)
 	n.api, err = api.New(api.Sources{Mesh: n.mesh, Switches: n.ctl, AppName: registry.AppName, TableName: registry.Pipeline().Name,
-		Routes: run.Routes, Generation: gen, Checks: n.checks, Registry: promReg,
+		Routes: run.Routes, Generation: gen, Checks: n.checks, Registry: promReg, Topology: topology,
 		Token: func() string { return *n.token.Load() },
 		Reload: func(ctx context.Context) (any, error) {
 			f := n.reload.Load()
