@@ -14,6 +14,7 @@ import (
 
 	"github.com/ovsmesh/ovsmesh/api"
 	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/apps/nat"
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/ovsdb"
@@ -115,7 +116,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		return nil, fmt.Errorf("topology page: %w", err)
 	}
 	topology := api.NewTopologyServer(api.MeshTopology{Mesh: n.mesh, Controller: n.ctl, MACs: macs},
-		api.TopologyOptions{Logger: log.With("component", "topology")})
+		api.TopologyOptions{Logger: log.With("component", "topology"), NATGateway: natGateway(cfg)})
 	n.runners = append(slices.Clip(n.runners), topology) // its port-stats sampler runs with the apps' work
 	promReg, _ := reg.(*prometheus.Registry)
 	n.api, err = api.New(api.Sources{Mesh: n.mesh, Switches: n.ctl, AppName: registry.AppName, TableName: registry.Pipeline().Name,
@@ -139,6 +140,16 @@ func (n *node) runApps(ctx context.Context) {
 	for _, r := range n.runners {
 		go r.Run(ctx)
 	}
+}
+
+// natGateway returns the NAT gateway the topology page marks: the nat
+// section's gateway while NAT runs, else "".
+func natGateway(cfg config.Config) func() string {
+	gw := ""
+	if c, ok := cfg.Section(nat.Spec.ConfigPath).(*nat.Config); ok && c.Enabled() {
+		gw = c.Gateway
+	}
+	return func() string { return gw }
 }
 
 // meters converts the configured meter rates (validated: 0 to 10^7).
