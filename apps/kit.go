@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/controller"
@@ -54,7 +53,6 @@ func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
 			p.Host = h.Name
 		}
 	}
-	prefix := topo.TunnelPortName("")
 	for _, port := range sw.Ports() {
 		if p.Host != "" {
 			if peer, ok := mesh.PeerByTunnelPort(port.Name); ok {
@@ -68,7 +66,7 @@ func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
 				continue
 			}
 		}
-		if strings.HasPrefix(port.Name, prefix) {
+		if topo.IsTunnelPortName(port.Name) {
 			continue
 		}
 		if port.Up() {
@@ -86,6 +84,18 @@ func (p *Ports) IsTunnel(port flows.OFPort) bool {
 		}
 	}
 	return false
+}
+
+// CopyToController returns the action that copies a packet that came in
+// on port to the controller: through the port's meter when m keeps
+// per-port meters (flows.ToControllerMetered, controller(meter_id=PORT)),
+// else the plain output to the controller (the switch's controller meter
+// applies to both).
+func CopyToController(m controller.Meters, port flows.OFPort) flows.Action {
+	if id, ok := m.PortMeter(port); ok {
+		return flows.ToControllerMetered{Meter: id}
+	}
+	return flows.ToController
 }
 
 // Switches is an app's per-switch state S, keyed by DPID, with the

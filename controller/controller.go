@@ -81,6 +81,9 @@ type Options struct {
 	// table is refused with an error before it reaches the switch). Nil
 	// checks nothing.
 	Pipeline *flows.Pipeline
+	// Meters are the packet-in meters kept on every switch; the zero
+	// value keeps none.
+	Meters Meters
 	// Baseline holds the table-miss entries of every stage (cookie app
 	// flows.AppBaseline), installed on each switch after the apps'
 	// SwitchUp and before reconciliation.
@@ -312,6 +315,10 @@ type SwitchInfo struct {
 	Since time.Time
 	// Ports holds the switch's ports ordered by OFPort.
 	Ports []flows.Port
+	// Meters summarises the packet-in meters set up on the switch
+	// ("controller 1000/s burst 250, 4 ports 200/s burst 100"), "" for
+	// none.
+	Meters string
 }
 
 // Switches returns the connected switches ordered by DPID.
@@ -319,7 +326,7 @@ func (c *Controller) Switches() []SwitchInfo {
 	c.mu.Lock()
 	out := make([]SwitchInfo, 0, len(c.sessions))
 	for _, s := range c.sessions {
-		out = append(out, SwitchInfo{DPID: s.dpid, Remote: s.conn.RemoteAddr().String(), Since: s.since, Ports: s.Ports()})
+		out = append(out, SwitchInfo{DPID: s.dpid, Remote: s.conn.RemoteAddr().String(), Since: s.since, Ports: s.Ports(), Meters: s.meterSummary()})
 	}
 	c.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].DPID < out[j].DPID })

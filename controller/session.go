@@ -29,6 +29,10 @@ type session struct {
 
 	portsMu sync.Mutex
 	ports   map[flows.OFPort]flows.Port
+	// metersMu guards meters: the meters set up on the switch, by
+	// number, with their rate and burst.
+	metersMu sync.Mutex
+	meters   map[flows.MeterID][2]uint32
 
 	queue   *mailbox
 	rx      atomic.Uint64 // messages received, for the keepalive

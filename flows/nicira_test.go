@@ -472,6 +472,16 @@ var nxCases = []actionCase{
 // routerCases are the actions of the NAT gateway's routed paths.
 var routerCases = []actionCase{
 	{
+		// NXAST_CONTROLLER2 with one property, NXAC2PT_METER_ID.
+		name: "controller-metered", action: ToControllerMetered{Meter: 3},
+		text: "controller(meter_id=3)",
+		want: []byte{
+			0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 0x25, // experimenter, len 24, NX, subtype 37
+			0, 0, 0, 0, 0, 0, // zeros
+			0x00, 0x05, 0x00, 0x08, 0x00, 0x00, 0x00, 0x03, // NXAC2PT_METER_ID 3
+		},
+	},
+	{
 		// NXAST_REG_LOAD of 0 into metadata bit 0: ofs_nbits 0<<6|0,
 		// the OXM_OF_METADATA header, value 0.
 		name: "clear-metadata-bit", action: ClearMetadata(MetaFromTunnel),

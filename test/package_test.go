@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
 )
 
 // The package under test: $OVSMESH_DEB, else the one dist/ holds (make

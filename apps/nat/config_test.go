@@ -120,7 +120,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			"nat.external.ip"},
 		{"external port a tunnel name",
 			"openflow: {targets: [\"tcp:198.19.255.254:6653\"]}\nhosts: [{name: gw, ovsdb: \"tcp:198.19.0.3:6640\", tunnel_ip: 198.18.0.3}]\nnat:\n  gateway: gw\n  external: {port: om-gw, ip: 198.18.200.1/24, next_hop: 198.18.200.254}\n",
-			"nat.external.port: interface name \"om-gw\": names starting with \"om-\" are ovsmesh's tunnel ports"},
+			"nat.external.port: interface name \"om-gw\": names starting with \"om-\" or \"om_\" are ovsmesh's tunnel ports"},
 		{"inside host bits",
 			"openflow: {targets: [\"tcp:198.19.255.254:6653\"]}\nhosts: [{name: gw, ovsdb: \"tcp:198.19.0.3:6640\", tunnel_ip: 198.18.0.3}]\nnat:\n  gateway: gw\n  external: {port: ext0, ip: 198.18.200.1/24, next_hop: 198.18.200.254}\n  router_ip: 10.77.255.254\n  inside: [10.77.0.1/16]\n",
 			"nat.inside[0]: 10.77.0.1/16 has host bits set (did you mean 10.77.0.0/16?)"},

@@ -70,7 +70,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			"apps.portsec.ports[0].port: is required: the interface name"},
 		{"port a tunnel name",
 			"apps:\n  portsec:\n    ports:\n      - {host: h1, port: om-h2, mac: \"52:54:00:00:00:01\"}\n",
-			"line 4: apps.portsec.ports[0].port: interface name \"om-h2\": names starting with \"om-\" are ovsmesh's tunnel ports"},
+			"line 4: apps.portsec.ports[0].port: interface name \"om-h2\": names starting with \"om-\" or \"om_\" are ovsmesh's tunnel ports"},
 		{"port name too long",
 			"apps:\n  portsec:\n    ports:\n      - {host: h1, port: a-very-long-interface, mac: \"52:54:00:00:00:01\"}\n",
 			"apps.portsec.ports[0].port: interface name \"a-very-long-interface\": want 1 to 15 bytes"},

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -22,6 +23,9 @@ type planner struct {
 	// hold is the hard timeout in seconds of the drop flow installed
 	// after a refused claim.
 	hold uint16
+	// meters says whether a port's packets reach the controller through
+	// the port's meter.
+	meters controller.Meters
 }
 
 // cookie returns the app's cookie for an object (an IPv4 address as a
@@ -68,6 +72,25 @@ func (p planner) baseline() []flows.Message {
 		flows.AddFlow(flows.Flow{Table: TableARP, Priority: PrioARPBadOp, Cookie: p.cookie(0),
 			Match: arp}),
 	}
+}
+
+// inspectPorts returns, when per-port meters are on, the inspect flows
+// of each local port with a meter: requests and replies copied to the
+// controller through the port's meter, on to the responders. Ports
+// without a meter (LOCAL) keep the port-agnostic inspect flows.
+func (p planner) inspectPorts(local map[flows.OFPort]bool) []flows.Flow {
+	var out []flows.Flow
+	for _, port := range apps.SortedPorts(local) {
+		if _, ok := p.meters.PortMeter(port); !ok {
+			continue
+		}
+		for _, op := range []uint16{1, 2} {
+			out = append(out, flows.Flow{Table: TableARP, Priority: PrioARPInspectPort, Cookie: p.cookie(0),
+				Match:   flows.Match{InPort: port, EthType: flows.EthTypeARP, ARPOp: op},
+				Actions: []flows.Action{apps.CopyToController(p.meters, port)}, Goto: TableARPResponder})
+		}
+	}
+	return out
 }
 
 // senderFlow admits ARP from b's owner without a packet-in: in_port,

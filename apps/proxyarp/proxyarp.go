@@ -32,6 +32,10 @@ type Options struct {
 	// Mesh says which switches are mesh hosts; required. Proxy ARP runs
 	// on mesh hosts only; other switches flood ARP.
 	Mesh apps.Mesh
+	// Meters are the controller's packet-in meters: with per-port
+	// meters, ARP from each local port is inspected through its port's
+	// meter.
+	Meters controller.Meters
 	// Table is the ARP table to fill; nil makes a private one. Bindings
 	// already in it (restored from the state file) are replayed.
 	Table *topo.ARPTable
@@ -91,6 +95,8 @@ type App struct {
 type swState struct {
 	apps.Ports
 	p *parser
+	// inspect holds the per-port inspect flows (with per-port meters).
+	inspect apps.FlowSet
 }
 
 // New returns the app, with the static bindings in its table.
@@ -123,7 +129,7 @@ func New(opts Options) *App {
 	}
 	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: apps.NewSwitches[*swState](), clock: opts.Clock,
 		perMAC: map[string]int{}, pending: map[netip.Addr]*pending{}, absent: map[flows.DPID]time.Time{},
-		plan: planner{gen: opts.Generation, l2: opts.L2, aging: secs(opts.Aging), hold: secs(opts.Hold)}}
+		plan: planner{gen: opts.Generation, l2: opts.L2, aging: secs(opts.Aging), hold: secs(opts.Hold), meters: opts.Meters}}
 	now := opts.Clock.Now()
 	for _, b := range a.table.Select(nil) {
 		a.perMAC[string(b.MAC)]++
@@ -204,7 +210,7 @@ func (a *App) gauges() {
 // switch). Bindings whose port is gone while the switch was away are
 // dropped.
 func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
-	s := &swState{Ports: apps.ClassifyPorts(a.opts.Mesh, sw), p: newParser()}
+	s := &swState{Ports: apps.ClassifyPorts(a.opts.Mesh, sw), p: newParser(), inspect: apps.FlowSet{}}
 	if s.Host == "" {
 		return nil // not a mesh host: ARP is flooded as any broadcast
 	}
@@ -212,7 +218,7 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 	defer a.mu.Unlock()
 	a.switches.Up(sw, s)
 	delete(a.absent, s.DPID)
-	msgs := a.plan.baseline()
+	msgs := append(a.plan.baseline(), s.inspect.Sync(a.plan.inspectPorts(s.Local))...)
 	for _, b := range a.table.Select(nil) {
 		if located(b, s.DPID) && !s.Local[b.OFPort] {
 			a.m.portGone.Inc()
@@ -280,6 +286,7 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 	}
 	s := c.State
 	s.Ports = apps.ClassifyPorts(a.opts.Mesh, sw)
+	a.send(ctx, s.DPID, s.inspect.Sync(a.plan.inspectPorts(s.Local)))
 	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return located(b, s.DPID) && !s.Local[b.OFPort] }) {
 		a.m.portGone.Inc()
 		a.log.Info("ARP binding dropped: its port is gone", "ip", b.IP, "mac", b.MAC.String(), "dpid", s.DPID.String(), "port", b.OFPort)

@@ -29,7 +29,7 @@ import (
 // declarations, as docs/architecture.md's "Adding an app" describes.
 const (
 	demoID    flows.AppID   = 9
-	demoTable flows.TableID = 36 // between nat_router_arp (35) and l2 (40)
+	demoTable flows.TableID = 37 // between nat_router_arp (35) and l2 (40)
 )
 
 type demoConfig struct {
@@ -113,8 +113,8 @@ func TestAddingAnApp(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The pipeline: its stage sits between nat_router_arp and l2:
-	// nat_router_arp now jumps to it as "the next stage".
+	// The pipeline: its stage sits between nat_router_arp and l2; the
+	// stage before it now jumps to it as "the next stage".
 	p := registry.Pipeline()
 	if st, ok := p.Lookup("demo"); !ok || st.Table != demoTable || st.Owner != demoID || !p.GotoAllowed(demoTable, 40) {
 		t.Fatalf("demo stage = %+v, %v", st, ok)

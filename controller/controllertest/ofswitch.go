@@ -146,7 +146,8 @@ func (sw *OFSwitch) read() {
 	}
 }
 
-// multipart answers OFPMP_PORT_DESC and OFPMP_FLOW in one part each.
+// multipart answers OFPMP_PORT_DESC and OFPMP_FLOW in one part each,
+// and any other type with an empty part.
 func (sw *OFSwitch) multipart(xid uint32, body []byte) error {
 	if len(body) < 2 {
 		return nil
@@ -184,8 +185,8 @@ func (sw *OFSwitch) multipart(xid uint32, body []byte) error {
 			binary.BigEndian.PutUint16(b, uint16(len(b)))
 			reply = append(reply, b...)
 		}
-	default:
-		return nil
 	}
+	// Other types (meter config, say) get an empty reply, as OVS gives
+	// for a table with no entries.
 	return sw.write(flows.MsgMultipartReply, xid, reply)
 }
