@@ -43,6 +43,9 @@ fuzz:
 	$(GO) test ./apps/proxyarp -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./apps/nat -run '^$$' -fuzz '^FuzzPacketIn$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./apps/nat -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apps/portsec -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./topo -run '^$$' -fuzz '^FuzzParseIface$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./topo -run '^$$' -fuzz '^FuzzDeclaredCodec$$' -fuzztime $(FUZZTIME)
 
 # soak: 200 SIGKILLs of a process writing the state file; every cycle the
 # file must open and hold every acknowledged write (`make unit` runs 20).

@@ -127,6 +127,7 @@ func (w *worker) publish(s *snapshot, hosts []topo.Host) {
 		}
 	}
 	w.checkMTU(s)
+	w.publishInterfaces(s)
 }
 
 // checkMTU warns once per interface and MTU value when a non-tunnel

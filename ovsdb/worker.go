@@ -27,6 +27,10 @@ type worker struct {
 	published map[string]int32 // peer -> OFPort last published
 	mtuWarned map[string]int   // interface -> MTU already warned about
 	lastErr   string           // last connect error logged at warn level
+
+	// ifaceWarned holds, per interface, the external_ids problems
+	// already logged (ifaces.go).
+	ifaceWarned map[string]string
 }
 
 func newWorker(m *Manager, h topo.Host, cancel context.CancelFunc, prev <-chan struct{}) *worker {

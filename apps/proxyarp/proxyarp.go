@@ -55,6 +55,10 @@ type Options struct {
 	Hold time.Duration
 	// Static bindings are put in the table at start.
 	Static []Static
+	// Declared is port security's table of declared bindings, treated as
+	// static bindings and followed while Run runs (declared.go); nil for
+	// none.
+	Declared Declared
 	// VerifyTimeout is how long a bound IP's owner has to show it is
 	// alive when another MAC claims the IP; default 1 s.
 	VerifyTimeout time.Duration
@@ -137,14 +141,22 @@ func New(opts Options) *App {
 	return a
 }
 
-// setStatic makes the table's static bindings exactly list: a new or
-// changed static binding replaces whatever the IP had, a static binding
+// setStatic makes the table's static bindings exactly list and the
+// declared bindings (withDeclared): a new or changed static binding
+// replaces whatever the IP had (a learned binding of the same MAC just
+// becomes static, in its place, its flows untouched), a static binding
 // no longer listed is dropped, and the flows of connected switches
 // follow (none are connected at start).
 func (a *App) setStatic(ctx context.Context, list []Static, now time.Time) {
+	list = a.withDeclared(list)
 	for _, s := range list {
 		b, ok := a.table.Get(s.IP)
 		if ok && b.Static && string(b.MAC) == string(s.MAC) {
+			continue
+		}
+		if ok && string(b.MAC) == string(s.MAC) {
+			b.Static = true
+			a.table.Put(b)
 			continue
 		}
 		st := topo.ARPBinding{IP: s.IP, MAC: append(net.HardwareAddr(nil), s.MAC...), Static: true, Learned: now, Seen: now}

@@ -97,13 +97,17 @@ func newFromEnv(env apps.Env) (controller.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	declared, err := openDeclared(env)
+	if err != nil {
+		return nil, err
+	}
 	var static []Static
 	for _, s := range cfg.Static {
 		static = append(static, Static{IP: s.IP, MAC: append([]byte(nil), s.MAC...)})
 	}
 	return New(Options{
 		Mesh: env.Mesh, Meters: env.Meters, Table: table, MACs: macs, Generation: env.Generation, L2: env.Stage("l2"),
-		Aging: cfg.Aging, Static: static, VerifyTimeout: cfg.VerifyTimeout, MaxIPsPerMAC: cfg.MaxIPsPerMAC, MaxBindings: cfg.MaxBindings,
+		Aging: cfg.Aging, Static: static, Declared: declared, VerifyTimeout: cfg.VerifyTimeout, MaxIPsPerMAC: cfg.MaxIPsPerMAC, MaxBindings: cfg.MaxBindings,
 		Clock: env.TimeSource(), Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
 	}), nil
 }

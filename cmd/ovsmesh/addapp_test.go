@@ -135,7 +135,7 @@ func TestAddingAnApp(t *testing.T) {
 		{"apps:\n  demo:\n    limit: 11\n", "line 3: apps.demo.limit: must be between 1 and 10"},
 		{"apps:\n  demo:\n    limt: 2\n", "line 3: field limt not found in apps.demo (known: greeting, limit)"},
 		{"apps:\n  demo:\n    limit: many\n", `line 3: apps.demo.limit: "many" is not an integer`},
-		{"apps:\n  demoo: {}\n", "field demoo not found in apps (known: demo, learning, proxyarp)"},
+		{"apps:\n  demoo: {}\n", "field demoo not found in apps (known: demo, learning, portsec, proxyarp)"},
 	} {
 		if _, err := config.Parse([]byte(bad.doc), registry.Sections()...); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("config %q: error %v, want %q", bad.doc, err, bad.want)
