@@ -498,7 +498,7 @@ type testController struct {
 	addr    string
 	tlsAddr string // "" without TLS
 	logs    *syncBuffer
-	reg  *prometheus.Registry
+	reg     *prometheus.Registry
 }
 
 // startController runs a Controller on 127.0.0.1 with a log buffer and

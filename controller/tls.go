@@ -5,51 +5,30 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/pki"
 )
 
-// Reasons of ovsmesh_tls_refused_total, one per way a switch on a TLS
-// listener is refused. Every one is exported at 0 from the start.
+// Reasons of ovsmesh_tls_refused_total beyond pki.Reasons (the
+// certificate and handshake refusals: plaintext, peer_alert,
+// no_certificate, unknown_ca, expired, not_yet_valid, key_usage,
+// invalid_certificate, no_identity, handshake).
 const (
-	// tlsPlaintext: the first bytes were not a TLS record (a tcp:
-	// controller target pointed at an ssl: listener).
-	tlsPlaintext = "plaintext"
 	// tlsTimeout: the TLS handshake did not finish within
 	// Options.HandshakeTimeout (a silent or slow peer).
 	tlsTimeout = "timeout"
-	// tlsPeerAlert: the switch aborted the handshake with an alert,
-	// typically because it does not trust the controller's certificate
-	// (its SSL row's CA is not the one that signed tls.cert).
-	tlsPeerAlert = "peer_alert"
-	// tlsHandshake: any other handshake failure (no common version or
-	// cipher suite, the connection closed midway, a malformed record).
-	tlsHandshake = "handshake"
-	// tlsNoCertificate: the switch presented no certificate.
-	tlsNoCertificate = "no_certificate"
-	// tlsUnknownCA: the certificate does not chain to tls.ca.
-	tlsUnknownCA = "unknown_ca"
-	// tlsExpired: the certificate's validity ended.
-	tlsExpired = "expired"
-	// tlsNotYetValid: the certificate's validity has not begun.
-	tlsNotYetValid = "not_yet_valid"
-	// tlsKeyUsage: the certificate does not allow TLS client use.
-	tlsKeyUsage = "key_usage"
-	// tlsInvalid: the chain fails verification for another reason.
-	tlsInvalid = "invalid_certificate"
-	// tlsNoIdentity: the certificate names no mesh host.
-	tlsNoIdentity = "no_identity"
 	// tlsIdentity: the DPID of FEATURES_REPLY is not the one the
 	// certificate binds to its host.
 	tlsIdentity = "identity"
 )
 
-// tlsReasons lists every reason, for exporting them at 0.
-var tlsReasons = []string{tlsPlaintext, tlsTimeout, tlsPeerAlert, tlsHandshake, tlsNoCertificate, tlsUnknownCA,
-	tlsExpired, tlsNotYetValid, tlsKeyUsage, tlsInvalid, tlsNoIdentity, tlsIdentity}
+// tlsReasons lists every reason, for exporting them at 0; wrong_host
+// is a dialling side's reason and never happens here.
+var tlsReasons = append(slices.DeleteFunc(slices.Clone(pki.Reasons), func(r string) bool { return r == pki.ReasonWrongHost }),
+	tlsTimeout, tlsIdentity)
 
 // errIdentityMismatch is wrapped by the refusal of a switch whose
 // FEATURES_REPLY datapath ID is not its certificate's.
@@ -148,37 +127,18 @@ func (s *session) checkIdentity(dpid flows.DPID) error {
 			errIdentityMismatch, dpid, s.peer.Host, s.peer.DPID)}
 }
 
-// tlsReason labels a TLS refusal.
+// tlsReason labels a TLS refusal: pki.Reason, else timeout for a
+// handshake cut by the deadline, else handshake (the peer closed the
+// connection midway).
 func tlsReason(err error) string {
-	var rh tls.RecordHeaderError
-	var op *net.OpError
 	var ne net.Error
-	switch {
-	case errors.As(err, &rh):
-		return tlsPlaintext
-	case errors.Is(err, pki.ErrNoCertificate),
-		// crypto/tls's own refusal under RequireAnyClientCert, which
-		// has no type of its own.
-		strings.Contains(err.Error(), "didn't provide a certificate"):
-		return tlsNoCertificate
-	case errors.Is(err, pki.ErrUnknownCA):
-		return tlsUnknownCA
-	case errors.Is(err, pki.ErrExpired):
-		return tlsExpired
-	case errors.Is(err, pki.ErrNotYetValid):
-		return tlsNotYetValid
-	case errors.Is(err, pki.ErrKeyUsage):
-		return tlsKeyUsage
-	case errors.Is(err, pki.ErrInvalid):
-		return tlsInvalid
-	case errors.Is(err, pki.ErrIdentity):
-		return tlsNoIdentity
+	switch r := pki.Reason(err); {
+	case r != "":
+		return r
 	case errors.As(err, &ne) && ne.Timeout():
 		return tlsTimeout
-	case errors.As(err, &op) && op.Op == "remote error": // crypto/tls's form of a received alert
-		return tlsPeerAlert
 	}
-	return tlsHandshake
+	return pki.ReasonHandshake
 }
 
 // refuseTLS counts a refused TLS switch and logs it, at most once a
