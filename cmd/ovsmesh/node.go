@@ -83,8 +83,9 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		return nil, err
 	}
 	var serverTLS *tls.Config
+	var ovsdbTLS ovsdb.ClientTLS // not a nil *pki.Loader in an interface
 	if n.tls != nil {
-		serverTLS = n.tls.ServerConfig()
+		serverTLS, ovsdbTLS = n.tls.ServerConfig(), n.tls
 	}
 	n.admit = newAdmission(n.mesh, cfg.Hosts)
 	of := cfg.OpenFlow
@@ -101,7 +102,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		return nil, err
 	}
 	n.mgr, err = ovsdb.NewManager(ovsdb.Options{
-		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
+		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst, TLS: ovsdbTLS,
 		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{n.mesh, n.st.hosts},
 		Logger: log.With("component", "ovsdb"), Registerer: reg,
 	})
