@@ -182,6 +182,8 @@ func TestManagerTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test's own views, monitoring before the manager writes.
+	h1, h3 := dialTest(t, servers["h1"]), dialTest(t, servers["h3"])
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Run(ctx) }()
@@ -194,7 +196,6 @@ func TestManagerTLS(t *testing.T) {
 			t.Logf("log:\n%s", logs)
 		}
 	}()
-	h1, h3 := dialTest(t, servers["h1"]), dialTest(t, servers["h3"])
 	// The mesh of the hosts that connect: h1 over TLS, h3 plain (h2 and
 	// h4 are refused, but their tunnels are still wanted by the others).
 	waitFor(t, h1, "h1's bridge over TLS, with the ssl: target", func(s *snapshot) error {
@@ -235,6 +236,22 @@ func TestManagerTLS(t *testing.T) {
 	}
 	if st := mesh.OVSDBState("h2"); st.Connected || !strings.Contains(st.LastError, "tls refused (unknown_ca)") {
 		t.Errorf("h2's state %+v", st)
+	}
+
+	// Migration on reload: h3 gets TLS files; its SSL row is written and
+	// its bridge's target replaced by the ssl: one, on the same session.
+	hosts[2].TLS = topo.HostTLS{Cert: "/etc/openvswitch/h3-cert.pem", Key: "/etc/openvswitch/h3-privkey.pem", CA: hostTLS.CA}
+	if err := mgr.Reload(hosts); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, h3, "h3's bridge with the ssl: target after the reload", func(s *snapshot) error {
+		return checkMesh(s, testMesh(), []string{"ssl:127.0.0.1:6654"}, hosts[2], hosts)
+	})
+	if rows := h3.sslRows(); len(rows) != 1 || rows[0].Certificate != hosts[2].TLS.Cert {
+		t.Errorf("h3's SSL rows after the reload: %+v", rows)
+	}
+	if n := metric("ovsmesh_ovsdb_connects_total", map[string]string{"host": "h3"}); n != 1 {
+		t.Errorf("h3 connected %v times, want once: a TLS files change needs no new session", n)
 	}
 }
 
