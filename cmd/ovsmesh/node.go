@@ -102,9 +102,10 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		return nil, err
 	}
 	n.mgr, err = ovsdb.NewManager(ovsdb.Options{
-		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst, TLS: ovsdbTLS,
+		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
 		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{n.mesh, n.st.hosts},
 		Logger: log.With("component", "ovsdb"), Registerer: reg,
+		TLS: ovsdbTLS,
 	})
 	if err != nil {
 		return nil, err
