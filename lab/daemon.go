@@ -55,9 +55,8 @@ func startDaemon(ctx context.Context, h Host, d Daemon) (int, error) {
 	var argv []string
 	switch d {
 	case OVSDBServer:
-		argv = []string{"ovsdb-server", filepath.Join(h.Dir, "conf.db"),
-			"--remote=punix:" + h.DBSocket(),
-			fmt.Sprintf("--remote=ptcp:%d:%s", OVSDBPort, h.MgmtIP)}
+		argv = append([]string{"ovsdb-server", filepath.Join(h.Dir, "conf.db"),
+			"--remote=punix:" + h.DBSocket()}, h.ovsdbRemotes()...)
 	case Vswitchd:
 		argv = []string{"ovs-vswitchd", "unix:" + h.DBSocket()}
 	default:

@@ -109,10 +109,11 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 		Logger:     w.log.With("component", "libovsdb"),
 		Registerer: w.m.hostRegisterer(w.host.Name),
 		OnChange:   w.poke,
+		TLS:        w.m.dialTLS(w.host),
 	})
 	cancel()
 	if err != nil {
-		return false, err
+		return false, w.tlsRefusal(err)
 	}
 	defer conn.Close()
 	w.m.metrics.connects.WithLabelValues(w.host.Name).Inc()

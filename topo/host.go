@@ -18,7 +18,24 @@ type Host struct {
 	// TunnelIP is the host's underlay IPv4 address, the remote_ip its
 	// peers' tunnel ports point at.
 	TunnelIP netip.Addr
+	// TLS names the host's own TLS files, paths on the host, which the
+	// OVSDB side writes into its Open_vSwitch SSL row; the zero value
+	// when the host has none (hosts[].tls not given).
+	TLS HostTLS
 }
+
+// HostTLS names a host's TLS files, absolute paths on the host
+// (hosts[].tls): what ovs-vswitchd and ovsdb-server present and check
+// their peers against.
+type HostTLS struct {
+	// Cert is the host's certificate, Key its private key.
+	Cert, Key string
+	// CA is the CA certificate the controller's must chain to.
+	CA string
+}
+
+// Enabled reports whether the host has TLS files.
+func (t HostTLS) Enabled() bool { return t != HostTLS{} }
 
 // DPID returns the host's pinned datapath ID.
 func (h Host) DPID() flows.DPID { return DPIDFor(h.Name) }

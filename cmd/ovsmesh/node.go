@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/ovsdb"
+	"github.com/ovsmesh/ovsmesh/pki"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
@@ -31,6 +33,7 @@ type node struct {
 	st       *state
 	ctl      *controller.Controller
 	admit    *admission
+	tls      *pki.Loader // the tls section's files; nil without it
 	mgr      *ovsdb.Manager
 	api      http.Handler
 	checks   []api.Check // what /healthz and the readiness notification check
@@ -72,18 +75,22 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		}
 	}
 	n.token.Store(&tok)
-	var listen []string
-	for i, l := range cfg.OpenFlow.Listen {
-		addr, perr := config.ParseListen(l) // refuses ssl:, which has no listener yet (issue 14)
-		if perr != nil {
-			return nil, fmt.Errorf("openflow.listen[%d]: %w", i, perr)
-		}
-		listen = append(listen, addr)
+	listen, tlsListen, err := listeners(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n.tls, err = newTLSLoader(cfg, log); err != nil {
+		return nil, err
+	}
+	var serverTLS *tls.Config
+	var ovsdbTLS ovsdb.ClientTLS // not a nil *pki.Loader in an interface
+	if n.tls != nil {
+		serverTLS, ovsdbTLS = n.tls.ServerConfig(), n.tls
 	}
 	n.admit = newAdmission(n.mesh, cfg.Hosts)
 	of := cfg.OpenFlow
 	n.ctl, err = controller.New(controller.Options{
-		Listen: listen, EchoInterval: of.EchoInterval, QueueLen: of.QueueLen,
+		Listen: listen, TLSListen: tlsListen, TLS: serverTLS, EchoInterval: of.EchoInterval, QueueLen: of.QueueLen,
 		PacketInBytes: of.PacketInBytes, PacketInBytesTotal: of.PacketInBytesTotal,
 		MaxPorts: of.MaxPorts, MaxReplyBytes: of.MaxReplyBytes,
 		MaxConnections: fdBound(of.MaxConnections, log), MaxHandshaking: of.MaxHandshaking, MaxConnectionsPerIP: of.MaxConnectionsPerIP,
@@ -98,6 +105,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
 		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{n.mesh, n.st.hosts},
 		Logger: log.With("component", "ovsdb"), Registerer: reg,
+		TLS: ovsdbTLS,
 	})
 	if err != nil {
 		return nil, err
