@@ -32,7 +32,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		pollErrors:      c("poll_errors_total", "Flow-stats polls of a switch that failed."),
 		redelivered:     c("redelivered_total", "Packets for an inside guest the gateway's flows did not know yet, sent on by the controller (the guest's binding had just arrived)."),
 		packets: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ovsmesh_nat_packets",
-			Help: "Packets counted by the NAT flows of each rule or path (flow stats, polled every 10 s; they restart from 0 when the flows are reinstalled)."}, []string{"rule"}),
+			Help: "Packets counted by the NAT flows of each rule or path (flow stats, polled every 10 s; a controller restart keeps them, as its replayed flows replace the old ones in place; deleting a rule's flows loses them)."}, []string{"rule"}),
 		bytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ovsmesh_nat_bytes",
 			Help: "Bytes counted by the NAT flows of each rule or path (flow stats, polled every 10 s)."}, []string{"rule"}),
 	}
