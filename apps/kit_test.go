@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -18,10 +19,15 @@ func TestClassifyPorts(t *testing.T) {
 		{No: 4, Name: topo.TunnelPortName("gone")}, // a tunnel to a host no longer configured
 		{No: 5, Name: topo.TunnelPortName("h1")},   // a tunnel to itself: ignored
 		{No: flows.PortLocal, Name: "br-int"},
+		{No: 6, Name: "ext0"}, // owned by an app on h1
 	}
+	mesh.SetAppPorts([]topo.AppPort{{Host: "h1", Name: "ext0", App: "nat"}, {Host: "h2", Name: "g1", App: "nat"}})
 	p := ClassifyPorts(mesh, &controllertest.Recorder{ID: topo.DPIDFor("h1"), PortList: ports})
 	if p.Host != "h1" || len(p.Local) != 2 || !p.Local[1] || !p.Local[flows.PortLocal] || p.Tunnels["h2"] != 3 || len(p.Tunnels) != 1 {
 		t.Errorf("mesh host: %+v", p)
+	}
+	if p.Owned["ext0"] != 6 || len(p.Owned) != 1 || p.Local[6] {
+		t.Errorf("owned ports: %v (an app's port is neither local nor a tunnel; h2's ports are not h1's)", p.Owned)
 	}
 	if !p.IsTunnel(3) || p.IsTunnel(1) {
 		t.Errorf("IsTunnel wrong")
@@ -42,5 +48,22 @@ func TestSwitchesDownKeepsANewerSession(t *testing.T) {
 	}
 	if !set.Down(newer) || set.Len() != 0 {
 		t.Errorf("Down of the current session kept it")
+	}
+}
+
+func TestCopyToController(t *testing.T) {
+	on := controller.Meters{PortPPS: 100}
+	for _, tc := range []struct {
+		m    controller.Meters
+		port flows.OFPort
+		want string
+	}{
+		{on, 3, "controller(meter_id=3)"},
+		{on, flows.PortLocal, "CONTROLLER:65535"},
+		{controller.Meters{SwitchPPS: 5}, 3, "CONTROLLER:65535"},
+	} {
+		if got := CopyToController(tc.m, tc.port).String(); got != tc.want {
+			t.Errorf("CopyToController(%+v, %d) = %s, want %s", tc.m, tc.port, got, tc.want)
+		}
 	}
 }

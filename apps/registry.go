@@ -13,6 +13,7 @@ import (
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // IngressStage names the stage at table 0 that the registry adds when no
@@ -92,26 +93,41 @@ func NewRegistry(specs ...Spec) (*Registry, error) {
 }
 
 // compose builds the pipeline: the stages in table order, each allowed
-// to goto the stage after it and the stages its app names.
+// to goto the non-internal stage after it and the stages its app names;
+// internal stages only where their app names them.
 func (r *Registry) compose(stages map[string]*Spec, tables map[string]flows.TableID) error {
-	var order []flows.TableID
+	var order, chain []flows.TableID
 	for t := range r.owner {
 		order = append(order, t)
 	}
 	slices.Sort(order)
-	if len(order) == 0 {
+	for _, t := range order {
+		if !declared(r.owner[t], t).Internal {
+			chain = append(chain, t)
+		}
+	}
+	if len(chain) == 0 {
 		return fmt.Errorf("no app declares a stage: there is no pipeline")
+	}
+	// after returns the first chain stage after t, if any.
+	after := func(t flows.TableID) (flows.TableID, bool) {
+		for _, c := range chain {
+			if c > t {
+				return c, true
+			}
+		}
+		return 0, false
 	}
 	var out []flows.Stage
 	if order[0] != 0 {
-		out = append(out, flows.Stage{Table: 0, Name: IngressStage, Owner: flows.AppBaseline, Next: []flows.TableID{order[0]}})
+		out = append(out, flows.Stage{Table: 0, Name: IngressStage, Owner: flows.AppBaseline, Next: []flows.TableID{chain[0]}})
 	}
-	for i, t := range order {
+	for _, t := range order {
 		s := r.owner[t]
 		decl := declared(s, t)
-		st := flows.Stage{Table: t, Name: decl.Name, Owner: s.ID}
-		if i+1 < len(order) {
-			st.Next = append(st.Next, order[i+1])
+		st := flows.Stage{Table: t, Name: decl.Name, Owner: s.ID, Internal: decl.Internal}
+		if n, ok := after(t); ok {
+			st.Next = append(st.Next, n)
 		}
 		for _, n := range decl.Next {
 			to, ok := tables[n]
@@ -123,6 +139,8 @@ func (r *Registry) compose(stages map[string]*Spec, tables map[string]flows.Tabl
 			case to <= t:
 				return fmt.Errorf("app %s, stage %s (table %d): successor %s (table %d, app %s) does not come after it: a cycle",
 					s.Name, decl.Name, t, n, to, stages[n].Name)
+			case stages[n] != s && declared(stages[n], to).Internal:
+				return fmt.Errorf("app %s, stage %s: successor %s is internal to app %s", s.Name, decl.Name, n, stages[n].Name)
 			}
 			if !slices.Contains(st.Next, to) {
 				st.Next = append(st.Next, to)
@@ -139,8 +157,9 @@ func (r *Registry) compose(stages map[string]*Spec, tables map[string]flows.Tabl
 	return nil
 }
 
-// NextStage may be named in Table.Next for clarity: the stage that
-// follows in table order, which is always a successor.
+// NextStage may be named in Table.Next for clarity: the first
+// non-internal stage that follows in table order, which is always a
+// successor.
 const NextStage = "next"
 
 func declared(s *Spec, t flows.TableID) Table {
@@ -229,7 +248,8 @@ func section(s Spec, cfg config.Config) any {
 
 // Baseline returns the table-miss entry of every stage under generation
 // gen: the owner's Miss while it runs under cfg, else a pass-through to
-// the next stage (a drop in the last).
+// the next non-internal stage (a drop in the last, and in internal
+// stages).
 func (r *Registry) Baseline(gen uint16, cfg config.Config) []flows.Flow {
 	stages := r.pipeline.Stages()
 	var out []flows.Flow
@@ -242,10 +262,32 @@ func (r *Registry) Baseline(gen uint16, cfg config.Config) []flows.Flow {
 		switch {
 		case miss != nil:
 			f.Actions = miss
-		case i+1 < len(stages):
-			f.Goto = stages[i+1].Table
+		case st.Internal:
+		default:
+			for _, n := range stages[i+1:] {
+				if !n.Internal {
+					f.Goto = n.Table
+					break
+				}
+			}
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// AppPorts returns the interfaces the apps enabled under cfg own on the
+// hosts' mesh bridges, each with its app's name.
+func (r *Registry) AppPorts(cfg config.Config) []topo.AppPort {
+	var out []topo.AppPort
+	for _, s := range r.specs {
+		if s.Ports == nil || !r.Enabled(s, cfg) {
+			continue
+		}
+		for _, p := range s.Ports(section(s, cfg)) {
+			p.App = s.Name
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -53,6 +53,11 @@ func TestNewRegistryRefuses(t *testing.T) {
 				return s
 			}()}, "apps alpha and beta both read config section apps.alpha"},
 		{"no New", []Spec{{Name: "beta", ID: 3}}, "app beta: no New"},
+		{"another app's internal stage", []Spec{
+			spec("alpha", 2, Table{Name: "one", ID: 10, Next: []string{"two_in"}}),
+			spec("beta", 3, Table{Name: "two", ID: 20}, Table{Name: "two_in", ID: 21, Internal: true})},
+			"app alpha, stage one: successor two_in is internal to app beta"},
+		{"only internal stages", []Spec{spec("beta", 3, Table{Name: "two_in", ID: 21, Internal: true})}, "no app declares a stage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,6 +162,57 @@ func TestStartNamesTheFailingApp(t *testing.T) {
 	}
 	if _, err := r.Start(config.Default(), Env{}); err == nil || err.Error() != "app bad: cannot open its table" {
 		t.Errorf("Start error %v", err)
+	}
+}
+
+// TestInternalStages checks an app's internal tables stay out of the
+// chain: the stage before them jumps past them, "next" from inside them
+// is the following chain stage, and their table-miss drops.
+func TestInternalStages(t *testing.T) {
+	r, err := NewRegistry(
+		spec("alpha", 2, Table{Name: "one", ID: 10}, Table{Name: "three", ID: 30}),
+		spec("beta", 3, Table{Name: "two", ID: 20, Next: []string{"two_b"}},
+			Table{Name: "two_a", ID: 21, Internal: true, Next: []string{"next"}},
+			Table{Name: "two_b", ID: 22, Internal: true, Next: []string{"two_c"}},
+			Table{Name: "two_c", ID: 23, Internal: true, Miss: []flows.Action{flows.ToController}}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.Pipeline()
+	env := Env{Pipeline: p}
+	if got := env.Next("one"); got != 20 {
+		t.Errorf("Next(one) = %d, want 20 (two)", got)
+	}
+	if got := env.Next("two"); got != 30 {
+		t.Errorf("Next(two) = %d, want 30: internal tables are not next", got)
+	}
+	if got := env.Next("two_a"); got != 30 {
+		t.Errorf("Next(two_a) = %d, want 30", got)
+	}
+	for _, c := range []struct {
+		from, to flows.TableID
+		ok       bool
+	}{{10, 20, true}, {10, 21, false}, {20, 30, true}, {20, 22, true}, {20, 21, false}, {21, 30, true}, {22, 23, true}, {23, 30, true}} {
+		if got := p.GotoAllowed(c.from, c.to); got != c.ok {
+			t.Errorf("GotoAllowed(%d, %d) = %v, want %v", c.from, c.to, got, c.ok)
+		}
+	}
+	miss := map[flows.TableID]flows.Flow{}
+	for _, f := range r.Baseline(1, config.Default()) {
+		miss[f.Table] = f
+	}
+	if f := miss[20]; f.Goto != 30 {
+		t.Errorf("miss of two goes to %d, want 30", f.Goto)
+	}
+	if f := miss[21]; f.Goto != 0 || len(f.Actions) != 0 {
+		t.Errorf("miss of internal two_a = %v, want a drop", f)
+	}
+	if f := miss[23]; len(f.Actions) != 1 {
+		t.Errorf("miss of two_c = %v, want its declared Miss", f)
+	}
+	if f := miss[10]; f.Goto != 20 {
+		t.Errorf("miss of one goes to %d, want 20", f.Goto)
 	}
 }
 

@@ -49,6 +49,12 @@ type Spec struct {
 	// Commands returns the app's CLI subcommands (they talk to the API;
 	// see package cli); nil for none.
 	Commands func() []*cobra.Command
+	// Ports returns, from the decoded section, the interfaces the app
+	// owns on hosts' mesh bridges (Host and Name of each; App is filled
+	// in): the OVSDB side adds them to the bridge, marked as ovsmesh's,
+	// and ClassifyPorts keeps them out of every other app's way. Nil
+	// for none; only asked of enabled apps.
+	Ports func(cfg any) []topo.AppPort
 }
 
 // Table declares one stage an app owns.
@@ -65,6 +71,12 @@ type Table struct {
 	// nil passes packets to the next stage (and drops them in the last).
 	// The controller installs it under the baseline cookie.
 	Miss []flows.Action
+	// Internal marks a table only the app's own tables reach (by goto or
+	// by a ct action's recirculation): the stage before it in table
+	// order skips it, its Next may name "next" for the first
+	// non-internal stage after it, no other app may name it, and its
+	// table-miss drops unless Miss says otherwise.
+	Internal bool
 }
 
 // RouteProvider is implemented by apps that serve API endpoints.
@@ -96,6 +108,10 @@ type Env struct {
 	Registerer prometheus.Registerer
 	// Clock is the app's time source; nil means RealClock.
 	Clock Clock
+	// Meters are the packet-in meters the controller keeps on every
+	// switch; an app copies a port's packets to the controller through
+	// CopyToController. The zero value keeps none.
+	Meters controller.Meters
 	// AppName names a cookie's app byte (Registry.AppName); set by
 	// Start.
 	AppName func(flows.AppID) string
@@ -126,15 +142,14 @@ func (e Env) Stage(name string) flows.TableID {
 	return s.Table
 }
 
-// Next returns the table of the stage after the one named name: where a
-// flow goes to "my next stage". It panics like Stage, and when name is
-// the last stage.
+// Next returns the table of the first non-internal stage after the one
+// named name: where a flow goes to "my next stage". It panics like
+// Stage, and when nothing follows.
 func (e Env) Next(name string) flows.TableID {
 	t := e.Stage(name)
-	stages := e.Pipeline.Stages()
-	for i, s := range stages {
-		if s.Table == t && i+1 < len(stages) {
-			return stages[i+1].Table
+	for _, s := range e.Pipeline.Stages() {
+		if s.Table > t && !s.Internal {
+			return s.Table
 		}
 	}
 	panic(fmt.Sprintf("apps: stage %q is the last stage", name))

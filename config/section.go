@@ -31,6 +31,14 @@ type Validator interface {
 	Validate() error
 }
 
+// CoreValidator is implemented by section types whose values must agree
+// with the core settings (a host name that must be one of hosts, say).
+// ValidateCore runs after Validate, once the core settings are valid;
+// errors are reported as Validate's are.
+type CoreValidator interface {
+	ValidateCore(core *Config) error
+}
+
 // FieldErr returns a validation error for the field at path (YAML keys
 // and "[i]" indexes, relative to the section being validated) saying
 // msg.
@@ -183,28 +191,35 @@ func (c *Config) decodeNested(first string, n *yaml.Node) error {
 	return nil
 }
 
-// validateSections runs each section's Validator, prefixing the
-// section's path to the errors.
+// validateSections runs each section's Validator, then its
+// CoreValidator, prefixing the section's path to the errors.
 func (c *Config) validateSections(sections []Section) error {
 	for _, s := range sections {
-		v, ok := c.sections[s.Path].(Validator)
-		if !ok {
-			continue
+		v := c.sections[s.Path]
+		if val, ok := v.(Validator); ok {
+			if err := val.Validate(); err != nil {
+				return sectionErr(s.Path, err)
+			}
 		}
-		err := v.Validate()
-		if err == nil {
-			continue
+		if cv, ok := v.(CoreValidator); ok {
+			if err := cv.ValidateCore(c); err != nil {
+				return sectionErr(s.Path, err)
+			}
 		}
-		prefix := strings.Split(s.Path, ".")
-		var fe *FieldError
-		if errors.As(err, &fe) {
-			fe.path = append(slices.Clone(prefix), fe.path...)
-			fe.Field = joinPath(fe.path)
-			return fe
-		}
-		return &FieldError{Field: s.Path, Msg: err.Error(), path: prefix}
 	}
 	return nil
+}
+
+// sectionErr places a section validator's error at the section's path.
+func sectionErr(path string, err error) error {
+	prefix := strings.Split(path, ".")
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		fe.path = append(slices.Clone(prefix), fe.path...)
+		fe.Field = joinPath(fe.path)
+		return fe
+	}
+	return &FieldError{Field: path, Msg: err.Error(), path: prefix}
 }
 
 // setPath puts value under the keys of path in the mapping root

@@ -109,3 +109,22 @@ func appendActions(b []byte, actions []Action) []byte {
 	}
 	return b
 }
+
+// DecNwTTL is OFPAT_DEC_NW_TTL (OpenFlow 1.3.5 §7.2.5): decrement the
+// IPv4 TTL, as a router does. OVS drops a packet whose TTL would reach
+// 0 (and sends it to controllers that asked for OFPR_INVALID_TTL
+// packet-ins, which ovsmesh does not). ovs-ofctl prints "dec_ttl".
+type DecNwTTL struct{}
+
+// ofpatDecNwTTL is the action type OFPAT_DEC_NW_TTL.
+const ofpatDecNwTTL uint16 = 24
+
+// appendTo appends ofp_action_generic: type 24, length 8, 4 pad bytes.
+func (DecNwTTL) appendTo(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, ofpatDecNwTTL)
+	b = binary.BigEndian.AppendUint16(b, 8)
+	return append(b, 0, 0, 0, 0)
+}
+
+// String renders "dec_ttl".
+func (DecNwTTL) String() string { return "dec_ttl" }

@@ -237,6 +237,9 @@ func TestDecodeMatchFields(t *testing.T) {
 		flowARP.Match,
 		{InPort: PortLocal, Metadata: 0xdead, MetadataMask: ^uint64(0), EthType: EthTypeIPv4},
 		{ARPTPA: netip.MustParseAddr("192.0.2.1")},
+		{EthType: EthTypeIPv4, IPProto: IPProtoTCP, IPv4Src: netip.MustParsePrefix("10.0.0.0/8"),
+			IPv4Dst: netip.MustParsePrefix("198.18.200.1/32"), TPSrc: 1024, TPDst: 80, CTState: CTNew | CTTrk, CTStateMask: CTNew | CTTrk | CTInv},
+		{EthType: EthTypeIPv4, IPProto: IPProtoUDP, TPSrc: 53, TPDst: 5353},
 	} {
 		b := m.appendTo(nil)
 		got, n, err := decodeMatch(b)

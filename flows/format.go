@@ -80,6 +80,8 @@ func formatAction(typ uint16, a []byte) (string, bool) {
 	switch {
 	case typ == 0 && n >= 10: // OFPAT_OUTPUT: port u32, max_len u16
 		return Output{Port: OFPort(binary.BigEndian.Uint32(a[4:])), MaxLen: binary.BigEndian.Uint16(a[8:])}.String(), true
+	case typ == ofpatDecNwTTL:
+		return DecNwTTL{}.String(), true
 	case typ == 22 && n >= 8: // OFPAT_GROUP
 		return fmt.Sprintf("group:%d", binary.BigEndian.Uint32(a[4:])), true
 	case typ == 25: // OFPAT_SET_FIELD

@@ -469,9 +469,63 @@ var nxCases = []actionCase{
 	},
 }
 
+// routerCases are the actions of the NAT gateway's routed paths.
+var routerCases = []actionCase{
+	{
+		// NXAST_CONTROLLER2 with one property, NXAC2PT_METER_ID.
+		name: "controller-metered", action: ToControllerMetered{Meter: 3},
+		text: "controller(meter_id=3)",
+		want: []byte{
+			0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 0x25, // experimenter, len 24, NX, subtype 37
+			0, 0, 0, 0, 0, 0, // zeros
+			0x00, 0x05, 0x00, 0x08, 0x00, 0x00, 0x00, 0x03, // NXAC2PT_METER_ID 3
+		},
+	},
+	{
+		// NXAST_REG_LOAD of 0 into metadata bit 0: ofs_nbits 0<<6|0,
+		// the OXM_OF_METADATA header, value 0.
+		name: "clear-metadata-bit", action: ClearMetadata(MetaFromTunnel),
+		text: "load:0->OXM_OF_METADATA[0]",
+		want: []byte{
+			0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 0x07, // experimenter, len 24, NX, subtype 7
+			0x00, 0x00, // ofs 0, n_bits 1
+			0x80, 0x00, 0x04, 0x08, // OXM_OF_METADATA
+			0, 0, 0, 0, 0, 0, 0, 0, // value 0
+		},
+	},
+	{
+		name: "load-reg-bits", action: Load{Dst: FieldReg3, Ofs: 4, NBits: 8, Value: 0xab},
+		text: "load:0xab->NXM_NX_REG3[4..11]",
+		want: []byte{
+			0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 0x07,
+			0x01, 0x07, // ofs 4 << 6 | 7
+			0x00, 0x01, 0x06, 0x04, // NXM_NX_REG3
+			0, 0, 0, 0, 0, 0, 0, 0xab,
+		},
+	},
+	{
+		// §7.2.5 OFPAT_DEC_NW_TTL: ofp_action_generic, 8 bytes.
+		name: "dec-ttl", prereq: "ip", action: DecNwTTL{},
+		text: "dec_ttl",
+		want: []byte{0x00, 0x18, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00},
+	},
+	{
+		// OFPAT_SET_FIELD carrying the NXM_OF_IN_PORT header (class
+		// 0x0000, field 0, 2 bytes), value 0: what ovs-ofctl sends.
+		name: "clear-in-port", action: ClearInPort(),
+		text: "set_field:0->in_port",
+		want: []byte{
+			0x00, 0x19, 0x00, 0x10, // OFPAT_SET_FIELD, len 16
+			0x00, 0x00, 0x00, 0x02, // NXM_OF_IN_PORT
+			0x00, 0x00, // 0
+			0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // pad
+		},
+	},
+}
+
 // allActionCases is every set_field and Nicira case.
 func allActionCases() []actionCase {
-	return append(append([]actionCase(nil), setFieldCases...), nxCases...)
+	return append(append(append([]actionCase(nil), setFieldCases...), nxCases...), routerCases...)
 }
 
 // TestActionGolden checks every action's bytes, length field and text.

@@ -240,6 +240,20 @@ func SetIPv4Src(ip netip.Addr) SetField { return setIPv4(FieldIPv4Src, ip) }
 // "set_field:10.0.0.1->ip_dst". It panics unless ip is IPv4.
 func SetIPv4Dst(ip netip.Addr) SetField { return setIPv4(FieldIPv4Dst, ip) }
 
+// fieldInPortSet is in_port as OVS writes it with set_field in
+// OpenFlow 1.3: the 16-bit NXM_OF_IN_PORT header (class 0x0000) in
+// place of an OXM (OpenFlow forbids setting OXM_OF_IN_PORT, and OVS
+// refuses it with OFPBAC_BAD_SET_ARGUMENT; ovs-fields(7) lists in_port
+// as writable).
+var fieldInPortSet = Field{name: "in_port", nxmName: "NXM_OF_IN_PORT", oxm: tlvHeader(nxmClass0, 0, 2), bits: 16}
+
+// ClearInPort sets in_port to 0, no port: "set_field:0->in_port". A
+// packet may then be output to the port it came in on, which OVS never
+// does otherwise (OpenFlow 1.3.5 §7.2.1 wants output:IN_PORT for that):
+// the NAT gateway sends a routed packet back into the tunnel it came
+// from when its destination lives on the host it came from.
+func ClearInPort() SetField { return SetField{field: fieldInPortSet} }
+
 // SetTCPSrc sets the TCP source port (OXM_OF_TCP_SRC):
 // "set_field:80->tcp_src".
 func SetTCPSrc(port uint16) SetField { return SetField{field: FieldTCPSrc, value: uint64(port)} }

@@ -90,6 +90,41 @@ var stringCases = []stringCase{
 		name: "ip-full-metadata", flow: Flow{Match: Match{EthType: EthTypeIPv4, Metadata: 0x10, MetadataMask: ^uint64(0)}},
 		dump: " cookie=0x0, duration=1s, table=0, n_packets=3, n_bytes=300, priority=0,ip,metadata=0x10 actions=drop",
 	},
+	{
+		name: "ct-state-tcp-nw-tp",
+		flow: Flow{
+			Table: 22, Priority: 200,
+			Match: Match{
+				EthType: EthTypeIPv4, IPProto: IPProtoTCP, CTState: CTNew | CTTrk, CTStateMask: CTNew | CTTrk,
+				IPv4Dst: netip.MustParsePrefix("198.18.200.1/32"), TPDst: 8080,
+			},
+			Actions: []Action{CT{Commit: true, Zone: 101, Recirc: true, Table: 25,
+				NAT: &NAT{Kind: NATDst, AddrMin: netip.MustParseAddr("10.0.1.1"), PortMin: 80}}},
+		},
+		dump: " cookie=0x0, duration=1s, table=22, n_packets=3, n_bytes=300, priority=200,ct_state=+new+trk,tcp,nw_dst=198.18.200.1,tp_dst=8080 actions=ct(commit,table=25,zone=101,nat(dst=10.0.1.1:80))",
+	},
+	{
+		name: "ct-state-minus-udp-prefix",
+		flow: Flow{
+			Table: 23, Priority: 190,
+			Match: Match{
+				InPort: 4, EthType: EthTypeIPv4, IPProto: IPProtoUDP, CTState: CTEst | CTTrk, CTStateMask: CTEst | CTTrk | CTRpl,
+				IPv4Src: netip.MustParsePrefix("10.0.0.0/8"), TPSrc: 53,
+			},
+			Actions: []Action{SetEthDst(mac("02:00:00:00:01:02")), DecNwTTL{}, ClearInPort(), Output{Port: 4}},
+		},
+		dump: " cookie=0x0, duration=1s, table=23, n_packets=3, n_bytes=300, priority=190,ct_state=+est-rpl+trk,udp,in_port=4,nw_src=10.0.0.0/8,tp_src=53 actions=set_field:02:00:00:00:01:02->eth_dst,dec_ttl,set_field:0->in_port,output:4",
+	},
+	{
+		name: "icmp-and-other-proto",
+		flow: Flow{Table: 20, Priority: 5, Match: Match{EthType: EthTypeIPv4, IPProto: IPProtoICMP, IPv4Src: netip.MustParsePrefix("10.1.0.0/16")}},
+		dump: " cookie=0x0, duration=1s, table=20, n_packets=3, n_bytes=300, priority=5,icmp,nw_src=10.1.0.0/16 actions=drop",
+	},
+	{
+		name: "ip-proto-number",
+		flow: Flow{Table: 20, Priority: 5, Match: Match{EthType: EthTypeIPv4, IPProto: 47, IPv4Dst: netip.MustParsePrefix("10.2.3.4/32")}},
+		dump: " cookie=0x0, duration=1s, table=20, n_packets=3, n_bytes=300, priority=5,ip,nw_dst=10.2.3.4,nw_proto=47 actions=drop",
+	},
 }
 
 func TestFlowString(t *testing.T) {

@@ -26,6 +26,10 @@ type Stage struct {
 	// Next lists the tables a goto_table (or a packet-out's resubmit) of
 	// a flow in this table may name, each higher than Table.
 	Next []TableID
+	// Internal marks a table its app reaches only from its own tables
+	// (a goto, or a ct action's recirculation): it is not in the chain
+	// of stages, so the stage before it never jumps to it as "next".
+	Internal bool
 }
 
 // Pipeline is the composed table graph (Faucet's valve_table idea):
@@ -130,18 +134,42 @@ func (p *Pipeline) Check(m Message) error {
 		if f.Goto != 0 && !p.GotoAllowed(f.Table, f.Goto) {
 			return fmt.Errorf("flow in %s: goto_table %s (%d) is not a declared successor", p.Name(f.Table), p.Name(f.Goto), f.Goto)
 		}
-		return p.checkActions(f.Actions)
+		return p.checkActions(f.Table, f.Actions)
 	case PacketOut:
-		return p.checkActions(m.Actions)
+		return p.checkActions(TableAll, m.Actions)
 	}
 	return nil
 }
 
-func (p *Pipeline) checkActions(actions []Action) error {
+// checkActions checks the tables actions jump to from table from (a
+// flow's table; TableAll for a packet-out): a resubmit must name a
+// stage; a ct recirculation must name a declared successor of from or a
+// table of from's owner (it may go back, as a recirculation is a new
+// pass, bounded by the switch).
+func (p *Pipeline) checkActions(from TableID, actions []Action) error {
 	for _, a := range actions {
-		if r, ok := a.(Resubmit); ok && r.Table != TableCurrent {
-			if _, ok := p.Stage(r.Table); !ok {
-				return fmt.Errorf("resubmit to %s: not a stage of the pipeline", r.Table)
+		switch a := a.(type) {
+		case Resubmit:
+			if a.Table == TableCurrent {
+				continue
+			}
+			if _, ok := p.Stage(a.Table); !ok {
+				return fmt.Errorf("resubmit to %s: not a stage of the pipeline", a.Table)
+			}
+		case CT:
+			if !a.Recirc {
+				continue
+			}
+			to, ok := p.Stage(a.Table)
+			if !ok {
+				return fmt.Errorf("ct recirculation to %s: not a stage of the pipeline", a.Table)
+			}
+			if from == TableAll || p.GotoAllowed(from, a.Table) {
+				continue
+			}
+			if st, _ := p.Stage(from); st.Owner != to.Owner {
+				return fmt.Errorf("ct recirculation from %s to %s (%d): another app's table that is not a declared successor",
+					p.Name(from), to.Name, a.Table)
 			}
 		}
 	}
@@ -172,7 +200,11 @@ func (p *Pipeline) Markdown(appName func(AppID) string) string {
 		if len(next) == 0 {
 			next = []string{"—"}
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", s.Table, s.Name, appName(s.Owner), strings.Join(next, ", "))
+		name := s.Name
+		if s.Internal {
+			name += " (internal)"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", s.Table, name, appName(s.Owner), strings.Join(next, ", "))
 	}
 	return b.String()
 }

@@ -65,6 +65,15 @@ func TestPipelineCheck(t *testing.T) {
 		{"resubmit to a stage", PacketOut{Actions: []Action{Resubmit{Table: TableARPResponder}}}, ""},
 		{"resubmit to no stage", PacketOut{Actions: []Action{Resubmit{Table: 9}}}, "resubmit to table(9): not a stage"},
 		{"resubmit in a flow", AddFlow(Flow{Table: TableL2, Actions: []Action{Resubmit{Table: 200}}}), "resubmit to table(200)"},
+		{"ct recirculation back into the same app", AddFlow(Flow{Table: TableL2, Match: Match{EthType: EthTypeIPv4},
+			Actions: []Action{CT{Recirc: true, Table: TableClassify}}}), ""},
+		{"ct recirculation to a declared successor", AddFlow(Flow{Table: TableClassify, Match: Match{EthType: EthTypeIPv4},
+			Actions: []Action{CT{Recirc: true, Table: TableARP}}}), ""},
+		{"ct recirculation into another app", AddFlow(Flow{Table: TableClassify, Match: Match{EthType: EthTypeIPv4},
+			Actions: []Action{CT{Recirc: true, Table: TableARPResponder}}}), "ct recirculation from classify to arp_responder (2): another app's table"},
+		{"ct recirculation to no stage", AddFlow(Flow{Table: TableL2, Actions: []Action{CT{Recirc: true, Table: 9}}}), "ct recirculation to table(9)"},
+		{"ct without recirculation", AddFlow(Flow{Table: TableL2, Actions: []Action{CT{Commit: true}}}), ""},
+		{"ct in a packet-out", PacketOut{Actions: []Action{CT{Recirc: true, Table: TableARPResponder}}}, ""},
 		{"other messages pass", BarrierRequest{}, ""},
 	}
 	for _, tc := range tests {

@@ -19,7 +19,9 @@ type Options struct {
 	// labs (or a lab and a leftover) do not collide: 1 to 10 lower-case
 	// letters and digits, starting with a letter. Default "om".
 	Prefix string `json:"prefix"`
-	// Hosts is the number of host namespaces, 1 to 32.
+	// Hosts is the number of host namespaces, 1 to 250 (host I gets
+	// the management address 198.19.Slot.I and the underlay address
+	// 198.18.0.I, so a slot's /24 bounds it).
 	Hosts int `json:"hosts"`
 	// Guests is the number of guests per host at start, 0 to 32.
 	Guests int `json:"guests"`
@@ -37,6 +39,13 @@ type Options struct {
 	// with the controller at 198.19.Slot.254. Labs that run at the same
 	// time need different slots and prefixes.
 	Slot int `json:"slot"`
+	// TLS brings the lab up with TLS on OpenFlow and OVSDB: a CA and the
+	// controller's certificate in DIR/pki (PKIDir), a certificate per
+	// host in its directory (Host.TLSFiles) named in its SSL row,
+	// ovsdb-server on pssl: with its SSL options from that row, and an
+	// ovsmesh.yaml with the tls section, an ssl: listener and target,
+	// ssl: OVSDB addresses and each host's tls paths.
+	TLS bool `json:"tls"`
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger `json:"-"`
 }
@@ -56,7 +65,7 @@ const (
 	// on the controller address.
 	APIPort = 9633
 
-	maxHosts  = 32
+	maxHosts  = 250
 	maxGuests = 32
 	// maxGuestNumber bounds J in guest names hIgJ (AddGuest can exceed
 	// maxGuests).
@@ -104,8 +113,8 @@ func (o *Options) validate() error {
 	case o.Slot < 0 || o.Slot > 250:
 		return fmt.Errorf("lab options: slot %d: want 0 to 250", o.Slot)
 	}
-	// The longest unix socket is DIR/hNN/vswitchd.ctl or a bridge's .mgmt.
-	if n := len(filepath.Join(o.Dir, "h32", "br-phy.snoop")); n > 100 {
+	// The longest unix socket is DIR/hNNN/vswitchd.ctl or a bridge's .mgmt.
+	if n := len(filepath.Join(o.Dir, hostName(maxHosts), "br-phy.snoop")); n > 100 {
 		return fmt.Errorf("lab options: dir %q is too long for unix socket paths (%d bytes, limit 100)", o.Dir, n)
 	}
 	return nil

@@ -68,7 +68,7 @@ func plan(o Options) *state {
 			Name: hostName(i), Index: i, NS: nsName(p, hostName(i)),
 			Dir:    filepath.Join(o.Dir, hostName(i)),
 			MgmtIP: MgmtIP(o.Slot, i), UnderlayIP: UnderlayIP(i),
-			PIDs: map[Daemon]int{},
+			PIDs: map[Daemon]int{}, TLS: o.TLS,
 		}
 		st.Hosts = append(st.Hosts, h)
 		st.addNS(h.NS)
@@ -130,6 +130,11 @@ func checkFree(ctx context.Context, st *state) error {
 
 func (l *Lab) up(ctx context.Context) error {
 	o := l.Options()
+	if o.TLS {
+		if err := l.upPKI(o); err != nil {
+			return err
+		}
+	}
 	if err := l.upNetworks(ctx, o); err != nil {
 		return err
 	}
@@ -287,6 +292,9 @@ func (l *Lab) startOVS(ctx context.Context, h Host) error {
 	if _, err := l.VSCtl(ctx, h.Name, "--no-wait", "init"); err != nil {
 		return fail("init db", err)
 	}
+	if err := l.upHostTLS(ctx, h); err != nil {
+		return err
+	}
 	if err := l.Start(ctx, h.Name, Vswitchd); err != nil {
 		return err
 	}
@@ -310,13 +318,19 @@ func (l *Lab) setupPhy(ctx context.Context, h Host) error {
 	// Seed the userspace tunnel neighbour cache with every peer's br-phy
 	// MAC (they are deterministic). Otherwise the first packet to each
 	// peer is dropped while OVS resolves it, and a guest's first ARP
-	// waits a one-second retransmit.
+	// waits a one-second retransmit. One unixctl connection carries all
+	// N-1 entries: an ovs-appctl process each made this step O(hosts²)
+	// process starts for the lab.
+	ac, err := dialAppctl(ctx, h.CtlSocket(Vswitchd))
+	if err != nil {
+		return fail("tunnel neighbours", err)
+	}
+	defer ac.close()
 	for _, p := range l.Hosts() {
 		if p.Name == h.Name {
 			continue
 		}
-		if _, err := run(ctx, nil, "ovs-appctl", "-t", h.CtlSocket(Vswitchd), "tnl/neigh/set", phyBridge,
-			p.UnderlayIP.String(), phyMAC(p.Index).String()); err != nil {
+		if _, err := ac.call(ctx, "tnl/neigh/set", phyBridge, p.UnderlayIP.String(), phyMAC(p.Index).String()); err != nil {
 			return fail("tunnel neighbour", err)
 		}
 	}

@@ -44,7 +44,11 @@ type Bridge struct {
 // the Controller rows. It reports whether anything was written. Errors
 // wrap ErrNoRoot or ErrTransact.
 func (c *Conn) EnsureBridge(ctx context.Context, b Bridge) (changed bool, err error) {
-	s := c.snapshot()
+	return c.ensureBridge(ctx, c.snapshot(), b)
+}
+
+// ensureBridge is EnsureBridge against snapshot s.
+func (c *Conn) ensureBridge(ctx context.Context, s *snapshot, b Bridge) (changed bool, err error) {
 	if s.root == nil {
 		return false, fmt.Errorf("ensure bridge %s: %w", b.Name, ErrNoRoot)
 	}

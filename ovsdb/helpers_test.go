@@ -24,7 +24,7 @@ import (
 // startServer runs libovsdb's in-process OVSDB server with the vswitch
 // schema on a unix socket in a temp dir, with the Open_vSwitch root row in
 // place, and returns its address.
-func startServer(t *testing.T) string {
+func startServer(t testing.TB) string {
 	t.Helper()
 	full, err := vswitchd.FullDatabaseModel()
 	if err != nil {
@@ -62,7 +62,7 @@ func startServer(t *testing.T) string {
 }
 
 // dialTest opens a Conn for the test to inspect and change the database.
-func dialTest(t *testing.T, addr string) *Conn {
+func dialTest(t testing.TB, addr string) *Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -74,7 +74,7 @@ func dialTest(t *testing.T, addr string) *Conn {
 	return c
 }
 
-func mustTransact(t *testing.T, c *Conn, ops ...libovsdb.Operation) {
+func mustTransact(t testing.TB, c *Conn, ops ...libovsdb.Operation) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -85,7 +85,7 @@ func mustTransact(t *testing.T, c *Conn, ops ...libovsdb.Operation) {
 
 // eventually polls f every 20ms until it returns nil, failing the test
 // with what was awaited and f's last error after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+func eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -103,7 +103,7 @@ func eventually(t *testing.T, timeout time.Duration, what string, f func() error
 }
 
 // waitFor polls the test Conn's replica until check passes.
-func waitFor(t *testing.T, c *Conn, what string, check func(*snapshot) error) {
+func waitFor(t testing.TB, c *Conn, what string, check func(*snapshot) error) {
 	t.Helper()
 	eventually(t, 5*time.Second, what, func() error { return check(c.snapshot()) })
 }

@@ -16,6 +16,8 @@ type metrics struct {
 	disconnects    *prometheus.CounterVec
 	transactErrors *prometheus.CounterVec
 	repairs        *prometheus.CounterVec
+	passes         *prometheus.CounterVec
+	converged      *prometheus.GaugeVec
 	overlayMTU     prometheus.Gauge
 }
 
@@ -32,19 +34,22 @@ func newMetrics() *metrics {
 		disconnects:    counter("disconnects_total", "OVSDB sessions lost after being established."),
 		transactErrors: counter("transact_errors_total", "OVSDB transactions that failed or returned operation errors."),
 		repairs:        counter("repairs_total", "Committed transactions that repaired drift after the host had converged."),
+		passes:         counter("reconcile_passes_total", "Completed reconcile passes over the host (each reads the replica once; most write nothing)."),
+		converged: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "converged",
+			Help: "1 once a reconcile pass on the current session and configuration found nothing to change, else 0."}, []string{"host"}),
 		overlayMTU: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "overlay_mtu_bytes",
 			Help: "Largest guest MTU that fits the mesh tunnels: underlay MTU minus tunnel overhead."}),
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs, m.overlayMTU}
+	return []prometheus.Collector{m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs, m.passes, m.converged, m.overlayMTU}
 }
 
 // forget drops the series of a host that left the configuration.
 func (m *metrics) forget(host string) {
 	for _, v := range []interface{ DeleteLabelValues(...string) bool }{
-		m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs,
+		m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs, m.passes, m.converged,
 	} {
 		v.DeleteLabelValues(host)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,21 +23,42 @@ type Publisher interface {
 	SetTunnelOFPort(host, peer string, ofport int32)
 }
 
+// BatchPublisher is a Publisher that also takes every OFPort change of one
+// reconcile pass of a host in one call; the Manager then calls
+// SetTunnelOFPorts instead of SetTunnelOFPort once per peer. A publisher
+// that persists each host's tunnel map does one write per pass instead of
+// one per peer (O(peers) instead of O(peers²) per host while a mesh
+// converges).
+type BatchPublisher interface {
+	Publisher
+	// SetTunnelOFPorts records, for host, the OFPort of the tunnel towards
+	// each peer in ports; ofport <= 0 forgets it. ports is not used after
+	// the call returns.
+	SetTunnelOFPorts(host string, ports map[string]int32)
+}
+
 // Options configures a Manager. Zero durations take the defaults below.
 type Options struct {
 	// Mesh is the bridge and tunnel configuration (bridge name,
 	// datapath_type, tunnel type, tunnel key, underlay MTU).
 	Mesh config.Mesh
-	// Targets are the OpenFlow controller targets (tcp:IP:PORT) written
-	// into every mesh bridge's Controller rows.
+	// Targets are the OpenFlow controller targets (tcp:IP:PORT,
+	// ssl:IP:PORT) written into the mesh bridges' Controller rows: a
+	// host with TLS files (topo.Host.TLS) gets the ssl: ones, written
+	// after its SSL row, the others the tcp: ones (see hostTargets).
 	Targets []string
 	// PacketInRate (packets/s) and PacketInBurst (packets) bound the
 	// packet-ins each switch sends; see Bridge. 0 means no limit.
 	PacketInRate, PacketInBurst int
+	// TLS configures the sessions of hosts whose OVSDB address is
+	// ssl:IP:PORT (normally the tls section's *pki.Loader); required
+	// when there is one.
+	TLS ClientTLS
 	// Hosts are the mesh members; each gets tunnels to all the others.
 	Hosts []topo.Host
 	// Publisher receives connection state and tunnel OFPorts; nil
-	// publishes nowhere.
+	// publishes nowhere. A BatchPublisher gets each pass's OFPort changes
+	// in one call.
 	Publisher Publisher
 	// Logger is the package's logger; nil discards. libovsdb's own logs
 	// go to it too, at debug levels.
@@ -54,8 +76,16 @@ type Options struct {
 	// ConnectTimeout bounds one connection attempt (dial, schema and
 	// initial monitor). Default 5s.
 	ConnectTimeout time.Duration
-	// TransactTimeout bounds one transaction. Default 10s.
+	// TransactTimeout bounds one reconcile pass's transactions. Default
+	// 10s.
 	TransactTimeout time.Duration
+	// Debounce is how long a host's monitor must stay quiet after an
+	// update before the host is reconciled, so that a burst of updates
+	// (the rows of one transaction, ovs-vswitchd assigning OpenFlow ports
+	// one by one) costs one pass instead of one each. Under a steady
+	// stream of updates a pass still runs every 10×Debounce. Default
+	// 20ms; resyncs and retries are not delayed.
+	Debounce time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -69,6 +99,7 @@ func (o *Options) setDefaults() {
 	def(&o.RetryMax, 30*time.Second)
 	def(&o.ConnectTimeout, 5*time.Second)
 	def(&o.TransactTimeout, 10*time.Second)
+	def(&o.Debounce, 20*time.Millisecond)
 	if o.RetryMax < o.RetryMin {
 		o.RetryMax = o.RetryMin
 	}
@@ -89,6 +120,11 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("tunnel type %q: want vxlan or gre", o.Mesh.Tunnel))
 	}
 	errs = append(errs, validateHosts(o.Hosts))
+	for _, h := range o.Hosts {
+		if strings.HasPrefix(h.OVSDB, "ssl:") && o.TLS == nil {
+			errs = append(errs, fmt.Errorf("host %s: ovsdb address %q needs a TLS configuration", h.Name, h.OVSDB))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -3,87 +3,87 @@ package ovsdb
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
-// reconcile runs one pass over the host: bridge, then one tunnel port per
-// peer, then removal of owned ports of departed peers, then publishing.
-// Each step is its own transaction; failed steps are joined into the
-// returned error and retried by the caller.
+// reconcile runs one pass over the host against one snapshot of its
+// replica: the bridge, then all tunnel ports in one transaction (one per
+// peer created or fixed, owned ports of departed peers removed), then
+// publishing. A pass that finds nothing to change writes nothing, so the
+// passes that monitor updates trigger cost O(ports) map lookups. Failed
+// steps are joined into the returned error and retried by the caller.
 func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 	hosts, gen := w.m.desired()
+	self, ok := findHost(hosts, w.host.Name)
+	if !ok {
+		return nil // departed; Reload is stopping this worker
+	}
 	if gen != w.gen {
 		// New host list: converge afresh and republish every OFPort, since
 		// topo.Mesh drops the tunnels of hosts that leave.
 		w.gen, w.state.Converged = gen, false
 		clear(w.published)
+		w.setState(w.state.Connected, w.state.LastError)
 	}
-	self, ok := findHost(hosts, w.host.Name)
-	if !ok {
-		return nil // departed; Reload is stopping this worker
-	}
+	defer w.m.metrics.passes.WithLabelValues(w.host.Name).Inc()
 	o := w.m.opts
-	bridge := Bridge{Name: o.Mesh.Bridge, DatapathType: o.Mesh.DatapathType, DPID: self.DPID(), Controllers: o.Targets,
+	bridge := Bridge{Name: o.Mesh.Bridge, DatapathType: o.Mesh.DatapathType, DPID: self.DPID(), Controllers: hostTargets(o.Targets, self),
 		PacketInRate: o.PacketInRate, PacketInBurst: o.PacketInBurst}
-	wrote := 0
-	step := func(what string, f func(context.Context) (bool, error)) error {
-		tctx, cancel := context.WithTimeout(ctx, o.TransactTimeout)
-		defer cancel()
-		changed, err := f(tctx)
-		if errors.Is(err, ErrTransact) {
-			w.m.metrics.transactErrors.WithLabelValues(w.host.Name).Inc()
-		}
-		if changed {
-			wrote++
-			w.noteWrite(what)
-		}
+	s := conn.snapshot()
+	tctx, cancel := context.WithTimeout(ctx, o.TransactTimeout)
+	defer cancel()
+	if err := w.ensureSSL(tctx, conn, s, self); err != nil {
 		return err
 	}
 
-	if err := step("bridge "+bridge.Name, func(ctx context.Context) (bool, error) {
-		return conn.EnsureBridge(ctx, bridge)
-	}); err != nil {
+	changed, err := conn.ensureBridge(tctx, s, bridge)
+	w.countErr(err)
+	if err != nil {
 		return err
 	}
-	if wrote > 0 {
+	if changed {
+		w.noteWrite("bridge " + bridge.Name)
 		// The monitor update for the bridge wakes the next pass, which then
 		// sees the bridge in the replica.
-		w.publish(conn, hosts)
+		w.publish(s, hosts)
 		return nil
 	}
 
-	var errs []error
-	want := map[string]bool{}
+	want := make([]TunnelPort, 0, len(hosts))
 	for _, peer := range hosts {
 		if peer.Name == self.Name {
 			continue
 		}
-		t := TunnelPort{Name: topo.TunnelPortName(peer.Name), Peer: peer.Name, Type: o.Mesh.Tunnel,
-			RemoteIP: peer.TunnelIP, Key: o.Mesh.Key}
-		want[t.Name] = true
-		errs = append(errs, step("tunnel port "+t.Name, func(ctx context.Context) (bool, error) {
-			return conn.EnsureTunnelPort(ctx, bridge.Name, t)
-		}))
+		want = append(want, TunnelPort{Name: topo.TunnelPortName(peer.Name), Peer: peer.Name, Type: o.Mesh.Tunnel,
+			RemoteIP: peer.TunnelIP, Key: o.Mesh.Key})
 	}
-	for _, have := range conn.TunnelPorts(bridge.Name) {
-		if want[have.Name] {
-			continue
-		}
-		w.log.Info("removing tunnel port of departed peer", "port", have.Name, "peer", have.Peer)
-		errs = append(errs, step("remove tunnel port "+have.Name, func(ctx context.Context) (bool, error) {
-			return conn.RemoveTunnelPort(ctx, have.Name)
-		}))
+	res, err := conn.syncTunnelPorts(tctx, s, bridge.Name, want)
+	w.countErr(err)
+	if len(res.Removed) > 0 {
+		w.log.Info("removed tunnel ports of departed peers", "ports", res.Removed)
 	}
-	w.publish(conn, hosts)
-	if err := errors.Join(errs...); err != nil {
+	if res.Changed() {
+		w.noteWrite("tunnel ports: " + res.String())
+	}
+	w.publish(s, hosts)
+	if err != nil {
 		return err
 	}
-	if wrote == 0 && !w.state.Converged {
+	if !res.Changed() && !w.state.Converged {
 		w.state.Converged = true
 		w.setState(true, w.state.LastError)
 	}
 	return nil
+}
+
+// countErr counts a failed transaction in err, if any.
+func (w *worker) countErr(err error) {
+	if errors.Is(err, ErrTransact) {
+		w.m.metrics.transactErrors.WithLabelValues(w.host.Name).Inc()
+	}
 }
 
 // noteWrite counts a committed transaction as a repair when the host had
@@ -99,41 +99,47 @@ func (w *worker) noteWrite(what string) {
 	w.setState(true, w.state.LastError)
 }
 
-// publish reports every peer's tunnel OFPort and warns about interfaces
-// whose MTU exceeds the overlay MTU.
-func (w *worker) publish(conn *Conn, hosts []topo.Host) {
+// publish reports every peer's tunnel OFPort that changed and warns about
+// interfaces whose MTU exceeds the overlay MTU.
+func (w *worker) publish(s *snapshot, hosts []topo.Host) {
 	ofports := map[string]int32{}
-	for _, t := range conn.TunnelPorts(w.m.opts.Mesh.Bridge) {
+	for _, t := range tunnelPorts(s, w.m.opts.Mesh.Bridge) {
 		if t.Name == topo.TunnelPortName(t.Peer) {
 			ofports[t.Peer] = t.OFPort
 		}
 	}
+	changed := map[string]int32{}
 	for _, peer := range hosts {
 		if peer.Name == w.host.Name {
 			continue
 		}
-		p := ofports[peer.Name]
-		if p <= 0 {
-			p = 0
-		}
+		p := max(ofports[peer.Name], 0)
 		if old, ok := w.published[peer.Name]; ok && old == p {
 			continue
 		}
 		w.published[peer.Name] = p
-		if pub := w.m.opts.Publisher; pub != nil {
-			pub.SetTunnelOFPort(w.host.Name, peer.Name, p)
+		changed[peer.Name] = p
+	}
+	if pub := w.m.opts.Publisher; pub != nil && len(changed) > 0 {
+		if bp, ok := pub.(BatchPublisher); ok {
+			bp.SetTunnelOFPorts(w.host.Name, changed)
+		} else {
+			for _, peer := range slices.Sorted(maps.Keys(changed)) {
+				pub.SetTunnelOFPort(w.host.Name, peer, changed[peer])
+			}
 		}
 	}
-	w.checkMTU(conn)
+	w.checkMTU(s)
+	w.publishInterfaces(s)
 }
 
 // checkMTU warns once per interface and MTU value when a non-tunnel
 // interface on the mesh bridge has an MTU above the overlay MTU: guests
 // sending such frames lose them silently inside the tunnel. The bridge's
 // own local interface is not a guest port and is skipped.
-func (w *worker) checkMTU(conn *Conn) {
+func (w *worker) checkMTU(s *snapshot) {
 	limit := w.m.OverlayMTU()
-	for _, i := range conn.bridgeInterfaces(w.m.opts.Mesh.Bridge) {
+	for _, i := range bridgeInterfaces(s, w.m.opts.Mesh.Bridge) {
 		if i.owned || i.name == w.m.opts.Mesh.Bridge || i.mtu <= limit {
 			continue
 		}

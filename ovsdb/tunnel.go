@@ -77,18 +77,9 @@ func (c *Conn) EnsureTunnelPort(ctx context.Context, bridge string, t TunnelPort
 	if !ok {
 		return false, fmt.Errorf("ensure tunnel port %s: bridge %s: %w", t.Name, bridge, ErrNoBridge)
 	}
-	var ops []libovsdb.Operation
-	port, exists := s.portByName[t.Name]
-	switch {
-	case !exists:
-		ops = insertTunnelOps(bridge, t)
-	case !owned(port.ExternalIDs):
-		return false, fmt.Errorf("ensure tunnel port %s: %w", t.Name, ErrNotOwned)
-	default:
-		ops = fixTunnelOps(s, br, port, bridge, t)
-	}
-	if len(ops) == 0 {
-		return false, nil
+	ops, _, err := tunnelPortOps(s, br, t, 0)
+	if err != nil || len(ops) == 0 {
+		return false, err
 	}
 	if err := c.transact(ctx, "ensure tunnel port "+t.Name, ops); err != nil {
 		return false, err
@@ -96,23 +87,41 @@ func (c *Conn) EnsureTunnelPort(ctx context.Context, bridge string, t TunnelPort
 	return true, nil
 }
 
-func insertTunnelOps(bridge string, t TunnelPort) []libovsdb.Operation {
+// tunnelPortOps returns the operations that make t exist on br as an
+// owned port, and whether they create it (rather than fix it in place).
+// seq makes the operations' uuid-names unique within a transaction that
+// ensures several ports. A port named t.Name that ovsmesh does not own is
+// reported with ErrNotOwned.
+func tunnelPortOps(s *snapshot, br *vswitchd.Bridge, t TunnelPort, seq int) (ops []libovsdb.Operation, create bool, err error) {
+	port, exists := s.portByName[t.Name]
+	switch {
+	case !exists:
+		return insertTunnelOps(br.Name, t, seq), true, nil
+	case !owned(port.ExternalIDs):
+		return nil, false, fmt.Errorf("ensure tunnel port %s: %w", t.Name, ErrNotOwned)
+	}
+	return fixTunnelOps(s, br, port, t, seq), false, nil
+}
+
+func insertTunnelOps(bridge string, t TunnelPort, seq int) []libovsdb.Operation {
+	iface, port := fmt.Sprintf("tun_iface%d", seq), fmt.Sprintf("tun_port%d", seq)
 	return []libovsdb.Operation{
-		insertOp(vswitchd.InterfaceTable, "tun_iface", libovsdb.Row{
+		insertOp(vswitchd.InterfaceTable, iface, libovsdb.Row{
 			"name": t.Name, "type": t.Type, "options": stringMap(t.options()), "external_ids": stringMap(t.externalIDs()),
 		}),
-		insertOp(vswitchd.PortTable, "tun_port", libovsdb.Row{
-			"name": t.Name, "interfaces": uuidSet("tun_iface"), "external_ids": stringMap(t.externalIDs()),
+		insertOp(vswitchd.PortTable, port, libovsdb.Row{
+			"name": t.Name, "interfaces": uuidSet(iface), "external_ids": stringMap(t.externalIDs()),
 		}),
-		mutateOp(vswitchd.BridgeTable, whereName(bridge), "ports", libovsdb.MutateOperationInsert, uuidSet("tun_port")),
+		mutateOp(vswitchd.BridgeTable, whereName(bridge), "ports", libovsdb.MutateOperationInsert, uuidSet(port)),
 	}
 }
 
 // fixTunnelOps repairs an owned port in place, or removes and recreates it
 // when its interface list is not exactly the interface of the same name.
-func fixTunnelOps(s *snapshot, br *vswitchd.Bridge, port *vswitchd.Port, bridge string, t TunnelPort) []libovsdb.Operation {
+func fixTunnelOps(s *snapshot, br *vswitchd.Bridge, port *vswitchd.Port, t TunnelPort, seq int) []libovsdb.Operation {
+	bridge := br.Name
 	if len(port.Interfaces) != 1 {
-		return append(removePortOps(s, port), insertTunnelOps(bridge, t)...)
+		return append(removePortOps(s, port), insertTunnelOps(bridge, t, seq)...)
 	}
 	iface, ok := s.ifaces[port.Interfaces[0]]
 	if !ok {
@@ -121,7 +130,7 @@ func fixTunnelOps(s *snapshot, br *vswitchd.Bridge, port *vswitchd.Port, bridge 
 		return nil
 	}
 	if iface.Name != t.Name {
-		return append(removePortOps(s, port), insertTunnelOps(bridge, t)...)
+		return append(removePortOps(s, port), insertTunnelOps(bridge, t, seq)...)
 	}
 	var ops []libovsdb.Operation
 	for id, other := range s.bridgeByID {
@@ -186,7 +195,11 @@ func (c *Conn) RemoveTunnelPort(ctx context.Context, name string) (changed bool,
 // last saw them, sorted by name, with their OFPort; nil when the bridge
 // does not exist.
 func (c *Conn) TunnelPorts(bridge string) []TunnelPort {
-	s := c.snapshot()
+	return tunnelPorts(c.snapshot(), bridge)
+}
+
+// tunnelPorts is TunnelPorts on a snapshot.
+func tunnelPorts(s *snapshot, bridge string) []TunnelPort {
 	br, ok := s.bridges[bridge]
 	if !ok {
 		return nil
@@ -222,8 +235,7 @@ type ifaceInfo struct {
 }
 
 // bridgeInterfaces lists the interfaces of every port on bridge.
-func (c *Conn) bridgeInterfaces(bridge string) []ifaceInfo {
-	s := c.snapshot()
+func bridgeInterfaces(s *snapshot, bridge string) []ifaceInfo {
 	br, ok := s.bridges[bridge]
 	if !ok {
 		return nil

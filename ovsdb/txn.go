@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ovn-kubernetes/libovsdb/model"
 	libovsdb "github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/ovsmesh/ovsmesh/ovsdb/vswitchd"
@@ -37,8 +38,14 @@ func (c *Conn) transact(ctx context.Context, what string, ops []libovsdb.Operati
 	return nil
 }
 
-// snapshot is a copy of the monitored rows, indexed the ways the Ensure
-// methods look them up.
+// snapshot is a view of the monitored rows at one moment, indexed the
+// ways the Ensure methods look them up. The models are the replica's own
+// (libovsdb's RowsShallow: never cloned, replaced rather than changed by
+// monitor updates), so they are read-only: code that needs to change one
+// copies the field first. Taking a snapshot costs a few map inserts per
+// row and no allocation per column; cloning every row, as Rows does,
+// costs a JSON round trip each and was the controller's main cost (see
+// docs/benchmarks.md, "Convergence").
 type snapshot struct {
 	root        *vswitchd.OpenvSwitch
 	bridges     map[string]*vswitchd.Bridge // by name
@@ -51,37 +58,35 @@ type snapshot struct {
 }
 
 func (c *Conn) snapshot() *snapshot {
-	s := &snapshot{
-		bridges: map[string]*vswitchd.Bridge{}, bridgeByID: map[string]*vswitchd.Bridge{},
-		ports: map[string]*vswitchd.Port{}, portByName: map[string]*vswitchd.Port{},
-		ifaces: map[string]*vswitchd.Interface{}, ifaceByName: map[string]*vswitchd.Interface{},
-		controllers: map[string]*vswitchd.Controller{},
-	}
-	rows := func(table string) map[string]any {
-		out := map[string]any{}
+	rows := func(table string) map[string]model.Model {
 		if t := c.cache.Table(table); t != nil {
-			for id, m := range t.Rows() {
-				out[id] = m
-			}
+			return t.RowsShallow()
 		}
-		return out
+		return nil
+	}
+	brs, ports, ifaces, ctls := rows(vswitchd.BridgeTable), rows(vswitchd.PortTable), rows(vswitchd.InterfaceTable), rows(vswitchd.ControllerTable)
+	s := &snapshot{
+		bridges: make(map[string]*vswitchd.Bridge, len(brs)), bridgeByID: make(map[string]*vswitchd.Bridge, len(brs)),
+		ports: make(map[string]*vswitchd.Port, len(ports)), portByName: make(map[string]*vswitchd.Port, len(ports)),
+		ifaces: make(map[string]*vswitchd.Interface, len(ifaces)), ifaceByName: make(map[string]*vswitchd.Interface, len(ifaces)),
+		controllers: make(map[string]*vswitchd.Controller, len(ctls)),
 	}
 	for _, m := range rows(vswitchd.OpenvSwitchTable) {
 		s.root = m.(*vswitchd.OpenvSwitch)
 	}
-	for id, m := range rows(vswitchd.BridgeTable) {
+	for id, m := range brs {
 		b := m.(*vswitchd.Bridge)
 		s.bridges[b.Name], s.bridgeByID[id] = b, b
 	}
-	for id, m := range rows(vswitchd.PortTable) {
+	for id, m := range ports {
 		p := m.(*vswitchd.Port)
 		s.ports[id], s.portByName[p.Name] = p, p
 	}
-	for id, m := range rows(vswitchd.InterfaceTable) {
+	for id, m := range ifaces {
 		i := m.(*vswitchd.Interface)
 		s.ifaces[id], s.ifaceByName[i.Name] = i, i
 	}
-	for id, m := range rows(vswitchd.ControllerTable) {
+	for id, m := range ctls {
 		s.controllers[id] = m.(*vswitchd.Controller)
 	}
 	return s

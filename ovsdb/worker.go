@@ -27,6 +27,10 @@ type worker struct {
 	published map[string]int32 // peer -> OFPort last published
 	mtuWarned map[string]int   // interface -> MTU already warned about
 	lastErr   string           // last connect error logged at warn level
+
+	// ifaceWarned holds, per interface, the external_ids problems
+	// already logged (ifaces.go).
+	ifaceWarned map[string]string
 }
 
 func newWorker(m *Manager, h topo.Host, cancel context.CancelFunc, prev <-chan struct{}) *worker {
@@ -105,10 +109,11 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 		Logger:     w.log.With("component", "libovsdb"),
 		Registerer: w.m.hostRegisterer(w.host.Name),
 		OnChange:   w.poke,
+		TLS:        w.m.dialTLS(w.host),
 	})
 	cancel()
 	if err != nil {
-		return false, err
+		return false, w.tlsRefusal(err)
 	}
 	defer conn.Close()
 	w.m.metrics.connects.WithLabelValues(w.host.Name).Inc()
@@ -140,12 +145,38 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 		case <-conn.Done():
 			return true, fmt.Errorf("ovsdb session to %s closed", w.host.OVSDB)
 		case <-w.kick:
+			w.settle(ctx, conn.Done())
 		case <-resync.C:
 		case <-retryC:
 		}
 		if retry != nil {
 			retry.Stop()
 			retry = nil
+		}
+	}
+}
+
+// settle returns once no kick has come for Debounce, or 10×Debounce after
+// it was called, or when ctx or the session ends: the kicks of one burst
+// of monitor updates then cost one reconcile pass.
+func (w *worker) settle(ctx context.Context, sessionDone <-chan struct{}) {
+	quiet := w.m.opts.Debounce
+	limit := time.NewTimer(10 * quiet)
+	defer limit.Stop()
+	t := time.NewTimer(quiet)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.kick:
+			t.Reset(quiet)
+		case <-t.C:
+			return
+		case <-limit.C:
+			return
+		case <-ctx.Done():
+			return
+		case <-sessionDone:
+			return
 		}
 	}
 }
@@ -162,6 +193,11 @@ func (w *worker) setState(connected bool, lastErr string) {
 		v = 1
 	}
 	w.m.metrics.connected.WithLabelValues(w.host.Name).Set(v)
+	c := 0.0
+	if connected && w.state.Converged {
+		c = 1
+	}
+	w.m.metrics.converged.WithLabelValues(w.host.Name).Set(c)
 	if p := w.m.opts.Publisher; p != nil {
 		p.SetOVSDBState(w.host.Name, w.state)
 	}

@@ -35,6 +35,10 @@ type Mesh struct {
 	byPort  map[string]int // tunnel port name -> index of the peer it points at
 	state   map[string]OVSDBState
 	tunnels map[string]map[string]int32 // host -> peer -> OFPort
+	// appPorts holds the ports apps own: host -> port name -> port.
+	appPorts map[string]map[string]AppPort
+	// ifaces holds the interfaces each host's OVSDB declares (ifaces.go).
+	ifaces ifaceSet
 }
 
 // NewMesh returns a Mesh holding hosts.

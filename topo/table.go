@@ -32,6 +32,9 @@ type Table[K comparable, V any] struct {
 	mu      sync.RWMutex
 	entries map[K]V
 	hook    func(op ChangeOp, key []byte, v V)
+	// watchers are the readers' change callbacks, by subscription id.
+	watchers map[uint64]func(op ChangeOp, v V)
+	nextID   uint64
 }
 
 // NewTable returns an empty table using codec.
@@ -59,6 +62,37 @@ func (t *Table[K, V]) setHook(fn func(op ChangeOp, key []byte, v V)) {
 	t.hook = fn
 }
 
+// Watch makes fn observe every later Put and Delete (a reader app that
+// keeps flows derived from another app's table). fn runs under the
+// table's write lock, so calls arrive in table order; it must be quick
+// (record the change, wake a worker) and must not call back into the
+// table. The returned cancel stops the calls.
+func (t *Table[K, V]) Watch(fn func(op ChangeOp, v V)) (cancel func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.watchers == nil {
+		t.watchers = map[uint64]func(ChangeOp, V){}
+	}
+	t.nextID++
+	id := t.nextID
+	t.watchers[id] = fn
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		delete(t.watchers, id)
+	}
+}
+
+// notify calls the hook and the watchers; t.mu is held.
+func (t *Table[K, V]) notify(op ChangeOp, k K, v V) {
+	if t.hook != nil {
+		t.hook(op, t.codec.KeyBytes(k), v)
+	}
+	for _, w := range t.watchers {
+		w(op, v)
+	}
+}
+
 // Get returns the entry for k.
 func (t *Table[K, V]) Get(k K) (V, bool) {
 	t.mu.RLock()
@@ -73,9 +107,7 @@ func (t *Table[K, V]) Put(v V) {
 	defer t.mu.Unlock()
 	k := t.codec.KeyOf(v)
 	t.entries[k] = v
-	if t.hook != nil {
-		t.hook(ChangePut, t.codec.KeyBytes(k), v)
-	}
+	t.notify(ChangePut, k, v)
 }
 
 // Delete removes k and reports whether it was there.
@@ -84,8 +116,8 @@ func (t *Table[K, V]) Delete(k K) bool {
 	defer t.mu.Unlock()
 	v, ok := t.entries[k]
 	delete(t.entries, k)
-	if ok && t.hook != nil {
-		t.hook(ChangeDelete, t.codec.KeyBytes(k), v)
+	if ok {
+		t.notify(ChangeDelete, k, v)
 	}
 	return ok
 }

@@ -2,8 +2,10 @@ package topo
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,12 +50,38 @@ func TestTunnelPortName(t *testing.T) {
 	}
 	for _, peer := range []string{"a-name-longer-than-twelve", "under_score", "h1"} {
 		got := TunnelPortName(peer)
-		if len(got) > 15 || !strings.HasPrefix(got, "om-") {
-			t.Errorf("TunnelPortName(%q) = %q: must be at most 15 bytes and start with om-", peer, got)
+		if len(got) > 15 || !IsTunnelPortName(got) {
+			t.Errorf("TunnelPortName(%q) = %q: must be at most 15 bytes and look like a tunnel port", peer, got)
 		}
 	}
 	if TunnelPortName("a-name-longer-than-twelve") == TunnelPortName("a-name-longer-than-thirteen") {
 		t.Errorf("hashed tunnel names collide")
+	}
+	// Issue 11, defect 11: a host named like another's hash took its
+	// tunnel port and cut it off.
+	long := "rack12-compute-node-0042"
+	hashed := TunnelPortName(long)
+	forger := hashed[3:] // the 12 hex digits, a valid host name
+	if TunnelPortName(forger) == hashed {
+		t.Errorf("host %q gets %s, the tunnel port of %q", forger, hashed, long)
+	}
+	if c := Collisions([]string{long, forger, "h1"}); len(c) != 0 {
+		t.Errorf("Collisions = %q, want none", c)
+	}
+}
+
+// TestCollisions checks clashes of port names or DPIDs are named.
+func TestCollisions(t *testing.T) {
+	if c := Collisions([]string{"h1", "h2", "h1"}); len(c) != 0 {
+		t.Errorf("a repeated name is not a collision (config reports duplicates itself): %q", c)
+	}
+	if c := Collisions([]string{"a", "b"}); len(c) != 0 {
+		t.Errorf("%q", c)
+	}
+	clash := collisions([]string{"x1", "x2", "y"}, func(n string) string { return "om_" + n[:1] }, func(n string) flows.DPID { return flows.DPID(len(n)) })
+	want := []string{`hosts "x1" and "x2" would share the tunnel port name om_x`, `hosts "x1" and "x2" would share the datapath ID 0000000000000002`}
+	if !slices.Equal(clash, want) {
+		t.Errorf("collisions = %q, want %q", clash, want)
 	}
 }
 
@@ -106,5 +134,48 @@ func TestStoreGeneration(t *testing.T) {
 	defer s.Close()
 	if g, _ := s.NextGeneration(); g != 3 {
 		t.Errorf("generation after reopen = %d, want 3 (persisted)", g)
+	}
+}
+
+// TestTableWatch checks watchers see every change in order, and stop
+// after cancel.
+func TestTableWatch(t *testing.T) {
+	tab := NewARPTable()
+	var got []string
+	cancel := tab.Watch(func(op ChangeOp, b ARPBinding) { got = append(got, fmt.Sprint(op, b.IP)) })
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	tab.Put(ARPBinding{IP: a})
+	tab.Put(ARPBinding{IP: b})
+	tab.Delete(a)
+	tab.Delete(a) // absent: no call
+	cancel()
+	tab.Put(ARPBinding{IP: a})
+	want := []string{"1 10.0.0.1", "1 10.0.0.2", "2 10.0.0.1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("watch saw %q, want %q", got, want)
+	}
+}
+
+// TestAppPorts checks the app-owned port registry and name checks.
+func TestAppPorts(t *testing.T) {
+	m := NewMesh(nil)
+	m.SetAppPorts([]AppPort{{Host: "h3", Name: "ext1", App: "nat"}, {Host: "h3", Name: "ext0", App: "nat"}})
+	if p, ok := m.AppPort("h3", "ext0"); !ok || p.App != "nat" {
+		t.Errorf("AppPort(h3, ext0) = %v, %v", p, ok)
+	}
+	if _, ok := m.AppPort("h1", "ext0"); ok {
+		t.Errorf("h1 has no app port")
+	}
+	if got := m.AppPorts("h3"); len(got) != 2 || got[0].Name != "ext0" {
+		t.Errorf("AppPorts(h3) = %v", got)
+	}
+	for _, tc := range []struct{ name, want string }{
+		{"ext0", ""}, {"", "want 1 to 15 bytes"}, {"abcdefghijklmnop", "want 1 to 15 bytes"},
+		{"a/b", "not a valid Linux interface name"}, {"om-h1", "ovsmesh's tunnel ports"},
+	} {
+		err := CheckPortName(tc.name)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckPortName(%q) = %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
