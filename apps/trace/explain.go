@@ -112,10 +112,13 @@ func (a *App) decision(st flows.Stage, i int, pkt apps.Packet) apps.Decision {
 			return d
 		}
 	}
+	_, more := a.nextStage(i, apps.NextStage)
 	switch {
 	case running:
 		return apps.Decision{Rule: fmt.Sprintf("%s's app cannot tell: assumed to pass the packet on", st.Name), Next: apps.NextStage}
-	case i == len(a.stages)-1:
+	case st.Internal:
+		return apps.Decision{Rule: "table-miss of an internal stage", App: flows.AppBaseline, Object: uint32(st.Table), Drop: "its app is off"}
+	case !more:
 		return apps.Decision{Rule: "table-miss of the last stage", App: flows.AppBaseline, Object: uint32(st.Table), Drop: "end of the pipeline"}
 	case st.Name == apps.IngressStage:
 		return apps.Decision{Rule: "every packet goes on to the first stage", App: flows.AppBaseline, Object: uint32(st.Table), Next: apps.NextStage}
@@ -124,13 +127,12 @@ func (a *App) decision(st flows.Stage, i int, pkt apps.Packet) apps.Decision {
 }
 
 // nextStage returns the index of the stage a decision at stage i goes on
-// to.
+// to: the named one, or for NextStage the first one after i that is not
+// internal (an app's internal stages are reached only from its own
+// flows).
 func (a *App) nextStage(i int, next string) (int, bool) {
-	if next == apps.NextStage {
-		return i + 1, i+1 < len(a.stages)
-	}
 	for j := i + 1; j < len(a.stages); j++ {
-		if a.stages[j].Name == next {
+		if s := a.stages[j]; next == apps.NextStage && !s.Internal || s.Name == next {
 			return j, true
 		}
 	}

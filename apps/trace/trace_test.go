@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 )
 
@@ -307,5 +309,36 @@ func TestProbeFrames(t *testing.T) {
 	plain, _ := flows.ParsePacket(append(append([]byte{}, dst.mac()...), append(src.mac(), 0x08, 0x00, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 1, 1, 10, 0, 2, 1)...), nil)
 	if tagged(plain, false) {
 		t.Error("a DSCP 0 packet counts as tagged")
+	}
+}
+
+// TestExplainSkipsInternalStages checks the explanation goes on past an
+// app's internal stages (reached only from its own flows), and that
+// such a stage of an app that is off drops.
+func TestExplainSkipsInternalStages(t *testing.T) {
+	specs := append([]apps.Spec{{Name: "nat", ID: 4, Tables: []apps.Table{{Name: "nat", ID: 20, Next: []string{"nat_out"}},
+		{Name: "nat_out", ID: 21, Internal: true, Next: []string{apps.NextStage}}},
+		New: func(apps.Env) (controller.App, error) { return nil, nil }}}, stubs...)
+	reg, err := apps.NewRegistry(specs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Pipeline: reg.Pipeline(), Explainer: func(stage string) (apps.Explainer, bool) { return nil, stage == "nat" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range a.stages {
+		names = append(names, s.Name)
+	}
+	i := slices.Index(names, "nat")
+	if j, ok := a.nextStage(i, apps.NextStage); !ok || names[j] != "arp" {
+		t.Errorf("after nat: %v %v, want arp (nat_out is internal)", ok, j)
+	}
+	if d := a.decision(a.stages[i], i, apps.Packet{}); d.Next != apps.NextStage || d.App != 0 {
+		t.Errorf("a running app without an explainer: %+v, want passed on, unexplained", d)
+	}
+	if d := a.decision(a.stages[i+1], i+1, apps.Packet{}); d.Drop == "" {
+		t.Errorf("an internal stage of an app that is off: %+v, want a drop", d)
 	}
 }
