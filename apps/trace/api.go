@@ -32,7 +32,7 @@ func (a *App) Routes() []api.Route {
 		dec := json.NewDecoder(io.LimitReader(r.Body, maxRequestBytes))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			api.WriteError(w, http.StatusBadRequest, fmt.Errorf("trace request: want JSON {src, dst, proto, port, explain}: %w", err))
+			api.WriteError(w, http.StatusBadRequest, fmt.Errorf("trace request: want JSON {src, dst, proto, port, dst_mac, explain}: %w", err))
 			return
 		}
 		res, err := a.Trace(r.Context(), req)
@@ -97,6 +97,7 @@ between the controller and a switch, and is reported.`,
 	fl := cmd.Flags()
 	fl.StringVar(&req.Proto, "proto", "icmp", "icmp, tcp, udp or arp")
 	fl.Uint16Var(&req.Port, "port", 0, "TCP or UDP destination port (default 80)")
+	fl.StringVar(&req.DstMAC, "dst-mac", "", "the probe's Ethernet destination, for a DST outside the mesh: the router's MAC")
 	fl.BoolVar(&req.Explain, "explain", false, "answer from the controller's state, without touching a switch")
 	fl.StringVar(&addr, "api", cli.DefaultAPI, "controller API address host:port")
 	fl.StringVarP(&output, "output", "o", "table", "table or json")

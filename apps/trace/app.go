@@ -79,6 +79,7 @@ type App struct {
 	switches map[flows.DPID]controller.Switch
 	active   *tracer // the probe receiving packet-ins, nil between probes
 	seq      uint32  // the last probe's number
+	last     *Result // the last probe's answer, for the topology page
 }
 
 // New returns the app. It fails when the pipeline has more stages than

@@ -43,6 +43,13 @@ func compare(probe, expl *Result) {
 	}
 	probe.Disagreements = d
 	probe.Agree = len(d) == 0
+	for _, v := range expl.Visits {
+		for _, h := range v.Hops {
+			if h.appID == 0 {
+				probe.Warnings = append(probe.Warnings, fmt.Sprintf("the explanation is incomplete at %s %s: %s", v.Host, h.Stage, h.Rule))
+			}
+		}
+	}
 }
 
 // compareHops compares one visit's stages, stopping at the first stage

@@ -18,6 +18,10 @@ type Request struct {
 	Proto string `json:"proto,omitempty"`
 	// Port is the TCP or UDP destination port; default 80.
 	Port uint16 `json:"port,omitempty"`
+	// DstMAC, when set, is the probe's Ethernet destination instead of
+	// DST's own MAC: for a DST outside the mesh, the MAC of the router
+	// the guest sends it to (NAT's router_mac).
+	DstMAC string `json:"dst_mac,omitempty"`
 	// Explain answers from the controller's state without touching a
 	// switch.
 	Explain bool `json:"explain,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -58,6 +59,13 @@ func (a *App) Trace(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if req.DstMAC != "" {
+		mac, err := net.ParseMAC(req.DstMAC)
+		if err != nil || len(mac) != 6 || mac[0]&1 == 1 {
+			return nil, fmt.Errorf("%w: dst_mac %q: want a unicast MAC", ErrRequest, req.DstMAC)
+		}
+		dst.mac, dst.MAC = mac, mac.String()
+	}
 	a.mu.Lock()
 	a.seq = (a.seq + 1) & 0xffffff
 	seq := a.seq
@@ -94,6 +102,9 @@ func (a *App) Trace(ctx context.Context, req Request) (*Result, error) {
 	}
 	a.m.traces.WithLabelValues("probe", outcome).Inc()
 	res.DurationMS = float64(a.opts.Clock.Now().Sub(start).Microseconds()) / 1000
+	a.mu.Lock()
+	a.last = res
+	a.mu.Unlock()
 	return res, nil
 }
 

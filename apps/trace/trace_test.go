@@ -342,3 +342,20 @@ func TestExplainSkipsInternalStages(t *testing.T) {
 		t.Errorf("an internal stage of an app that is off: %+v, want a drop", d)
 	}
 }
+
+// TestLastPath checks the path the topology page draws: the last
+// probe's hosts in order, with where the packet went.
+func TestLastPath(t *testing.T) {
+	n := newFakeNet(t, testConfig)
+	if p := n.app.LastPath(); p != nil {
+		t.Errorf("before any probe: %v", p)
+	}
+	if _, err := n.app.Trace(context.Background(), Request{Src: "10.0.1.1", Dst: "10.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	p := n.app.LastPath()
+	if len(p) != 2 || p[0].Host != "h1" || p[0].Note != "in from 10.0.1.1; to h2" || p[1].Host != "h2" ||
+		!strings.HasPrefix(p[1].Note, "from h1; delivered to h2 port 1") {
+		t.Errorf("path %+v", p)
+	}
+}

@@ -124,7 +124,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		return nil, fmt.Errorf("topology page: %w", err)
 	}
 	topology := api.NewTopologyServer(api.MeshTopology{Mesh: n.mesh, Controller: n.ctl, MACs: macs},
-		api.TopologyOptions{Logger: log.With("component", "topology"), NATGateway: natGateway(cfg)})
+		api.TopologyOptions{Logger: log.With("component", "topology"), NATGateway: natGateway(cfg), Trace: lastTrace(run)})
 	n.runners = append(slices.Clip(n.runners), topology) // its port-stats sampler runs with the apps' work
 	promReg, _ := reg.(*prometheus.Registry)
 	n.api, err = api.New(api.Sources{Mesh: n.mesh, Switches: n.ctl, AppName: registry.AppName, TableName: registry.Pipeline().Name,
@@ -141,6 +141,23 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		return nil, err
 	}
 	return n, nil
+}
+
+// tracePather is the app whose last trace the topology page draws (the
+// trace app).
+type tracePather interface {
+	LastPath() []api.TraceHop
+}
+
+// lastTrace returns the running trace app's LastPath, nil when it does
+// not run.
+func lastTrace(run *apps.Running) func() []api.TraceHop {
+	for _, r := range run.Registrations {
+		if p, ok := r.App.(tracePather); ok {
+			return p.LastPath
+		}
+	}
+	return nil
 }
 
 // runApps runs the apps' background work until ctx ends.
