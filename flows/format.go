@@ -94,6 +94,9 @@ func formatAction(typ uint16, a []byte) (string, bool) {
 		if vendor == 0x00002320 && sub == nxastRegMove {
 			return formatMove(a), true
 		}
+		if vendor == 0x00002320 && sub == nxastCT {
+			return formatCT(a), true
+		}
 		if vendor == 0x00002320 && sub == 14 && n >= 13 { // NXAST_RESUBMIT_TABLE
 			in := OFPort(binary.BigEndian.Uint16(a[10:]))
 			port := ""

@@ -175,6 +175,11 @@ func TestFormatInstructionsFields(t *testing.T) {
 		arpResponder,
 		{Actions: []Action{SetReg{Reg: 7, Value: 0x13}, SetMetadata{Value: 1}, Resubmit{Table: 10}}},
 		{Actions: []Action{SetIPv4Src(netip.MustParseAddr("192.0.2.1")), SetTCPDst(8080), MoveField(FieldReg0, FieldReg1)}},
+		{Match: Match{EthType: EthTypeIPv4}, Actions: []Action{CT{Recirc: true, Table: 22, Zone: 100, NAT: &NAT{}}}},
+		{Match: Match{EthType: EthTypeIPv4}, Actions: []Action{CT{Commit: true, Recirc: true, Table: 26, Zone: 100,
+			NAT: &NAT{Kind: NATSrc, AddrMin: netip.MustParseAddr("198.18.200.1")}}, Output{Port: 2}}},
+		{Match: Match{EthType: EthTypeIPv4}, Actions: []Action{CT{Commit: true, Zone: 101,
+			NAT: &NAT{Kind: NATDst, AddrMin: netip.MustParseAddr("10.0.0.1"), AddrMax: netip.MustParseAddr("10.0.0.9"), PortMin: 80, PortMax: 90, Random: true}}}},
 	} {
 		raw := f.appendInstructions(nil)
 		if got, want := FormatInstructions(raw), f.actionsString(); got != want {

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/apps/learning"
+	"github.com/ovsmesh/ovsmesh/apps/nat"
 	"github.com/ovsmesh/ovsmesh/apps/trace"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/lab"
@@ -48,7 +51,8 @@ func TestTrace(t *testing.T) {
 	}
 	tc := trace.DefaultConfig()
 	tc.FlowTimeout, tc.StepTimeout = 5*time.Second, 2*time.Second
-	cfg := e.cfg.WithSection("apps.trace", &tc)
+	nc := e.natOutside(t)
+	cfg := e.cfg.WithSection("apps.trace", &tc).WithSection("nat", &nc)
 	cfg.API.TokenFile = tokenFile
 	e.writeConfig(t, cfg)
 	hosts := e.hostNames()
@@ -67,6 +71,7 @@ func TestTrace(t *testing.T) {
 	t.Run("dropped", func(t *testing.T) { testTraceDropped(t, e) })
 	t.Run("back-to-back", func(t *testing.T) { testTraceBackToBack(t, e) })
 	t.Run("drift", func(t *testing.T) { testTraceDrift(t, e) })
+	t.Run("nat", func(t *testing.T) { testTraceNAT(t, e, nc) })
 	t.Run("sigkill-mid-trace", func(t *testing.T) { testTraceKilled(t, e, tc.FlowTimeout) })
 }
 
@@ -121,12 +126,12 @@ func testTraceCrossHost(t *testing.T, e *env) {
 	res := e.runTrace(t, trace.Request{Src: src.IP.String(), Dst: dst.IP.String()})
 	tunnel := e.mustOFPort(t, ctx, "h1", "om-h2")
 	dstPort := e.mustOFPort(t, ctx, "h2", dst.Port)
-	checkVisits(t, res, []string{"h1<", "h2<h1"}, [][]uint8{{0, 10, 30, 31, 40}, {0, 10, 30, 40}})
+	checkVisits(t, res, []string{"h1<", "h2<h1"}, [][]uint8{localPath, tunnelPath})
 	checkDecoded(t, res)
-	if h := res.Visits[0].Hops[1]; h.App != "learning" || h.Object != macLow32(src.MAC) {
+	if h := hopAt(res.Visits[0], "classify"); h.App != "learning" || h.Object != macLow32(src.MAC) {
 		t.Errorf("h1 classify: app %s object %#x, want learning's flow of %s", h.App, h.Object, src.MAC)
 	}
-	if h := res.Visits[0].Hops[4]; h.App != "learning" || h.Actions != fmt.Sprintf("output:%d", tunnel) {
+	if h := hopAt(res.Visits[0], "l2"); h.App != "learning" || h.Actions != fmt.Sprintf("output:%d", tunnel) {
 		t.Errorf("h1 l2: app %s actions %s, want learning's output:%d (om-h2)", h.App, h.Actions, tunnel)
 	}
 	if len(res.Tunnels) != 1 || res.Tunnels[0].From != "h1" || res.Tunnels[0].To != "h2" || !res.Tunnels[0].Arrived ||
@@ -219,10 +224,10 @@ func testTraceARPAnswered(t *testing.T, e *env) {
 	dst, _ := e.lab.Guest("h2g1")
 	capture := e.captureTagged(t, e.guestNames(), tagARPFilter)
 	res := e.runTrace(t, trace.Request{Src: src.MAC.String(), Dst: dst.IP.String(), Proto: "arp"})
-	checkVisits(t, res, []string{"h1<"}, [][]uint8{{0, 10, 30, 31}})
+	checkVisits(t, res, []string{"h1<"}, [][]uint8{{0, 4, 8, 10, 20, 27, 30, 31}})
 	checkDecoded(t, res)
 	checkVerdicts(t, res, []string{fmt.Sprintf("answered|h1|%d", e.mustOFPort(t, ctx, "h1", src.Port))})
-	if h := res.Visits[0].Hops[3]; h.App != "proxyarp" || h.Object != ipObject(dst.IP.AsSlice()) {
+	if h := hopAt(res.Visits[0], "arp_responder"); h.App != "proxyarp" || h.Object != ipObject(dst.IP.AsSlice()) {
 		t.Errorf("h1 arp_responder: app %s object %#x, want proxyarp's responder for %s", h.App, h.Object, dst.IP)
 	}
 	if !res.Agree {
@@ -247,7 +252,7 @@ func testTraceFlooded(t *testing.T, e *env) {
 	src, _ := e.lab.Guest("h1g1")
 	capture := e.captureTagged(t, e.guestNames(), tagARPFilter)
 	res := e.runTrace(t, trace.Request{Src: src.IP.String(), Dst: "10.99.99.99", Proto: "arp"})
-	checkVisits(t, res, []string{"h1<", "h2<h1", "h3<h1"}, [][]uint8{{0, 10, 30, 31, 40}, {0, 10, 30, 40}, {0, 10, 30, 40}})
+	checkVisits(t, res, []string{"h1<", "h2<h1", "h3<h1"}, [][]uint8{localPath, tunnelPath, tunnelPath})
 	checkDecoded(t, res)
 	port := func(h, g string) int { return e.mustOFPort(t, ctx, h, "v-"+g) }
 	checkVerdicts(t, res, []string{
@@ -361,6 +366,105 @@ func testTraceDrift(t *testing.T, e *env) {
 	e.waitNoTraceFlows(t)
 }
 
+// Trace's NAT: h3 is the gateway, its outside interface ext0 a veth to
+// the namespace natNS, which holds the next hop.
+const (
+	natNS       = "ittr-out"
+	natNextHop  = "198.18.250.254"
+	natExternal = "198.18.250.1"
+	natRouterIP = "10.255.255.254"
+)
+
+// natOutside makes the gateway's outside: ext0 in h3's namespace, its
+// peer in natNS holding the next hop's address, and returns the nat
+// section that uses it (masquerade of 10.0.0.0/8 through h3).
+func (e *env) natOutside(t *testing.T) nat.Config {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	h3, err := e.lab.Host("h3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", natNS).Run() })
+	for _, argv := range [][]string{
+		{"ip", "netns", "add", natNS},
+		{"ip", "link", "add", "ittrext", "type", "veth", "peer", "name", "out0", "netns", natNS},
+		{"ip", "link", "set", "ittrext", "netns", h3.NS, "name", "ext0"},
+		{"ip", "-n", h3.NS, "link", "set", "ext0", "up"},
+		{"ip", "netns", "exec", h3.NS, "ethtool", "-K", "ext0", "tx", "off"},
+		{"ip", "-n", natNS, "link", "set", "lo", "up"},
+		{"ip", "-n", natNS, "addr", "add", natNextHop + "/24", "dev", "out0"},
+		{"ip", "-n", natNS, "link", "set", "out0", "up"},
+		{"ip", "netns", "exec", natNS, "ethtool", "-K", "out0", "tx", "off"},
+	} {
+		if out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", argv, err, out)
+		}
+	}
+	nc := nat.DefaultConfig()
+	nc.Gateway = "h3"
+	nc.External = nat.External{Port: "ext0", IP: netip.MustParsePrefix(natExternal + "/24"), NextHop: netip.MustParseAddr(natNextHop)}
+	nc.RouterIP, nc.Inside = netip.MustParseAddr(natRouterIP), []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	return nc
+}
+
+// testTraceNAT traces a ping from h1g1 to the next hop outside, through
+// the NAT gateway h3: it crosses to h3, goes through conntrack there
+// (the stages the switch runs for real, recirculations included), is
+// seen with its source translated to the external address, and would
+// leave by ext0, where it never arrives.
+func testTraceNAT(t *testing.T, e *env, nc nat.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// main's ovsdb side does not add the NAT app's port yet: add it the
+	// way the lab plugs guests in.
+	if _, err := e.lab.VSCtl(ctx, "h3", "--may-exist", "add-port", lab.MeshBridge, nc.External.Port); err != nil {
+		t.Fatal(err)
+	}
+	src, _ := e.lab.Guest("h1g1")
+	if _, err := e.lab.Exec(ctx, src.NS, "ip", "route", "add", "default", "via", natRouterIP); err != nil {
+		t.Fatal(err)
+	}
+	defer e.lab.Exec(context.Background(), src.NS, "ip", "route", "del", "default")
+	poll(t, 20*time.Second, "h1g1 pinging the next hop through the NAT gateway", func() (bool, string) {
+		return e.ping(ctx, src.Name, netip.MustParseAddr(natNextHop), 1)
+	})
+	capture := exec.Command("ip", "netns", "exec", natNS, "tcpdump", "-n", "-l", "-i", "out0", "ip[1] & 0xfc == 188")
+	var captured bytes.Buffer
+	capture.Stdout = &captured
+	stderr, _ := capture.StderrPipe()
+	if err := capture.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := lineReader(stderr)
+	waitLine(t, lines, 5*time.Second, "listening on")
+	routerMAC := net.HardwareAddr{0x0a, 0x55, 10, 255, 255, 254}
+	res := e.runTrace(t, trace.Request{Src: src.IP.String(), Dst: natNextHop, DstMAC: routerMAC.String()})
+	capture.Process.Signal(syscall.SIGINT)
+	capture.Wait()
+	if s := strings.TrimSpace(captured.String()); s != "" {
+		t.Errorf("the outside saw the probe: %s", s)
+	}
+	ext := e.mustOFPort(t, ctx, "h3", "ext0")
+	checkVerdicts(t, res, []string{fmt.Sprintf("delivered|h3|%d", ext)})
+	if len(res.Visits) != 2 || res.Visits[1].Host != "h3" || res.Visits[1].From != "h1" {
+		t.Fatalf("visits %+v, want h1 then h3 (the gateway)", res.Visits)
+	}
+	var stages []string
+	translated := false
+	for _, h := range res.Visits[1].Hops {
+		stages = append(stages, h.Stage)
+		for _, c := range h.Rewrites {
+			translated = translated || c.Field == "nw_src" && c.From == src.IP.String() && c.To == natExternal
+		}
+	}
+	if !slices.Contains(stages, "nat_route") || !slices.Contains(stages, "nat_out") || !translated {
+		t.Errorf("h3 stages %v, source translated %v: want nat_route, nat_out and nw_src %s -> %s seen", stages, translated, src.IP, natExternal)
+	}
+	e.waitNoTraceFlows(t)
+}
+
 // testTraceKilled SIGKILLs the controller while a probe waits for a
 // crossing that cannot arrive (h2's underlay link is down): its flows
 // are still on the switches right after, and gone once their hard
@@ -407,6 +511,16 @@ func testTraceKilled(t *testing.T, e *env, flowTimeout time.Duration) {
 	}
 }
 
+// localPath and tunnelPath are the tables a packet from a guest, and
+// one from a tunnel, passes on its way to l2 in the lab's pipeline:
+// ingress, port_security, nat_external, classify, nat, nat_router
+// (internal: NAT's router MAC), arp, then arp_responder and
+// nat_router_arp for a guest's packet (from a tunnel, arp goes to l2).
+var (
+	localPath  = []uint8{0, 4, 8, 10, 20, 27, 30, 31, 35, 40}
+	tunnelPath = []uint8{0, 4, 8, 10, 20, 27, 30, 40}
+)
+
 // checkVisits checks the visits' hosts (HOST<FROM) and stage tables,
 // the first visit first (the source), the others in any order (copies
 // of a flood arrive in any order).
@@ -434,13 +548,23 @@ func checkVisits(t *testing.T, res trace.Result, want []string, tables [][]uint8
 	}
 }
 
+// hopAt returns v's hop at stage (the zero Hop when v did not pass it).
+func hopAt(v trace.Visit, stage string) trace.Hop {
+	for _, h := range v.Hops {
+		if h.Stage == stage {
+			return h
+		}
+	}
+	return trace.Hop{}
+}
+
 // checkDecoded checks every hop names its flow: a cookie, an app, and
 // the flow's match and actions.
 func checkDecoded(t *testing.T, res trace.Result) {
 	t.Helper()
 	for _, v := range res.Visits {
 		for _, h := range v.Hops {
-			if h.Cookie == "" || (h.App != "baseline" && h.App != "learning" && h.App != "proxyarp") || h.Actions == "" || h.Stage == "" {
+			if h.Cookie == "" || !slices.Contains([]string{"baseline", "learning", "proxyarp", "portsec", "nat"}, h.App) || h.Actions == "" || h.Stage == "" {
 				t.Errorf("%s table %d: hop %+v does not name an ovsmesh flow", v.Host, h.Table, h)
 			}
 		}

@@ -14,7 +14,7 @@ import (
 // same verdicts. It fills probe's Agree and Disagreements; each
 // disagreement says where, what the switch did and what the controller
 // expects.
-func compare(probe, expl *Result) {
+func (a *App) compare(probe, expl *Result) {
 	var d []string
 	pv, ev := visitsByKey(probe.Visits), visitsByKey(expl.Visits)
 	for _, v := range probe.Visits {
@@ -23,7 +23,7 @@ func compare(probe, expl *Result) {
 			d = append(d, fmt.Sprintf("the probe reached %s%s; the controller does not expect it there", v.Host, fromText(v.From)))
 			continue
 		}
-		d = append(d, compareHops(v, e)...)
+		d = append(d, a.compareHops(v, e)...)
 	}
 	for _, e := range expl.Visits {
 		if _, ok := pv[visitKey(e)]; !ok {
@@ -43,36 +43,64 @@ func compare(probe, expl *Result) {
 	}
 	probe.Disagreements = d
 	probe.Agree = len(d) == 0
+	var blind []string
 	for _, v := range expl.Visits {
 		for _, h := range v.Hops {
-			if h.appID == 0 {
-				probe.Warnings = append(probe.Warnings, fmt.Sprintf("the explanation is incomplete at %s %s: %s", v.Host, h.Stage, h.Rule))
+			if h.appID == 0 && !slices.Contains(blind, h.Stage) {
+				blind = append(blind, h.Stage)
 			}
 		}
+	}
+	if len(blind) > 0 {
+		probe.Warnings = append(probe.Warnings, fmt.Sprintf("the explanation is incomplete: the apps of stages %s do not explain them; "+
+			"the comparison takes the switch's word there", strings.Join(blind, ", ")))
 	}
 }
 
 // compareHops compares one visit's stages, stopping at the first stage
-// where the two part.
-func compareHops(p, e Visit) []string {
+// where the two part. Past a stage whose app does not explain it, the
+// probe may pass that app's internal stages (reached only from its own
+// flows) before the next stage the explanation names.
+func (a *App) compareHops(p, e Visit) []string {
 	where := p.Host + fromText(p.From)
-	for i := 0; i < max(len(p.Hops), len(e.Hops)); i++ {
-		switch {
-		case i >= len(p.Hops):
-			return []string{fmt.Sprintf("%s: the probe stopped after %s; the controller expects it to go on to %s", where, stageAt(p.Hops, i-1), e.Hops[i].Stage)}
-		case i >= len(e.Hops):
-			return []string{fmt.Sprintf("%s: the probe went on to %s; the controller expects it to stop after %s", where, p.Hops[i].Stage, stageAt(e.Hops, i-1))}
+	pi := 0
+	for ei, eh := range e.Hops {
+		if pi >= len(p.Hops) {
+			return []string{fmt.Sprintf("%s: the probe stopped after %s; the controller expects it to go on to %s", where, stageAt(p.Hops, pi-1), eh.Stage)}
 		}
-		ph, eh := p.Hops[i], e.Hops[i]
+		ph := p.Hops[pi]
 		if ph.Table != eh.Table {
-			return []string{fmt.Sprintf("%s: after %s the probe went to %s; the controller expects %s", where, stageAt(p.Hops, i-1), ph.Stage, eh.Stage)}
+			return []string{fmt.Sprintf("%s: after %s the probe went to %s; the controller expects %s", where, stageAt(p.Hops, pi-1), ph.Stage, stageAt(e.Hops, ei))}
 		}
-		if eh.appID != 0 && (ph.appID != eh.appID || ph.Object != eh.Object) {
+		pi++
+		if eh.appID == 0 {
+			owner := a.owner(flows.TableID(eh.Table))
+			for pi < len(p.Hops) && a.internalOf(flows.TableID(p.Hops[pi].Table), owner) {
+				pi++
+			}
+			continue
+		}
+		if ph.appID != eh.appID || ph.Object != eh.Object {
 			return []string{fmt.Sprintf("%s %s: the switch matched %s; the controller expects %s (%s)",
 				where, ph.Stage, flowText(ph), expectedText(eh), eh.Rule)}
 		}
 	}
+	if pi < len(p.Hops) {
+		return []string{fmt.Sprintf("%s: the probe went on to %s; the controller expects it to stop after %s", where, p.Hops[pi].Stage, stageAt(e.Hops, len(e.Hops)-1))}
+	}
 	return nil
+}
+
+// owner returns the app owning table t's stage.
+func (a *App) owner(t flows.TableID) flows.AppID {
+	s, _ := a.opts.Pipeline.Stage(t)
+	return s.Owner
+}
+
+// internalOf reports whether table t is an internal stage of app.
+func (a *App) internalOf(t flows.TableID, app flows.AppID) bool {
+	s, ok := a.opts.Pipeline.Stage(t)
+	return ok && s.Internal && s.Owner == app
 }
 
 // flowText describes the flow a probe hop matched.

@@ -94,7 +94,7 @@ func (a *App) Trace(ctx context.Context, req Request) (*Result, error) {
 	a.fill(res, req, src, dst, frame, start)
 	res.Tag = tagString(req.Proto)
 	res.summarize()
-	compare(res, expl)
+	a.compare(res, expl)
 	res.Explanation = expl
 	outcome := "agree"
 	if !res.Agree {

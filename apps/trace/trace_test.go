@@ -359,3 +359,39 @@ func TestLastPath(t *testing.T) {
 		t.Errorf("path %+v", p)
 	}
 }
+
+// TestCompareSkipsUnexplainedInternalStages checks a probe that passes
+// the internal stages of an app that does not explain itself still
+// agrees, and one that stops in them does not.
+func TestCompareSkipsUnexplainedInternalStages(t *testing.T) {
+	specs := append([]apps.Spec{{Name: "nat", ID: 4, Tables: []apps.Table{{Name: "nat", ID: 20, Next: []string{"nat_out"}},
+		{Name: "nat_out", ID: 21, Internal: true, Next: []string{apps.NextStage}}},
+		New: func(apps.Env) (controller.App, error) { return nil, nil }}}, stubs...)
+	reg, err := apps.NewRegistry(specs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Pipeline: reg.Pipeline()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hop := func(table uint8, app flows.AppID) Hop {
+		return Hop{Table: table, Stage: reg.Pipeline().Name(flows.TableID(table)), appID: app, App: fmt.Sprint(app)}
+	}
+	expl := Visit{Host: "h1", Hops: []Hop{hop(10, 2), hop(20, 0), hop(30, 3), hop(40, 2)}}
+	for _, tc := range []struct {
+		name  string
+		probe []Hop
+		agree bool
+	}{
+		{"through the internal stage", []Hop{hop(10, 2), hop(20, 4), hop(21, 4), hop(30, 3), hop(40, 2)}, true},
+		{"straight on", []Hop{hop(10, 2), hop(20, 4), hop(30, 3), hop(40, 2)}, true},
+		{"stopped in the internal stage", []Hop{hop(10, 2), hop(20, 4), hop(21, 4)}, false},
+		{"elsewhere", []Hop{hop(10, 2), hop(20, 4), hop(40, 2)}, false},
+	} {
+		got := a.compareHops(Visit{Host: "h1", Hops: tc.probe}, expl)
+		if (len(got) == 0) != tc.agree {
+			t.Errorf("%s: %q, want agree %v", tc.name, got, tc.agree)
+		}
+	}
+}
