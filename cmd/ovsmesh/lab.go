@@ -61,7 +61,7 @@ func newLabUpCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Hosts, "hosts", 3, "number of hosts (1-32)")
+	f.IntVar(&o.Hosts, "hosts", 3, "number of hosts (1-250)")
 	f.IntVar(&o.Guests, "guests", 2, "guests per host (0-32)")
 	f.StringVar(&o.Tunnel, "tunnel", "vxlan", "tunnel type written into ovsmesh.yaml: vxlan or gre")
 	f.StringVar(&o.Dir, "dir", defaultLabDir, "lab directory: state file, ovsmesh.yaml, per-host db, sockets and logs")
