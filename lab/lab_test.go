@@ -4,10 +4,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ovsmesh/ovsmesh/config"
+	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -173,5 +175,111 @@ func TestConfig(t *testing.T) {
 	}
 	if h := cfg.Hosts[2]; h.Name != "h3" || h.OVSDB != "tcp:198.19.9.3:6640" || h.TunnelIP.String() != "198.18.0.3" {
 		t.Errorf("hosts[2] = %+v", h)
+	}
+}
+
+// TestConfigOutside checks the nat section of a lab with an outside
+// namespace: written only then, in the NAT app's shape, naming the last
+// host as the gateway; and refused by a loader that has no nat section,
+// so labs without Outside must not have it.
+func TestConfigOutside(t *testing.T) {
+	for _, outside := range []bool{false, true} {
+		dir := t.TempDir()
+		o := Options{Dir: dir, Hosts: 3, Guests: 1, Slot: 9, Outside: outside}
+		if err := o.setDefaults(); err != nil {
+			t.Fatal(err)
+		}
+		st := plan(o)
+		if got := slices.Contains(st.Namespaces, "om-out"); got != outside {
+			t.Errorf("outside=%v: plan has the outside namespace: %v", outside, got)
+		}
+		if err := writeConfig(dir, st); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "ovsmesh.yaml")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, plainErr := config.Load(path)
+		if !outside {
+			if strings.Contains(string(data), "nat:") || plainErr != nil {
+				t.Errorf("lab without outside: nat section written or file refused (%v):\n%s", plainErr, data)
+			}
+			continue
+		}
+		if plainErr == nil || !strings.Contains(plainErr.Error(), "nat") {
+			t.Errorf("a loader without the nat section accepted the file: %v", plainErr)
+		}
+		// The section as the NAT app's strict decoder sees it.
+		cfg, err := config.Load(path, config.Section{Path: "nat", Default: func() any { return &natApp{Zone: 100} }})
+		if err != nil {
+			t.Fatalf("load with a nat section: %v\n%s", err, data)
+		}
+		got := cfg.Section("nat").(*natApp)
+		want := natApp{Gateway: "h3", RouterIP: NATRouterIP, Inside: []netip.Prefix{NATInside}, Zone: 100}
+		want.External.Port, want.External.IP, want.External.NextHop = "ext0", NATExternalIP, NATNextHop
+		if got.Gateway != want.Gateway || got.External != want.External || got.RouterIP != want.RouterIP ||
+			!slices.Equal(got.Inside, want.Inside) || got.Zone != want.Zone {
+			t.Errorf("nat section = %+v, want %+v", *got, want)
+		}
+		for _, s := range []string{"gateway: h3", "port: ext0", "ip: 198.18.200.1/24", "next_hop: 198.18.200.254",
+			"router_ip: 10.255.255.254", "- 10.0.0.0/8", "zone: 100"} {
+			if !strings.Contains(string(data), s) {
+				t.Errorf("ovsmesh.yaml lacks %q:\n%s", s, data)
+			}
+		}
+	}
+}
+
+// natApp mirrors the NAT app's section type (apps/nat.Config) field for
+// field, so the strict decoder refuses any key the lab writes that the
+// app would not know.
+type natApp struct {
+	Gateway  string `yaml:"gateway"`
+	External struct {
+		Port    string       `yaml:"port"`
+		IP      netip.Prefix `yaml:"ip"`
+		NextHop netip.Addr   `yaml:"next_hop"`
+	} `yaml:"external"`
+	RouterIP  netip.Addr     `yaml:"router_ip"`
+	RouterMAC string         `yaml:"router_mac,omitempty"`
+	Inside    []netip.Prefix `yaml:"inside"`
+	Zone      int            `yaml:"zone"`
+	Forwards  []struct {
+		Proto string `yaml:"proto"`
+		Port  int    `yaml:"port"`
+		To    string `yaml:"to"`
+	} `yaml:"forwards,omitempty"`
+	Redirects []struct {
+		Proto  string     `yaml:"proto"`
+		IP     netip.Addr `yaml:"ip"`
+		Port   int        `yaml:"port"`
+		ToPort int        `yaml:"to_port"`
+	} `yaml:"redirects,omitempty"`
+}
+
+// TestNATAddresses checks the outside addresses against the lab's
+// ranges: the router inside the guests' /8, the outside in 198.18.0.0/15,
+// the next hop in the external subnet, the far server outside it.
+func TestNATAddresses(t *testing.T) {
+	lab15 := netip.MustParsePrefix("198.18.0.0/15")
+	switch {
+	case !NATInside.Contains(NATRouterIP) || !NATInside.Contains(GuestIP(1, 1)):
+		t.Errorf("router %s or guests outside %s", NATRouterIP, NATInside)
+	case !lab15.Contains(NATExternalIP.Addr()) || !lab15.Contains(NATFarIP):
+		t.Errorf("outside addresses %s, %s not in %s", NATExternalIP, NATFarIP, lab15)
+	case !NATExternalIP.Contains(NATNextHop) || NATExternalIP.Contains(NATFarIP):
+		t.Errorf("next hop %s must be in, far server %s out of %s", NATNextHop, NATFarIP, NATExternalIP)
+	case NATInside.Overlaps(NATExternalIP):
+		t.Errorf("%s overlaps %s", NATInside, NATExternalIP)
+	}
+	for i := 1; i <= maxHosts; i++ {
+		if NATExternalIP.Contains(UnderlayIP(i)) || NATExternalIP.Contains(MgmtIP(0, i)) {
+			t.Errorf("host %d's addresses in %s", i, NATExternalIP)
+		}
+	}
+	if err := topo.CheckPortName(NATExternalPort); err != nil {
+		t.Error(err)
 	}
 }
