@@ -2,10 +2,13 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/ovsmesh
-PKGS_APT := python3 openvswitch-switch openvswitch-common openvswitch-testcontroller iproute2 iputils-ping ethtool tcpdump arping iperf3 systemd systemd-container adduser
+PKGS_APT := python3 openvswitch-switch openvswitch-common openvswitch-testcontroller iproute2 iputils-ping ethtool tcpdump arping iperf3 systemd systemd-container adduser chromium
 FUZZTIME ?= 10s
+# LABLOCK serialises the lab benchmarks with other labs on a shared machine
+# (flock -o: the lab's daemons must not inherit the lock).
+LABLOCK ?= /tmp/ovsmesh-lab.lock
 
-.PHONY: all build deps test unit fuzz integration bench demo lint generate check-generated clean fuzz-long soak package
+.PHONY: all build deps test unit fuzz integration bench demo lint generate check-generated clean fuzz-long soak package screenshot
 
 all: build
 
@@ -38,6 +41,11 @@ fuzz:
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./flows -run '^$$' -fuzz '^FuzzNegotiateHello$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./apps/proxyarp -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apps/nat -run '^$$' -fuzz '^FuzzPacketIn$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apps/nat -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./apps/portsec -run '^$$' -fuzz '^FuzzRecord$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./topo -run '^$$' -fuzz '^FuzzParseIface$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./topo -run '^$$' -fuzz '^FuzzDeclaredCodec$$' -fuzztime $(FUZZTIME)
 
 # soak: 200 SIGKILLs of a process writing the state file; every cycle the
 # file must open and hold every acknowledged write (`make unit` runs 20).
@@ -51,12 +59,19 @@ fuzz-long:
 integration: build package
 	OVSMESH_BIN=$(CURDIR)/$(BIN) $(GO) test -tags integration -p 1 -count=1 -timeout 15m -v ./test/
 
+# screenshot refreshes docs/topology.png: TestTopologyPage on a real lab
+# (root), in headless chromium, with iperf3 between two hosts.
+screenshot: build
+	OVSMESH_UPDATE_SCREENSHOT=1 OVSMESH_BIN=$(CURDIR)/$(BIN) $(GO) test -tags integration -count=1 -run '^TestTopologyPage$$' -v ./test/
+
 bench: deps build
 	$(GO) test ./flows -run '^$$' -bench . -benchmem
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/memory.sh
 	$(GO) run ./test/arpbench -ovsmesh $(CURDIR)/$(BIN) -count 100 -tunnel vxlan
 	$(GO) run ./test/convbench -ovsmesh $(CURDIR)/$(BIN) -hosts 10,20,50
+	$(GO) build -o bin/dpbench ./test/dpbench && flock -o $(LABLOCK) bin/dpbench -ovsmesh $(CURDIR)/$(BIN)
+	$(GO) build -o bin/floodbench ./test/floodbench && flock -o $(LABLOCK) bin/floodbench -ovsmesh $(CURDIR)/$(BIN)
 
 demo: deps build
 	bash scripts/demo.sh

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ovsmesh/ovsmesh/api/ui"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -81,6 +82,9 @@ type Sources struct {
 	Registry *prometheus.Registry
 	// FlowTimeout bounds a live flow dump; default 5 s.
 	FlowTimeout time.Duration
+	// Topology, if set, serves GET /api/v1/topology and the topology
+	// page at / (assets under /ui/).
+	Topology *TopologyServer
 }
 
 // New returns the API handler. Every /api/v1 answer is JSON; errors are
@@ -116,6 +120,11 @@ func New(src Sources) (http.Handler, error) {
 		{Method: "GET", Path: "/api/v1/switches", Handler: func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, http.StatusOK, switches(src)) }},
 		{Method: "GET", Path: "/api/v1/hosts", Handler: func(w http.ResponseWriter, _ *http.Request) { WriteJSON(w, http.StatusOK, hosts(src)) }},
 		{Method: "GET", Path: "/api/v1/flows", Query: []string{"host", "dpid"}, Handler: func(w http.ResponseWriter, r *http.Request) { flowsHandler(w, r, src) }},
+	}
+	if src.Topology != nil {
+		core = append(core, Route{Method: "GET", Path: "/api/v1/topology", Handler: src.Topology.ServeHTTP})
+		mux.Handle("GET /{$}", ui.Handler())
+		mux.Handle("GET /ui/", ui.Handler())
 	}
 	seen := map[string]bool{}
 	var paths []string
@@ -264,21 +273,25 @@ type Host struct {
 	OVSDBConnected bool   `json:"ovsdb_connected"`
 	OVSDBError     string `json:"ovsdb_error,omitempty"`
 	OpenFlowUp     bool   `json:"openflow_connected"`
+	// Meters summarises the switch's packet-in meters, "" for none.
+	Meters string `json:"meters,omitempty"`
 	// Tunnels maps peer host name to the OFPort of the tunnel towards it.
 	Tunnels map[string]int32 `json:"tunnels"`
 }
 
 func hosts(src Sources) []Host {
 	up := map[flows.DPID]bool{}
+	meters := map[flows.DPID]string{}
 	for _, s := range src.Switches.Switches() {
 		up[s.DPID] = true
+		meters[s.DPID] = s.Meters
 	}
 	out := []Host{}
 	all := src.Mesh.Hosts()
 	for _, h := range all {
 		st := src.Mesh.OVSDBState(h.Name)
 		row := Host{Name: h.Name, DPID: h.DPID().String(), OVSDB: h.OVSDB, TunnelIP: h.TunnelIP.String(),
-			OVSDBConnected: st.Connected, OVSDBError: st.LastError, OpenFlowUp: up[h.DPID()], Tunnels: map[string]int32{}}
+			OVSDBConnected: st.Connected, OVSDBError: st.LastError, OpenFlowUp: up[h.DPID()], Meters: meters[h.DPID()], Tunnels: map[string]int32{}}
 		for _, p := range all {
 			if port, ok := src.Mesh.TunnelOFPort(h.Name, p.Name); ok {
 				row.Tunnels[p.Name] = port

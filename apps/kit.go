@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/controller"
@@ -54,7 +53,6 @@ func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
 			p.Host = h.Name
 		}
 	}
-	prefix := topo.TunnelPortName("")
 	for _, port := range sw.Ports() {
 		if p.Host != "" {
 			if peer, ok := mesh.PeerByTunnelPort(port.Name); ok {
@@ -68,7 +66,7 @@ func ClassifyPorts(mesh Mesh, sw controller.Switch) Ports {
 				continue
 			}
 		}
-		if strings.HasPrefix(port.Name, prefix) {
+		if topo.IsTunnelPortName(port.Name) {
 			continue
 		}
 		if port.Up() {
@@ -86,6 +84,18 @@ func (p *Ports) IsTunnel(port flows.OFPort) bool {
 		}
 	}
 	return false
+}
+
+// CopyToController returns the action that copies a packet that came in
+// on port to the controller: through the port's meter when m keeps
+// per-port meters (flows.ToControllerMetered, controller(meter_id=PORT)),
+// else the plain output to the controller (the switch's controller meter
+// applies to both).
+func CopyToController(m controller.Meters, port flows.OFPort) flows.Action {
+	if id, ok := m.PortMeter(port); ok {
+		return flows.ToControllerMetered{Meter: id}
+	}
+	return flows.ToController
 }
 
 // Switches is an app's per-switch state S, keyed by DPID, with the
@@ -193,6 +203,19 @@ type flowStatser interface {
 	FlowStats(ctx context.Context, req flows.FlowStatsRequest) ([]flows.FlowStats, error)
 }
 
+// FlowStats lists sw's flows that req selects (OFPMP_FLOW, OpenFlow
+// 1.3.5 §7.3.5.2) with their counters, within a second. It fails when
+// sw cannot list its flows or does not answer in time.
+func FlowStats(ctx context.Context, sw controller.Switch, req flows.FlowStatsRequest) ([]flows.FlowStats, error) {
+	st, ok := sw.(flowStatser)
+	if !ok {
+		return nil, fmt.Errorf("switch %s cannot list its flows", sw.DPID())
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return st.FlowStats(ctx, req)
+}
+
 // Hits returns the packet count of the flow of sw at table and priority
 // whose cookie is exactly cookie, within a second. OVS credits a rule's
 // counters for every packet its datapath flows carried, even a packet
@@ -201,13 +224,7 @@ type flowStatser interface {
 // sees no packet-in still sees the hit here. It fails when sw cannot
 // list its flows.
 func Hits(ctx context.Context, sw controller.Switch, table flows.TableID, priority uint16, cookie flows.Cookie) (uint64, error) {
-	st, ok := sw.(flowStatser)
-	if !ok {
-		return 0, fmt.Errorf("switch %s cannot list its flows", sw.DPID())
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	fs, err := st.FlowStats(ctx, flows.FlowStatsRequest{Table: table, Cookie: cookie, CookieMask: ^flows.Cookie(0)})
+	fs, err := FlowStats(ctx, sw, flows.FlowStatsRequest{Table: table, Cookie: cookie, CookieMask: ^flows.Cookie(0)})
 	if err != nil {
 		return 0, err
 	}

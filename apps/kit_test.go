@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/controller/controllertest"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
@@ -47,5 +48,22 @@ func TestSwitchesDownKeepsANewerSession(t *testing.T) {
 	}
 	if !set.Down(newer) || set.Len() != 0 {
 		t.Errorf("Down of the current session kept it")
+	}
+}
+
+func TestCopyToController(t *testing.T) {
+	on := controller.Meters{PortPPS: 100}
+	for _, tc := range []struct {
+		m    controller.Meters
+		port flows.OFPort
+		want string
+	}{
+		{on, 3, "controller(meter_id=3)"},
+		{on, flows.PortLocal, "CONTROLLER:65535"},
+		{controller.Meters{SwitchPPS: 5}, 3, "CONTROLLER:65535"},
+	} {
+		if got := CopyToController(tc.m, tc.port).String(); got != tc.want {
+			t.Errorf("CopyToController(%+v, %d) = %s, want %s", tc.m, tc.port, got, tc.want)
+		}
 	}
 }

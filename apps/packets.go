@@ -48,3 +48,20 @@ func SortedPorts(m map[flows.OFPort]bool) []flows.OFPort {
 	slices.Sort(out)
 	return out
 }
+
+// ARPReplyActions turn an ARP request for ip into the reply "ip is at
+// mac" in the datapath and send it back out of the port it came in on
+// (the OVN and Neutron ARP responder, RFC 826): the asker's MAC and
+// address become the target's, mac and ip the sender's.
+func ARPReplyActions(mac net.HardwareAddr, ip netip.Addr) []flows.Action {
+	return []flows.Action{
+		flows.MoveField(flows.FieldEthSrc, flows.FieldEthDst),
+		flows.SetEthSrc(mac),
+		flows.SetARPOp(2),
+		flows.MoveField(flows.FieldARPSHA, flows.FieldARPTHA),
+		flows.SetARPSHA(mac),
+		flows.MoveField(flows.FieldARPSPA, flows.FieldARPTPA),
+		flows.SetARPSPA(ip),
+		flows.Output{Port: flows.PortInPort},
+	}
+}

@@ -108,6 +108,10 @@ type Env struct {
 	Registerer prometheus.Registerer
 	// Clock is the app's time source; nil means RealClock.
 	Clock Clock
+	// Meters are the packet-in meters the controller keeps on every
+	// switch; an app copies a port's packets to the controller through
+	// CopyToController. The zero value keeps none.
+	Meters controller.Meters
 }
 
 // TimeSource returns env's clock, RealClock when none is set.

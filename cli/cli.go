@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -118,6 +120,55 @@ func APIGet(addr, path string, q url.Values) ([]byte, error) {
 		return nil, fmt.Errorf("controller API at %s answered %s for %s", addr, resp.Status, path)
 	}
 	return body, nil
+}
+
+// Send makes a changing request (POST, DELETE) to the API at addr: body,
+// when not nil, is sent as JSON; tokenFile, when set, holds the bearer
+// token api.token_file configures (changes over loopback need none). It
+// returns the body of a 2xx answer; any other answer becomes an error
+// carrying the API's message.
+func Send(addr, method, path string, q url.Values, body any, tokenFile string) ([]byte, error) {
+	u := url.URL{Scheme: "http", Host: addr, Path: path, RawQuery: q.Encode()}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode the request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, u.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tokenFile != "" {
+		tok, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--token-file: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("controller API at %s is not reachable (is `ovsmesh controller` running? --api sets the address): %w", addr, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read the answer to %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e Error
+		if json.Unmarshal(out, &e) == nil && e.Error != "" {
+			return nil, fmt.Errorf("controller API at %s: %s (%s)", addr, e.Error, resp.Status)
+		}
+		return nil, fmt.Errorf("controller API at %s answered %s for %s %s", addr, resp.Status, method, path)
+	}
+	return out, nil
 }
 
 // FilterJSONByHost keeps the elements of a JSON array of objects whose

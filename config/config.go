@@ -32,6 +32,9 @@ type Config struct {
 	Hosts []Host `yaml:"hosts"`
 	// Log configures logging.
 	Log Log `yaml:"log"`
+	// TLS holds the controller's CA, certificate and key, for ssl:
+	// listeners, targets and OVSDB hosts.
+	TLS TLS `yaml:"tls,omitempty"`
 
 	// sections maps a section's path ("apps.learning", "nat") to its
 	// decoded value, a pointer owned by this Config: WithSection copies
@@ -42,10 +45,11 @@ type Config struct {
 
 // OpenFlow configures the OpenFlow listeners.
 type OpenFlow struct {
-	// Listen holds listener addresses of the form tcp:[IP]:PORT (IP optional).
+	// Listen holds listener addresses of the form tcp:[IP]:PORT or
+	// ssl:[IP]:PORT (IP optional; ssl: needs the tls section).
 	Listen []string `yaml:"listen"`
 	// Targets holds controller targets written into each bridge's
-	// Controller table, in ovs-vsctl syntax (tcp:IP:PORT).
+	// Controller table, in ovs-vsctl syntax (tcp:IP:PORT or ssl:IP:PORT).
 	Targets []string `yaml:"targets"`
 	// EchoInterval is how long a switch may be idle before it is probed
 	// with an ECHO_REQUEST; it is dropped after two intervals of silence.
@@ -77,6 +81,23 @@ type OpenFlow struct {
 	// MaxReplyBytes bounds one multipart reply (a switch's flow dump), in
 	// bytes: a larger one fails the request (the API answers 502).
 	MaxReplyBytes int `yaml:"max_reply_bytes"`
+	// Meters are the OpenFlow meters (OpenFlow 1.3.5 §5.7) every switch
+	// applies to packet-ins, in the datapath: the switch's controller
+	// meter, and one per port for the packets the apps copy to the
+	// controller from that port, so a guest flooding new sources or ARP
+	// spends its own port's budget, not its neighbours'.
+	Meters Meters `yaml:"meters"`
+}
+
+// Meters are packet-in meter rates; a rate of 0 turns a meter off.
+type Meters struct {
+	// SwitchPPS and SwitchBurst are the switch's controller meter: packets
+	// per second, and a burst in packets.
+	SwitchPPS   int `yaml:"switch_pps"`
+	SwitchBurst int `yaml:"switch_burst"`
+	// PortPPS and PortBurst are each port's meter.
+	PortPPS   int `yaml:"port_pps"`
+	PortBurst int `yaml:"port_burst"`
 }
 
 // API configures the HTTP listener.
@@ -116,15 +137,19 @@ type Host struct {
 	// Name is unique across hosts; the pinned DPID and tunnel port names
 	// derive from it.
 	Name string `yaml:"name"`
-	// OVSDB is the host's ovsdb-server address: tcp:IP:PORT or unix:PATH.
+	// OVSDB is the host's ovsdb-server address: tcp:IP:PORT, ssl:IP:PORT
+	// (with the tls section) or unix:PATH.
 	OVSDB string `yaml:"ovsdb"`
 	// TunnelIP is the host's underlay IPv4 address.
 	TunnelIP netip.Addr `yaml:"tunnel_ip"`
 	// OpenFlowFrom lists the addresses the host's bridge may connect to
-	// the controller from. Empty means the IP of OVSDB (tcp:IP:PORT), or,
+	// the controller from. Empty means the IP of OVSDB (tcp: or
+	// ssl:IP:PORT), or,
 	// for a unix: OVSDB, the controller machine's own addresses. A switch
 	// claiming the host's datapath ID from any other address is refused.
 	OpenFlowFrom []netip.Addr `yaml:"openflow_from,omitempty"`
+	// TLS names the host's certificate files, for its SSL row.
+	TLS HostTLS `yaml:"tls,omitempty"`
 }
 
 // Default returns the configuration used for fields a file leaves out.
@@ -136,6 +161,7 @@ func Default() Config {
 			QueueLen:            1024,
 			PacketInRate:        1000,
 			PacketInBurst:       250,
+			Meters:              Meters{SwitchPPS: 1000, SwitchBurst: 250, PortPPS: 200, PortBurst: 100},
 			PacketInBytes:       1 << 20,
 			PacketInBytesTotal:  16 << 20,
 			MaxConnections:      1024,

@@ -96,7 +96,7 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		name, doc, want string
 	}{
 		{"unknown field", "mesh:\n  tunel: vxlan\n", "line 2: field tunel not found in mesh (known: bridge, datapath_type, key, tunnel, underlay_mtu)"},
-		{"unknown top-level field", "mesh: {}\nnat: {}\n", "line 2: field nat not found in the top level (known: api, apps, hosts, log, mesh, openflow, state)"},
+		{"unknown top-level field", "mesh: {}\nfirewall: {}\n", "line 2: field firewall not found in the top level (known: api, apps, hosts, log, mesh, "},
 		{"unknown app", "apps:\n  demoo: {}\n", "line 2: field demoo not found in apps (known: demo)"},
 		{"app section field", "apps:\n  demo:\n    wiat: 1s\n", "line 3: field wiat not found in apps.demo (known: count, names, wait)"},
 		{"app section type", "apps:\n  demo:\n    count: lots\n", `line 3: apps.demo.count: "lots" is not an integer`},
@@ -145,6 +145,8 @@ func TestParseErrorsNameFieldAndLine(t *testing.T) {
 		{"per-ip over total", "openflow:\n  max_connections: 10\n  max_handshaking: 5\n", "max_connections_per_ip (32) must not exceed max_connections (10)"},
 		{"max ports", "openflow:\n  max_ports: 70000\n", "openflow.max_ports: 70000: must be between 1 and 65280 ports"},
 		{"max reply bytes", "openflow:\n  max_reply_bytes: 1000\n", "openflow.max_reply_bytes"},
+		{"meter rate negative", "openflow:\n  meters: {port_pps: -1}\n", "line 2: openflow.meters.port_pps: -1: want 0 (off) to 10000000 packets/s"},
+		{"meter burst without rate", "openflow:\n  meters:\n    switch_pps: 0\n    switch_burst: 10\n", "line 4: openflow.meters.switch_burst: 10: a burst needs switch_pps (the meter is off)"},
 		{"openflow_from not an address", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1, openflow_from: [bogus]}\n", "line 3"},
 		{"openflow_from unspecified", "openflow: {targets: ['tcp:198.19.0.254:6653']}\nhosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1, openflow_from: [0.0.0.0]}\n", "hosts[0].openflow_from[0]: 0.0.0.0 is not a unicast"},
 		{"hosts without targets", "hosts:\n  - {name: a, ovsdb: 'unix:/x', tunnel_ip: 198.18.0.1}\n", "openflow.targets: is required when hosts are configured"},

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/ovsmesh/ovsmesh/topo"
+
 	"fmt"
 	"log/slog"
 	"net"
@@ -61,7 +63,7 @@ func joinPath(path []string) string {
 func (c *Config) validate(sections []Section) error {
 	listens := map[string]int{}
 	for i, l := range c.OpenFlow.Listen {
-		addr, err := ParseListen(l)
+		addr, err := c.checkOpenFlow(l, true)
 		if err != nil {
 			return fieldErr(err.Error(), "openflow", "listen", idx(i))
 		}
@@ -84,9 +86,12 @@ func (c *Config) validate(sections []Section) error {
 			return fieldErr(fmt.Sprintf("%q: want debug, info, warn or error", c.Log.Level), "log", "level")
 		}
 	}
+	if err := c.validateTLS(); err != nil {
+		return err
+	}
 	for i, t := range c.OpenFlow.Targets {
-		if _, err := ParseListen(t); err != nil || strings.HasPrefix(t, "tcp::") {
-			return fieldErr(fmt.Sprintf("%q is not a controller target of the form tcp:IP:PORT", t), "openflow", "targets", idx(i))
+		if _, err := c.checkOpenFlow(t, false); err != nil {
+			return fieldErr(err.Error(), "openflow", "targets", idx(i))
 		}
 	}
 	if c.OpenFlow.EchoInterval < 100*time.Millisecond {
@@ -102,6 +107,9 @@ func (c *Config) validate(sections []Section) error {
 		return fieldErr("must be between 1 and 1048576 messages", "openflow", "queue_len")
 	}
 	if err := c.OpenFlow.validateLimits(); err != nil {
+		return err
+	}
+	if err := c.OpenFlow.Meters.validate(); err != nil {
 		return err
 	}
 	if err := c.Mesh.validate(); err != nil {
@@ -125,13 +133,16 @@ func (c *Config) validate(sections []Section) error {
 		case !UnicastIPv4(h.TunnelIP):
 			return at(fmt.Sprintf("%s is not a unicast address a peer can reach (unspecified, loopback, multicast or broadcast)", h.TunnelIP), "tunnel_ip")
 		}
-		if err := checkOVSDB(h.OVSDB); err != nil {
+		if err := c.checkOVSDB(h.OVSDB); err != nil {
 			return at(err.Error(), "ovsdb")
 		}
 		for k, a := range h.OpenFlowFrom {
 			if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
 				return fieldErr(fmt.Sprintf("%v is not a unicast address a switch can connect from", a), "hosts", idx(i), "openflow_from", idx(k))
 			}
+		}
+		if err := h.TLS.validate(); err != nil {
+			return prefixErr(err, "hosts", idx(i))
 		}
 		if j, dup := names[h.Name]; dup {
 			return at(fmt.Sprintf("duplicate host name %q (also hosts[%d])", h.Name, j), "name")
@@ -140,6 +151,13 @@ func (c *Config) validate(sections []Section) error {
 			return at(fmt.Sprintf("duplicate tunnel_ip %s (also hosts[%d])", h.TunnelIP, j), "tunnel_ip")
 		}
 		names[h.Name], ips[h.TunnelIP] = i, i
+	}
+	var hostNames []string
+	for _, h := range c.Hosts {
+		hostNames = append(hostNames, h.Name)
+	}
+	if clash := topo.Collisions(hostNames); len(clash) > 0 {
+		return fieldErr(clash[0]+": rename one", "hosts")
 	}
 	if len(c.Hosts) > 0 && len(c.OpenFlow.Targets) == 0 {
 		return fieldErr("is required when hosts are configured: it is what their bridges connect to", "openflow", "targets")
@@ -213,7 +231,8 @@ func TunnelOverhead(t string) int {
 func (m Mesh) OverlayMTU() int { return m.UnderlayMTU - TunnelOverhead(m.Tunnel) }
 
 // ParseListen parses "tcp:[IP]:PORT" into a host:port address for
-// net.Listen ("tcp::6653" listens on every address).
+// net.Listen ("tcp::6653" listens on every address). Anything else,
+// ssl: included, is an error: ParseEndpoint also gives the scheme.
 func ParseListen(s string) (string, error) {
 	rest, ok := strings.CutPrefix(s, "tcp:")
 	if !ok {
@@ -275,22 +294,24 @@ func checkHostPort(s string) error {
 	return nil
 }
 
-func checkOVSDB(s string) error {
+func (c *Config) checkOVSDB(s string) error {
 	switch {
 	case strings.HasPrefix(s, "unix:"):
 		if len(s) == len("unix:") {
 			return fmt.Errorf("%q has no socket path", s)
 		}
 		return nil
-	case strings.HasPrefix(s, "tcp:"):
-		if _, err := ParseListen(s); err != nil || strings.HasPrefix(s, "tcp::") {
-			return fmt.Errorf("%q is not tcp:IP:PORT", s)
+	case strings.HasPrefix(s, "tcp:"), strings.HasPrefix(s, "ssl:"):
+		scheme, addr, err := ParseEndpoint(s)
+		if err != nil || strings.HasPrefix(addr, ":") {
+			return fmt.Errorf("%q is not %s:IP:PORT", s, s[:3])
+		}
+		if scheme == SchemeSSL && !c.TLS.Enabled() {
+			return fmt.Errorf("%q needs the tls section: the controller's certificate is its OVSDB client certificate", s)
 		}
 		return nil
-	case strings.HasPrefix(s, "ssl:"):
-		return fmt.Errorf("%q: ssl is not supported yet", s)
 	}
-	return fmt.Errorf("%q: want tcp:IP:PORT or unix:PATH", s)
+	return fmt.Errorf("%q: want tcp:IP:PORT, ssl:IP:PORT or unix:PATH", s)
 }
 
 func validHostName(s string) bool {
@@ -341,4 +362,23 @@ func lineOf(root *yaml.Node, path []string) int {
 		n, line = next, next.Line
 	}
 	return line
+}
+
+// validate checks the meter rates: each 0 (off) up to 10,000,000
+// packets/s; a burst only with its rate, and not above 10,000,000.
+func (m Meters) validate() error {
+	for _, f := range []struct {
+		name        string
+		rate, burst int
+	}{{"switch", m.SwitchPPS, m.SwitchBurst}, {"port", m.PortPPS, m.PortBurst}} {
+		switch {
+		case f.rate < 0 || f.rate > 10_000_000:
+			return fieldErr(fmt.Sprintf("%d: want 0 (off) to 10000000 packets/s", f.rate), "openflow", "meters", f.name+"_pps")
+		case f.burst < 0 || f.burst > 10_000_000:
+			return fieldErr(fmt.Sprintf("%d: want 0 to 10000000 packets", f.burst), "openflow", "meters", f.name+"_burst")
+		case f.burst != 0 && f.rate == 0:
+			return fieldErr(fmt.Sprintf("%d: a burst needs %s_pps (the meter is off)", f.burst, f.name), "openflow", "meters", f.name+"_burst")
+		}
+	}
+	return nil
 }

@@ -66,11 +66,12 @@ func (c *Controller) accept(ctx context.Context, ln net.Listener, wg *sync.WaitG
 			conn.Close()
 			continue
 		}
+		_, secure := ln.(tlsListener)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer c.dropConn(conn, ip)
-			newSession(c, conn).serve(ctx)
+			newSession(c, conn, secure).serve(ctx)
 		}()
 	}
 }

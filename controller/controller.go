@@ -2,14 +2,17 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +26,20 @@ type Options struct {
 	// Listen holds host:port addresses to accept switches on (":6653"
 	// listens on every address, "127.0.0.1:0" picks a free port).
 	Listen []string
+	// TLSListen holds host:port addresses to accept switches on over
+	// TLS (openflow.listen's ssl: entries); it needs TLS.
+	TLSListen []string
+	// TLS configures the TLSListen listeners: normally a pki.Loader's
+	// ServerConfig, which requires a client certificate of the
+	// configured CA and picks up re-issued files at each handshake.
+	// TLS 1.2 (RFC 5246) is the lowest version served whatever it says.
+	// The TLS handshake runs inside the connection's handshake slot,
+	// bounded by HandshakeTimeout. After FEATURES_REPLY the switch's
+	// datapath ID must be the one its certificate binds
+	// (pki.PeerIdentity), before Admit is asked; a refused switch is
+	// closed, logged with both identities and counted in
+	// ovsmesh_tls_refused_total{reason}.
+	TLS *tls.Config
 	// EchoInterval is how long a switch may be silent before it is probed
 	// with an ECHO_REQUEST; it is dropped after a second silent interval.
 	// Default 5 s.
@@ -33,7 +50,8 @@ type Options struct {
 	// SendLimit bounds each switch's send queue, in bytes; a switch that
 	// falls further behind is disconnected. Default 16 MiB.
 	SendLimit int
-	// HandshakeTimeout bounds the HELLO/FEATURES/PORT_DESC exchange.
+	// HandshakeTimeout bounds the TLS handshake of a TLSListen
+	// connection, and then the HELLO/FEATURES/PORT_DESC exchange, each.
 	// Default 10 s.
 	HandshakeTimeout time.Duration
 	// PacketInBytes bounds the packet-in bytes queued or being handled
@@ -81,6 +99,9 @@ type Options struct {
 	// table is refused with an error before it reaches the switch). Nil
 	// checks nothing.
 	Pipeline *flows.Pipeline
+	// Meters are the packet-in meters kept on every switch; the zero
+	// value keeps none.
+	Meters Meters
 	// Baseline holds the table-miss entries of every stage (cookie app
 	// flows.AppBaseline), installed on each switch after the apps'
 	// SwitchUp and before reconciliation.
@@ -94,6 +115,7 @@ type Options struct {
 // Controller accepts OpenFlow switches and runs a session for each.
 type Controller struct {
 	opts    Options
+	tls     *tls.Config // of the TLSListen listeners
 	apps    []App
 	byID    [256]App   // by cookie app byte
 	byTable [256]App   // by owned table
@@ -113,6 +135,7 @@ type Controller struct {
 	slotFreed   chan struct{} // closed and replaced when a handshake slot frees
 	closing     bool
 	refusedLog  rateLog
+	tlsLog      map[string]*rateLog // by refusal reason
 }
 
 // New returns a Controller that hands events to the registered apps in
@@ -151,7 +174,14 @@ func New(opts Options, regs ...Registration) (*Controller, error) {
 	c := &Controller{opts: opts, log: log, metrics: newMetrics(opts.Registerer),
 		pinBudget: newBudget(opts.PacketInBytesTotal, opts.MaxConnections, opts.PacketInBytes),
 		sessions:  map[flows.DPID]*session{}, conns: map[net.Conn]netip.Addr{},
-		perIP: map[netip.Addr]int{}, handshaking: map[net.Conn]struct{}{}, slotFreed: make(chan struct{})}
+		perIP: map[netip.Addr]int{}, handshaking: map[net.Conn]struct{}{}, slotFreed: make(chan struct{}),
+		tlsLog: map[string]*rateLog{}}
+	if len(opts.TLSListen) > 0 {
+		if opts.TLS == nil {
+			return nil, fmt.Errorf("TLS listeners %s need a TLS configuration", strings.Join(opts.TLSListen, ", "))
+		}
+		c.tls = serverTLS(opts.TLS)
+	}
 	for _, r := range regs {
 		switch {
 		case r.ID == 0 || r.ID == flows.AppBaseline:
@@ -204,14 +234,18 @@ func (c *Controller) route(id flows.AppID, t flows.TableID) App {
 	return c.byTable[t]
 }
 
-// Listen binds every address in Options.Listen. It fails, closing what
-// it bound, if any address cannot be bound.
+// Listen binds every address in Options.Listen, then every address in
+// Options.TLSListen. It fails, closing what it bound, if any address
+// cannot be bound.
 func (c *Controller) Listen() error {
-	for _, addr := range c.opts.Listen {
+	for i, addr := range append(slices.Clone(c.opts.Listen), c.opts.TLSListen...) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			c.closeListeners()
 			return fmt.Errorf("listen for switches on %s: %w", addr, err)
+		}
+		if i >= len(c.opts.Listen) {
+			ln = tlsListener{ln}
 		}
 		c.mu.Lock()
 		c.listeners = append(c.listeners, ln)
@@ -220,7 +254,8 @@ func (c *Controller) Listen() error {
 	return nil
 }
 
-// Addrs returns the bound listener addresses (after Listen).
+// Addrs returns the bound listener addresses (after Listen): those of
+// Options.Listen, then those of Options.TLSListen.
 func (c *Controller) Addrs() []net.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -312,6 +347,10 @@ type SwitchInfo struct {
 	Since time.Time
 	// Ports holds the switch's ports ordered by OFPort.
 	Ports []flows.Port
+	// Meters summarises the packet-in meters set up on the switch
+	// ("controller 1000/s burst 250, 4 ports 200/s burst 100"), "" for
+	// none.
+	Meters string
 }
 
 // Switches returns the connected switches ordered by DPID.
@@ -319,7 +358,7 @@ func (c *Controller) Switches() []SwitchInfo {
 	c.mu.Lock()
 	out := make([]SwitchInfo, 0, len(c.sessions))
 	for _, s := range c.sessions {
-		out = append(out, SwitchInfo{DPID: s.dpid, Remote: s.conn.RemoteAddr().String(), Since: s.since, Ports: s.Ports()})
+		out = append(out, SwitchInfo{DPID: s.dpid, Remote: s.conn.RemoteAddr().String(), Since: s.since, Ports: s.Ports(), Meters: s.meterSummary()})
 	}
 	c.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].DPID < out[j].DPID })

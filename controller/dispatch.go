@@ -11,6 +11,7 @@ import (
 // dispatch runs SwitchUp and reconciliation, then hands queued events to
 // the apps in order until the queue is closed, then runs SwitchDown.
 func (s *session) dispatch(ctx context.Context, early []any) {
+	s.setupMeters(ctx)
 	for _, app := range s.c.apps {
 		if h, ok := app.(SwitchUpHandler); ok {
 			s.call(app, func() error { return h.SwitchUp(ctx, s) })
@@ -94,6 +95,7 @@ func (s *session) handle(ctx context.Context, ev any) {
 			s.ports[ev.Port.No] = ev.Port
 		}
 		s.portsMu.Unlock()
+		s.portMeter(ev)
 		for _, app := range s.c.apps {
 			if h, ok := app.(PortStatusHandler); ok {
 				s.call(app, func() error { return h.PortStatus(ctx, s, ev) })

@@ -28,6 +28,17 @@
 // the queue, the dispatcher drains it, runs the apps' SwitchDown handlers
 // and exits; the writer exits once the connection is closed.
 //
+// Listeners of Options.TLSListen speak OpenFlow over TLS (TLS 1.2 or
+// later, RFC 5246 and RFC 8446): the TLS handshake runs in the session,
+// inside the connection's handshake slot and under HandshakeTimeout, so
+// a peer that stalls it holds a slot no longer than a plain one would.
+// A switch must present a certificate of the configured CA, and after
+// FEATURES_REPLY its datapath ID must be the one that certificate binds
+// to its host (pki.PeerIdentity), before the address policy (Admit) is
+// asked. Refused switches are closed, logged with their reason (and both
+// identities when the DPID is not the certificate's) and counted in
+// ovsmesh_tls_refused_total{reason}; switches already up never notice.
+//
 // Apps follow a small net/http-style contract: an App needs only Name;
 // it implements whichever of SwitchUpHandler, PacketInHandler,
 // PortStatusHandler, FlowRemovedHandler and SwitchDownHandler it cares

@@ -286,6 +286,12 @@ func dialSwitchFrom(t testing.TB, addr, local string) *fakeSwitch {
 	if err != nil {
 		t.Fatalf("dial controller: %v", err)
 	}
+	return newFakeSwitch(t, conn)
+}
+
+// newFakeSwitch is the fake switch on an established connection, such
+// as a TLS client connection.
+func newFakeSwitch(t testing.TB, conn net.Conn) *fakeSwitch {
 	f := &fakeSwitch{t: t, conn: conn, r: flows.NewReader(conn),
 		msgs: make(chan ofMsg, 1<<14), closed: make(chan struct{}), stop: make(chan struct{})}
 	f.xid.Store(0x1000)
@@ -485,12 +491,14 @@ func (b *syncBuffer) line(subs ...string) (string, bool) {
 	return "", false
 }
 
-// testController is a Controller serving on a loopback port.
+// testController is a Controller serving on a loopback port, and on a
+// second one over TLS when its options carry a TLS configuration.
 type testController struct {
 	*Controller
-	addr string
-	logs *syncBuffer
-	reg  *prometheus.Registry
+	addr    string
+	tlsAddr string // "" without TLS
+	logs    *syncBuffer
+	reg     *prometheus.Registry
 }
 
 // startController runs a Controller on 127.0.0.1 with a log buffer and
@@ -521,6 +529,9 @@ func startRegistered(t *testing.T, opts Options, regs ...Registration) *testCont
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
 	opts.Listen = []string{"127.0.0.1:0"}
+	if opts.TLS != nil {
+		opts.TLSListen = []string{"127.0.0.1:0"}
+	}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Registerer = reg
 	c, err := New(opts, regs...)
@@ -547,7 +558,11 @@ func startRegistered(t *testing.T, opts Options, regs ...Registration) *testCont
 			t.Logf("controller log:\n%s", logs)
 		}
 	})
-	return &testController{Controller: c, addr: c.Addrs()[0].String(), logs: logs, reg: reg}
+	tc := &testController{Controller: c, addr: c.Addrs()[0].String(), logs: logs, reg: reg}
+	if opts.TLS != nil {
+		tc.tlsAddr = c.Addrs()[1].String()
+	}
+	return tc
 }
 
 // connect dials a fake switch and runs the handshake for dpid.

@@ -18,13 +18,17 @@ const maxEarlyBytes = 4 << 20
 // refuses the DPID a switch claims from its address.
 var errNotAdmitted = errors.New("datapath ID refused")
 
-// handshake runs HELLO with version negotiation, FEATURES_REQUEST,
+// handshake runs, on a connection from a TLS listener, the TLS
+// handshake (tlsHandshake), then HELLO with version negotiation, FEATURES_REQUEST,
 // SET_CONFIG (miss_send_len OFPCML_NO_BUFFER) and the PORT_DESC multipart
 // exchange (OpenFlow 1.3.5 §6.3.1, §7.3.1, §7.3.2, §7.3.5.7). Echo
 // requests are answered throughout; port-status and flow-removed messages
 // that arrive early are returned to be handled after SwitchUp, and early
 // packet-ins are dropped (nothing is installed yet to make use of them).
 func (s *session) handshake() (early []any, err error) {
+	if err := s.tlsHandshake(); err != nil {
+		return nil, err
+	}
 	s.conn.SetReadDeadline(time.Now().Add(s.c.opts.HandshakeTimeout))
 	defer s.conn.SetReadDeadline(time.Time{})
 
@@ -65,6 +69,9 @@ func (s *session) handshake() (early []any, err error) {
 	}
 	s.dpid = features.DPID
 	s.log = s.log.With("dpid", s.dpid.String())
+	if err := s.checkIdentity(s.dpid); err != nil {
+		return nil, err
+	}
 	if admit := s.c.opts.Admit; admit != nil {
 		if err := admit(s.dpid, remoteAddr(s.conn)); err != nil {
 			return nil, fmt.Errorf("%w: %w", errNotAdmitted, err)

@@ -26,6 +26,7 @@ type metrics struct {
 	acceptErrors   prometheus.Counter
 	connsRefused   *prometheus.CounterVec
 	refused        *prometheus.CounterVec
+	tlsRefused     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -76,11 +77,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ovsmesh_switches_refused_total", Help: "Switches refused after FEATURES_REPLY, by reason: identity (a configured host's datapath ID from an address not allowed for it).",
 		}, []string{"reason"}),
+		tlsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ovsmesh_tls_refused_total", Help: "Switches refused on a TLS (ssl:) OpenFlow listener, by reason: plaintext (not TLS), timeout (no TLS handshake within the handshake timeout), peer_alert (the switch aborted the handshake, e.g. it does not trust the controller's certificate), handshake (other TLS failures), no_certificate, unknown_ca, expired, not_yet_valid, key_usage, invalid_certificate, no_identity (the certificate names no host), identity (FEATURES_REPLY's datapath ID is not the one the certificate binds).",
+		}, []string{"reason"}),
+	}
+	for _, r := range tlsReasons {
+		m.tlsRefused.WithLabelValues(r) // exported at 0 from the start
 	}
 	if reg != nil {
 		reg.MustRegister(m.connections, m.disconnects, m.connected, m.packetIns, m.packetInsDrop,
 			m.switchErrors, m.badMessages, m.appErrors, m.sent, m.packetInTiming, m.unrouted, m.staleDeleted,
-			m.acceptErrors, m.connsRefused, m.refused)
+			m.acceptErrors, m.connsRefused, m.refused, m.tlsRefused)
 	}
 	return m
 }

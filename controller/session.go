@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,21 +15,32 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/pki"
 )
 
 // session is one switch connection. The reader goroutine (serve) owns r;
 // the dispatcher owns event handling; ports is shared under portsMu.
 type session struct {
 	c     *Controller
-	conn  net.Conn
+	conn  net.Conn // the OpenFlow stream: raw, or a *tls.Conn over it
+	raw   net.Conn // the accepted TCP connection, the key of the controller's maps
 	r     *flows.Reader
 	w     *writer
 	log   *slog.Logger
 	dpid  flows.DPID
 	since time.Time
+	// peer is the identity of a TLS switch's certificate, set by
+	// tlsHandshake; nil on a plain connection. tlsVersion names the TLS
+	// version negotiated ("TLS 1.3").
+	peer       *pki.Identity
+	tlsVersion string
 
 	portsMu sync.Mutex
 	ports   map[flows.OFPort]flows.Port
+	// metersMu guards meters: the meters set up on the switch, by
+	// number, with their rate and burst.
+	metersMu sync.Mutex
+	meters   map[flows.MeterID][2]uint32
 
 	queue   *mailbox
 	rx      atomic.Uint64 // messages received, for the keepalive
@@ -51,10 +63,18 @@ type session struct {
 	packetInsBy map[uint32]prometheus.Counter
 }
 
-func newSession(c *Controller, conn net.Conn) *session {
+// newSession returns the session of an accepted connection; secure
+// means it came from a TLS listener, and the session's handshake starts
+// with the TLS handshake.
+func newSession(c *Controller, raw net.Conn, secure bool) *session {
+	conn := raw
+	if secure {
+		conn = tls.Server(raw, c.tls)
+	}
 	return &session{
 		c:       c,
 		conn:    conn,
+		raw:     raw,
 		r:       flows.NewReaderSize(conn, readBufferSize),
 		w:       newWriter(conn, c.opts.Pipeline, c.opts.SendLimit, 10*time.Second, &c.sent),
 		log:     c.log.With("remote", conn.RemoteAddr().String()),
@@ -133,7 +153,12 @@ func (s *session) serve(ctx context.Context) {
 	defer s.w.stopAndWait()
 
 	early, err := s.handshake()
-	s.c.handshakeDone(s.conn)
+	s.c.handshakeDone(s.raw)
+	var refusal *tlsRefusal
+	if errors.As(err, &refusal) {
+		s.c.refuseTLS(s, refusal)
+		return
+	}
 	if errors.Is(err, errNotAdmitted) {
 		s.c.metrics.refused.WithLabelValues("identity").Inc()
 		s.log.Warn("switch refused: its datapath ID is not accepted from this address", "err", err)
@@ -155,7 +180,11 @@ func (s *session) serve(ctx context.Context) {
 	m.connections.WithLabelValues(label).Inc()
 	m.disconnects.WithLabelValues(label) // exported at 0 from the start, so rate() sees the first one
 	s.c.register(s)
-	s.log.Info("switch connected", "ports", len(s.ports))
+	if s.peer != nil {
+		s.log.Info("switch connected", "ports", len(s.ports), "tls", s.tlsVersion)
+	} else {
+		s.log.Info("switch connected", "ports", len(s.ports))
+	}
 
 	o := &s.c.opts
 	s.queue = newMailbox(o.QueueLen, 4*o.QueueLen, o.PacketInBytes, o.EventBytes, s.c.pinBudget)

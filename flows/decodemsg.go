@@ -32,7 +32,7 @@ var ErrUnexpectedType = errors.New("unexpected message type")
 //	PACKET_IN          *PacketIn
 //	PORT_STATUS        PortStatus
 //	FLOW_REMOVED       *FlowRemoved
-//	MULTIPART_REPLY    MultipartReply (a PORT_DESC or FLOW body checked)
+//	MULTIPART_REPLY    MultipartReply (a PORT_DESC, FLOW or PORT_STATS body checked)
 //	BARRIER_REPLY      BarrierReply{}
 //	GET_CONFIG_REPLY, ROLE_REPLY, GET_ASYNC_REPLY, EXPERIMENTER: Ignored
 //
@@ -80,6 +80,10 @@ func Decode(h Header, body []byte) (any, error) {
 			_, err = DecodePortDesc(mp.Body)
 		case MultipartFlow:
 			_, err = DecodeFlowStats(mp.Body)
+		case MultipartMeterConfig:
+			_, err = DecodeMeterConfig(mp.Body)
+		case MultipartPortStats:
+			_, err = DecodePortStats(mp.Body)
 		}
 		return mp, err
 	case MsgGetConfigReply, MsgRoleReply, MsgGetAsyncReply, MsgExperimenter:

@@ -19,6 +19,7 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 		msg(Version, MsgMultipartReply, 6, portDescBody),
 		flowStatsReply(tb, flowARP),
 		flowStatsReply(tb, flowTunnelIn),
+		portStatsReply,
 	}
 	seeds := append([][]byte(nil), valid...)
 	seeds = append(seeds,
@@ -72,6 +73,9 @@ func FuzzDecode(f *testing.F) {
 			_, _ = DecodeFlowRemoved(body)
 			_, _ = DecodeMultipartReply(body)
 			_, _ = DecodePortDesc(body)
+			if ps, err := DecodePortStats(body); err == nil && len(ps)*portStatsLen != len(body) {
+				t.Fatalf("%d port-stats entries from %d bytes", len(ps), len(body))
+			}
 			if stats, err := DecodeFlowStats(body); err == nil {
 				for _, s := range stats {
 					if len(s.Instructions) > 0 && !within(s.Instructions, body) {

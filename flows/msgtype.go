@@ -31,6 +31,7 @@ const (
 	MsgBarrierReply     MsgType = 21
 	MsgRoleReply        MsgType = 25
 	MsgGetAsyncReply    MsgType = 27
+	MsgMeterMod         MsgType = 29
 )
 
 // String names the type as netrack/openflow does ("TypeFlowMod"); these

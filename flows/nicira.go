@@ -3,6 +3,7 @@ package flows
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"strings"
 )
@@ -18,6 +19,8 @@ const (
 	ofpatExperimenter uint16 = 0xffff
 	// nxVendorID is NX_VENDOR_ID, the Nicira experimenter ID.
 	nxVendorID uint32 = 0x00002320
+	// nxastRegLoad is NXAST_REG_LOAD (struct nx_action_reg_load).
+	nxastRegLoad uint16 = 7
 	// nxastRegMove is NXAST_REG_MOVE (struct nx_action_reg_move).
 	nxastRegMove uint16 = 6
 	// nxastResubmitTable is NXAST_RESUBMIT_TABLE (struct nx_action_resubmit).
@@ -396,4 +399,52 @@ func (n NAT) String() string {
 		s += ",random"
 	}
 	return s + ")"
+}
+
+// Load is NXAST_REG_LOAD: write Value into NBits bits of Dst starting
+// at bit Ofs (bit 0 is the least significant); Value must fit in NBits.
+// It is how OVS writes part of a field in OpenFlow 1.3, where set_field
+// has no mask: `set_field:0/0x1->metadata` goes on the wire as
+// "load:0->OXM_OF_METADATA[0]".
+//
+// Wire layout (nicira-ext.h struct nx_action_reg_load), 24 bytes:
+//
+//	type 0xffff (2) | len 24 (2) | vendor 0x00002320 (4) | subtype 7 (2)
+//	ofs_nbits (2): ofs << 6 | (n_bits - 1) | dst header (4) | value (8)
+//
+// ovs-ofctl prints "load:0->OXM_OF_METADATA[0]" (value in hex with 0x
+// unless 0, then the subfield as Move does).
+type Load struct {
+	Dst        Field
+	Ofs, NBits uint16
+	Value      uint64
+}
+
+// appendTo appends nx_action_reg_load.
+func (a Load) appendTo(b []byte) []byte {
+	b = appendNXHeader(b, 24, nxastRegLoad)
+	b = binary.BigEndian.AppendUint16(b, a.Ofs<<6|(a.NBits-1))
+	b = binary.BigEndian.AppendUint32(b, a.Dst.nxm)
+	return binary.BigEndian.AppendUint64(b, a.Value)
+}
+
+// String renders "load:VALUE->DST[..]" as ovs-ofctl does.
+func (a Load) String() string {
+	v := "0"
+	if a.Value != 0 {
+		v = fmt.Sprintf("%#x", a.Value)
+	}
+	return "load:" + v + "->" + subfield(a.Dst, a.Ofs, a.NBits)
+}
+
+// ClearMetadata returns the load of 0 into the metadata bits of mask, a
+// single run of set bits (MetaFromTunnel, say): an action that forgets
+// what earlier stages wrote there. It panics if mask is 0 or not one run.
+func ClearMetadata(mask uint64) Load {
+	ofs := uint16(bits.TrailingZeros64(mask))
+	n := uint16(bits.OnesCount64(mask))
+	if mask == 0 || mask>>ofs != 1<<n-1 {
+		panic(fmt.Sprintf("flows: ClearMetadata(%#x): want one run of set bits", mask))
+	}
+	return Load{Dst: FieldMetadata, Ofs: ofs, NBits: n}
 }

@@ -472,6 +472,38 @@ var nxCases = []actionCase{
 // routerCases are the actions of the NAT gateway's routed paths.
 var routerCases = []actionCase{
 	{
+		// NXAST_CONTROLLER2 with one property, NXAC2PT_METER_ID.
+		name: "controller-metered", action: ToControllerMetered{Meter: 3},
+		text: "controller(meter_id=3)",
+		want: []byte{
+			0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 0x25, // experimenter, len 24, NX, subtype 37
+			0, 0, 0, 0, 0, 0, // zeros
+			0x00, 0x05, 0x00, 0x08, 0x00, 0x00, 0x00, 0x03, // NXAC2PT_METER_ID 3
+		},
+	},
+	{
+		// NXAST_REG_LOAD of 0 into metadata bit 0: ofs_nbits 0<<6|0,
+		// the OXM_OF_METADATA header, value 0.
+		name: "clear-metadata-bit", action: ClearMetadata(MetaFromTunnel),
+		text: "load:0->OXM_OF_METADATA[0]",
+		want: []byte{
+			0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 0x07, // experimenter, len 24, NX, subtype 7
+			0x00, 0x00, // ofs 0, n_bits 1
+			0x80, 0x00, 0x04, 0x08, // OXM_OF_METADATA
+			0, 0, 0, 0, 0, 0, 0, 0, // value 0
+		},
+	},
+	{
+		name: "load-reg-bits", action: Load{Dst: FieldReg3, Ofs: 4, NBits: 8, Value: 0xab},
+		text: "load:0xab->NXM_NX_REG3[4..11]",
+		want: []byte{
+			0xff, 0xff, 0x00, 0x18, 0x00, 0x00, 0x23, 0x20, 0x00, 0x07,
+			0x01, 0x07, // ofs 4 << 6 | 7
+			0x00, 0x01, 0x06, 0x04, // NXM_NX_REG3
+			0, 0, 0, 0, 0, 0, 0, 0xab,
+		},
+	},
+	{
 		// §7.2.5 OFPAT_DEC_NW_TTL: ofp_action_generic, 8 bytes.
 		name: "dec-ttl", prereq: "ip", action: DecNwTTL{},
 		text: "dec_ttl",

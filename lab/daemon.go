@@ -55,9 +55,8 @@ func startDaemon(ctx context.Context, h Host, d Daemon) (int, error) {
 	var argv []string
 	switch d {
 	case OVSDBServer:
-		argv = []string{"ovsdb-server", filepath.Join(h.Dir, "conf.db"),
-			"--remote=punix:" + h.DBSocket(),
-			fmt.Sprintf("--remote=ptcp:%d:%s", OVSDBPort, h.MgmtIP)}
+		argv = append([]string{"ovsdb-server", filepath.Join(h.Dir, "conf.db"),
+			"--remote=punix:" + h.DBSocket()}, h.ovsdbRemotes()...)
 	case Vswitchd:
 		argv = []string{"ovs-vswitchd", "unix:" + h.DBSocket()}
 	default:
@@ -70,6 +69,7 @@ func startDaemon(ctx context.Context, h Host, d Daemon) (int, error) {
 	argv = append(argv, "--pidfile="+h.pidFile(d), "--log-file="+h.LogFile(d),
 		"--unixctl="+h.CtlSocket(d), "--detach")
 	full := append([]string{"ip", "netns", "exec", h.NS, "env", env}, argv...)
+	closeInheritedOnExec()
 	if _, err := run(ctx, nil, full...); err != nil {
 		return 0, fmt.Errorf("start %s on %s: %w", d, h.Name, err)
 	}

@@ -140,6 +140,9 @@ func buildConfig(dir string, st *state) config.Config {
 	cfg := config.Default()
 	cfg.OpenFlow.Listen = []string{fmt.Sprintf("tcp:%s:%d", cip, OpenFlowPort), fmt.Sprintf("tcp:%s:6633", cip)}
 	cfg.OpenFlow.Targets = []string{fmt.Sprintf("tcp:%s:%d", cip, OpenFlowPort)}
+	if o.TLS {
+		tlsConfig(&cfg, dir, o.Slot)
+	}
 	// On the management address too, so labs in different slots can run
 	// their controllers side by side.
 	cfg.API.Listen = fmt.Sprintf("%s:%d", cip, APIPort)
@@ -150,6 +153,9 @@ func buildConfig(dir string, st *state) config.Config {
 	cfg.Hosts = make([]config.Host, len(st.Hosts))
 	for i, h := range st.Hosts {
 		cfg.Hosts[i] = config.Host{Name: h.Name, OVSDB: h.OVSDB(), TunnelIP: h.UnderlayIP}
+		if h.TLS {
+			cfg.Hosts[i].TLS = h.TLSFiles()
+		}
 	}
 	if o.Outside {
 		cfg = cfg.WithSection(natSectionPath, natSection(st.Hosts[len(st.Hosts)-1].Name))

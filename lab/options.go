@@ -46,6 +46,13 @@ type Options struct {
 	// with the controller at 198.19.Slot.254. Labs that run at the same
 	// time need different slots and prefixes.
 	Slot int `json:"slot"`
+	// TLS brings the lab up with TLS on OpenFlow and OVSDB: a CA and the
+	// controller's certificate in DIR/pki (PKIDir), a certificate per
+	// host in its directory (Host.TLSFiles) named in its SSL row,
+	// ovsdb-server on pssl: with its SSL options from that row, and an
+	// ovsmesh.yaml with the tls section, an ssl: listener and target,
+	// ssl: OVSDB addresses and each host's tls paths.
+	TLS bool `json:"tls"`
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger `json:"-"`
 }

@@ -51,14 +51,22 @@ type Host struct {
 	// PIDs maps daemon to its last known pid: 0 when not running,
 	// pidStarting while a start is in flight and the pid is not known yet.
 	PIDs map[Daemon]int `json:"pids"`
+	// TLS is set in a lab with Options.TLS: ovsdb-server listens with
+	// pssl: and the host has its TLS files (TLSFiles).
+	TLS bool `json:"tls,omitempty"`
 }
 
 // DBSocket returns the unix socket path of the host's ovsdb-server.
 func (h Host) DBSocket() string { return filepath.Join(h.Dir, "db.sock") }
 
 // OVSDB returns the host's ovsdb-server TCP address as ovsmesh.yaml
-// names it, "tcp:IP:6640".
-func (h Host) OVSDB() string { return fmt.Sprintf("tcp:%s:%d", h.MgmtIP, OVSDBPort) }
+// names it, "tcp:IP:6640", or "ssl:IP:6640" with TLS.
+func (h Host) OVSDB() string {
+	if h.TLS {
+		return fmt.Sprintf("ssl:%s:%d", h.MgmtIP, OVSDBPort)
+	}
+	return fmt.Sprintf("tcp:%s:%d", h.MgmtIP, OVSDBPort)
+}
 
 // Guest is one guest: a namespace with one interface, eth0.
 type Guest struct {

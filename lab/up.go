@@ -68,7 +68,7 @@ func plan(o Options) *state {
 			Name: hostName(i), Index: i, NS: nsName(p, hostName(i)),
 			Dir:    filepath.Join(o.Dir, hostName(i)),
 			MgmtIP: MgmtIP(o.Slot, i), UnderlayIP: UnderlayIP(i),
-			PIDs: map[Daemon]int{},
+			PIDs: map[Daemon]int{}, TLS: o.TLS,
 		}
 		st.Hosts = append(st.Hosts, h)
 		st.addNS(h.NS)
@@ -133,6 +133,11 @@ func checkFree(ctx context.Context, st *state) error {
 
 func (l *Lab) up(ctx context.Context) error {
 	o := l.Options()
+	if o.TLS {
+		if err := l.upPKI(o); err != nil {
+			return err
+		}
+	}
 	if err := l.upNetworks(ctx, o); err != nil {
 		return err
 	}
@@ -294,6 +299,9 @@ func (l *Lab) startOVS(ctx context.Context, h Host) error {
 	}
 	if _, err := l.VSCtl(ctx, h.Name, "--no-wait", "init"); err != nil {
 		return fail("init db", err)
+	}
+	if err := l.upHostTLS(ctx, h); err != nil {
+		return err
 	}
 	if err := l.Start(ctx, h.Name, Vswitchd); err != nil {
 		return err

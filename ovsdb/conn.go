@@ -2,6 +2,7 @@ package ovsdb
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,10 @@ type DialOptions struct {
 	// touches a monitored row. It runs on libovsdb's event goroutine and
 	// must not block.
 	OnChange func()
+	// TLS configures the session of an ssl: address (TLS 1.2 or later,
+	// RFC 5246 and RFC 8446), normally a ClientTLS's ClientConfig for
+	// the host; an ssl: address without it is refused.
+	TLS *tls.Config
 }
 
 // Conn is one OVSDB session to one host's ovsdb-server, with a monitor
@@ -60,19 +65,23 @@ func monitoredModels() map[string]model.Model {
 		vswitchd.PortTable:        &vswitchd.Port{},
 		vswitchd.InterfaceTable:   &vswitchd.Interface{},
 		vswitchd.ControllerTable:  &vswitchd.Controller{},
+		vswitchd.SSLTable:         &vswitchd.SSL{},
 	}
 }
 
 // CheckAddress reports whether addr is an OVSDB address ovsmesh can dial:
-// "tcp:IP:PORT" or "unix:PATH" (ovsdb-server(1) active connection methods).
+// "tcp:IP:PORT", "ssl:IP:PORT" or "unix:PATH" (ovsdb-server(1) active
+// connection methods).
 func CheckAddress(addr string) error {
 	switch {
 	case strings.HasPrefix(addr, "unix:") && len(addr) > len("unix:"):
 		return nil
 	case strings.HasPrefix(addr, "tcp:") && strings.Contains(addr[len("tcp:"):], ":"):
 		return nil
+	case strings.HasPrefix(addr, "ssl:") && strings.Contains(addr[len("ssl:"):], ":"):
+		return nil
 	}
-	return fmt.Errorf("ovsdb address %q: want tcp:IP:PORT or unix:PATH", addr)
+	return fmt.Errorf("ovsdb address %q: want tcp:IP:PORT, ssl:IP:PORT or unix:PATH", addr)
 }
 
 // Dial connects to the ovsdb-server at addr (see CheckAddress), checks
@@ -83,6 +92,9 @@ func CheckAddress(addr string) error {
 func Dial(ctx context.Context, addr string, opts DialOptions) (*Conn, error) {
 	if err := CheckAddress(addr); err != nil {
 		return nil, err
+	}
+	if strings.HasPrefix(addr, "ssl:") && opts.TLS == nil {
+		return nil, fmt.Errorf("ovsdb address %q: ssl: needs a TLS configuration (the tls section)", addr)
 	}
 	dbModel, err := model.NewClientDBModel(DatabaseName, monitoredModels())
 	if err != nil {
@@ -98,6 +110,9 @@ func Dial(ctx context.Context, addr string, opts DialOptions) (*Conn, error) {
 	if opts.Registerer != nil {
 		c.metrics = &trackingRegisterer{inner: opts.Registerer, log: logger}
 		cliOpts = append(cliOpts, client.WithMetricsRegistryNamespaceSubsystem(c.metrics, "ovsmesh", "ovsdb_libovsdb"))
+	}
+	if opts.TLS != nil {
+		cliOpts = append(cliOpts, client.WithTLSConfig(opts.TLS))
 	}
 	cli, err := client.NewOVSDBClient(dbModel, cliOpts...)
 	if err != nil {
@@ -143,6 +158,7 @@ func newMonitor(cli client.Client) *client.Monitor {
 		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options, &iface.ExternalIDs,
 			&iface.Ofport, &iface.MTU, &iface.Error, &iface.Ifindex),
 		client.WithTable(ctl, &ctl.Target, &ctl.ConnectionMode, &ctl.ControllerRateLimit, &ctl.ControllerBurstLimit),
+		client.WithTable(&vswitchd.SSL{}), // every column: the paths and bootstrap_ca_cert (EnsureSSL)
 	)
 }
 

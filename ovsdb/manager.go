@@ -27,6 +27,8 @@ type Manager struct {
 	runCtx  context.Context
 	workers map[string]*worker
 	wg      sync.WaitGroup
+
+	tlsRefused *prometheus.CounterVec // ovsmesh_ovsdb_tls_refused_total{host,reason}
 }
 
 // NewManager validates opts and returns a Manager that is not running
@@ -45,6 +47,9 @@ func NewManager(opts Options) (*Manager, error) {
 				return nil, fmt.Errorf("register ovsdb metrics: %w", err)
 			}
 		}
+	}
+	if err := m.registerTLSMetrics(); err != nil {
+		return nil, err
 	}
 	m.metrics.overlayMTU.Set(float64(m.OverlayMTU()))
 	return m, nil

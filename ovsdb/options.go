@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,12 +42,18 @@ type Options struct {
 	// Mesh is the bridge and tunnel configuration (bridge name,
 	// datapath_type, tunnel type, tunnel key, underlay MTU).
 	Mesh config.Mesh
-	// Targets are the OpenFlow controller targets (tcp:IP:PORT) written
-	// into every mesh bridge's Controller rows.
+	// Targets are the OpenFlow controller targets (tcp:IP:PORT,
+	// ssl:IP:PORT) written into the mesh bridges' Controller rows: a
+	// host with TLS files (topo.Host.TLS) gets the ssl: ones, written
+	// after its SSL row, the others the tcp: ones (see hostTargets).
 	Targets []string
 	// PacketInRate (packets/s) and PacketInBurst (packets) bound the
 	// packet-ins each switch sends; see Bridge. 0 means no limit.
 	PacketInRate, PacketInBurst int
+	// TLS configures the sessions of hosts whose OVSDB address is
+	// ssl:IP:PORT (normally the tls section's *pki.Loader); required
+	// when there is one.
+	TLS ClientTLS
 	// Hosts are the mesh members; each gets tunnels to all the others.
 	Hosts []topo.Host
 	// Publisher receives connection state and tunnel OFPorts; nil
@@ -126,6 +133,11 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("tunnel type %q: want vxlan or gre", o.Mesh.Tunnel))
 	}
 	errs = append(errs, validateHosts(o.Hosts))
+	for _, h := range o.Hosts {
+		if strings.HasPrefix(h.OVSDB, "ssl:") && o.TLS == nil {
+			errs = append(errs, fmt.Errorf("host %s: ovsdb address %q needs a TLS configuration", h.Name, h.OVSDB))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -1,6 +1,7 @@
 package ovsdb
 
 import (
+	"crypto/tls"
 	"strings"
 	"testing"
 
@@ -24,8 +25,10 @@ func TestValidate(t *testing.T) {
 		{"no bridge", func(o *Options) { o.Mesh.Bridge = "" }, "bridge name"},
 		{"long bridge", func(o *Options) { o.Mesh.Bridge = "br-0123456789abc" }, "1 to 15 bytes"},
 		{"bad tunnel", func(o *Options) { o.Mesh = config.Mesh{Bridge: "br", Tunnel: "geneve"} }, "want vxlan or gre"},
-		{"ssl address", func(o *Options) { o.Hosts[0].OVSDB = "ssl:198.18.0.1:6640" }, "want tcp:IP:PORT or unix:PATH"},
-		{"empty unix path", func(o *Options) { o.Hosts[0].OVSDB = "unix:" }, "want tcp:IP:PORT or unix:PATH"},
+		{"ssl address without TLS", func(o *Options) { o.Hosts[0].OVSDB = "ssl:198.18.0.1:6640" }, `"ssl:198.18.0.1:6640" needs a TLS configuration`},
+		{"ssl address", func(o *Options) { o.Hosts[0].OVSDB = "ssl:198.18.0.1:6640"; o.TLS = noTLS{} }, ""},
+		{"ssl without port", func(o *Options) { o.Hosts[0].OVSDB = "ssl:198.18.0.1"; o.TLS = noTLS{} }, "want tcp:IP:PORT, ssl:IP:PORT or unix:PATH"},
+		{"empty unix path", func(o *Options) { o.Hosts[0].OVSDB = "unix:" }, "want tcp:IP:PORT, ssl:IP:PORT or unix:PATH"},
 		{"duplicate name", func(o *Options) { o.Hosts[1].Name = "h1" }, `duplicate host name "h1"`},
 		{"IPv6 tunnel IP", func(o *Options) { o.Hosts[1].TunnelIP = testHost("x", "", "2001:db8::1").TunnelIP }, "not IPv4"},
 	}
@@ -46,3 +49,8 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// noTLS is a ClientTLS for options that are only validated.
+type noTLS struct{}
+
+func (noTLS) ClientConfig(string) *tls.Config { return &tls.Config{} }

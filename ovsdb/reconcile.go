@@ -34,11 +34,14 @@ func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 	}
 	defer w.m.metrics.passes.WithLabelValues(w.host.Name).Inc()
 	o := w.m.opts
-	bridge := Bridge{Name: o.Mesh.Bridge, DatapathType: o.Mesh.DatapathType, DPID: self.DPID(), Controllers: o.Targets,
+	bridge := Bridge{Name: o.Mesh.Bridge, DatapathType: o.Mesh.DatapathType, DPID: self.DPID(), Controllers: hostTargets(o.Targets, self),
 		PacketInRate: o.PacketInRate, PacketInBurst: o.PacketInBurst}
 	s := conn.snapshot()
 	tctx, cancel := context.WithTimeout(ctx, o.TransactTimeout)
 	defer cancel()
+	if err := w.ensureSSL(tctx, conn, s, self); err != nil {
+		return err
+	}
 
 	changed, err := conn.ensureBridge(tctx, s, bridge)
 	w.countErr(err)
@@ -133,6 +136,7 @@ func (w *worker) publish(s *snapshot, hosts []topo.Host) {
 		}
 	}
 	w.checkMTU(s)
+	w.publishInterfaces(s)
 }
 
 // checkMTU warns once per interface and MTU value when a non-tunnel

@@ -32,6 +32,10 @@ type worker struct {
 	appIfindex map[string]ifindexSeen        // app port -> its device's ifindex while served
 	mtuWarned  map[string]int                // interface -> MTU already warned about
 	lastErr    string                        // last connect error logged at warn level
+
+	// ifaceWarned holds, per interface, the external_ids problems
+	// already logged (ifaces.go).
+	ifaceWarned map[string]string
 }
 
 func newWorker(m *Manager, h topo.Host, cancel context.CancelFunc, prev <-chan struct{}) *worker {
@@ -114,10 +118,11 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 		Logger:     w.log.With("component", "libovsdb"),
 		Registerer: w.m.hostRegisterer(w.host.Name),
 		OnChange:   w.poke,
+		TLS:        w.m.dialTLS(w.host),
 	})
 	cancel()
 	if err != nil {
-		return false, err
+		return false, w.tlsRefusal(err)
 	}
 	defer conn.Close()
 	w.m.metrics.connects.WithLabelValues(w.host.Name).Inc()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ovsmesh's main job, for real, on one machine: a 3-host x 2-guest lab of
 # Open vSwitch hosts in network namespaces, steered by one ovsmesh
-# controller. Run by `make demo` as root. KEEP=1 leaves the lab up.
+# controller. Run by `make demo` as root. KEEP=1 leaves the lab up; TLS=1
+# runs it over TLS (ovsmesh lab up --tls: OpenFlow and OVSDB on ssl:).
 set -euo pipefail
 
 BIN=${OVSMESH:-bin/ovsmesh}
@@ -11,6 +12,8 @@ GUESTS=${GUESTS:-2}
 TUNNEL=${TUNNEL:-vxlan}
 PREFIX=${PREFIX:-omdemo}
 SLOT=${SLOT:-200}
+TLS_FLAG=()
+if [ "${TLS:-0}" = 1 ]; then TLS_FLAG=(--tls); fi
 
 [ "$(id -u)" = 0 ] || { echo "demo: must run as root (it creates network namespaces)"; exit 1; }
 [ -x "$BIN" ] || { echo "demo: $BIN is missing: run 'make build' first"; exit 1; }
@@ -32,8 +35,8 @@ wait_for() {
 }
 
 "$BIN" lab down --dir "$DIR" >/dev/null 2>&1 || true
-echo "== lab: $HOSTS hosts x $GUESTS guests, $TUNNEL tunnels, in $DIR"
-"$BIN" lab up --hosts "$HOSTS" --guests "$GUESTS" --tunnel "$TUNNEL" --dir "$DIR" --name "$PREFIX" --slot "$SLOT"
+echo "== lab: $HOSTS hosts x $GUESTS guests, $TUNNEL tunnels, in $DIR${TLS_FLAG:+, TLS}"
+"$BIN" lab up --hosts "$HOSTS" --guests "$GUESTS" --tunnel "$TUNNEL" --dir "$DIR" --name "$PREFIX" --slot "$SLOT" "${TLS_FLAG[@]}"
 if [ "${KEEP:-0}" != 1 ]; then trap cleanup EXIT; fi
 
 API=$(awk '/^api:/{a=1} a && /listen:/{print $2; exit}' "$DIR/ovsmesh.yaml")
@@ -45,6 +48,10 @@ echo "$CTL_PID" >"$DIR/controller.pid"
 switches_up() { [ "$(curl -sf "http://$API/api/v1/switches" | grep -c '"dpid"')" -ge "$HOSTS" ]; }
 wait_for "every host's br-int to connect to the controller" 20 switches_up
 "$BIN" lab attach --dir "$DIR" >/dev/null
+if [ ${#TLS_FLAG[@]} -gt 0 ]; then
+	echo "== over TLS: each switch's certificate names its host and DPID; OVSDB is ssl: too"
+	grep -E 'msg="(switch|ovsdb) connected"' "$DIR/controller.log" | sed 's/^/   /'
+fi
 
 packet_ins() { curl -sf "http://$API/metrics" | awk -v app="${1:-}" '/^ovsmesh_packet_ins_total/ && index($0, "app=\"" app) {s+=$2} END{print s+0}'; }
 before=$(packet_ins); before_l2=$(packet_ins learning); before_arp=$(packet_ins proxyarp)

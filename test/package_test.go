@@ -17,8 +17,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/ovsmesh/ovsmesh/config"
 )
 
 // The package under test: $OVSMESH_DEB, else the one dist/ holds (make
@@ -187,18 +185,30 @@ func testPackageFiles(t *testing.T, version string) {
 		t.Errorf("config check of the shipped file: %q", out)
 	}
 	// The installed binary refuses every bad configuration of the config
-	// tests with config.Load's own message.
-	bad, err := filepath.Glob("../config/testdata/bad/*.yaml")
-	if err != nil || len(bad) == 0 {
-		t.Fatalf("no bad configurations in ../config/testdata/bad: %v", err)
+	// and apps tests (cmd/ovsmesh/testdata/badconfig: NAME.yaml, and
+	// want.txt's "NAME<TAB>substring" lines) naming the file and the
+	// field.
+	const badDir = "../cmd/ovsmesh/testdata/badconfig"
+	wants, err := os.ReadFile(filepath.Join(badDir, "want.txt"))
+	if err != nil {
+		t.Fatalf("bad configurations: %v", err)
 	}
-	for _, path := range bad {
-		_, loadErr := config.Load(path)
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(wants)), "\n") {
+		name, want, ok := strings.Cut(line, "\t")
+		if !ok {
+			t.Fatalf("%s/want.txt: line %q is not NAME<TAB>substring", badDir, line)
+		}
+		path := filepath.Join(badDir, name+".yaml")
 		out, err := exec.Command("/usr/bin/ovsmesh", "config", "check", path).CombinedOutput()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 || loadErr == nil || string(out) != "ovsmesh: "+loadErr.Error()+"\n" {
-			t.Errorf("ovsmesh config check %s: %v, %q; want exit 1 and the message of config.Load (%v)", path, err, out, loadErr)
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.HasPrefix(string(out), "ovsmesh: "+path+": ") || !strings.Contains(string(out), want) {
+			t.Errorf("ovsmesh config check %s: %v, %q; want exit 1 and a message naming the file and containing %q", path, err, out, want)
 		}
+		n++
+	}
+	if n == 0 {
+		t.Fatalf("no bad configurations in %s", badDir)
 	}
 	// Enabled (as dh_installsystemd does), not started.
 	if target, err := os.Readlink("/etc/systemd/system/multi-user.target.wants/ovsmesh.service"); err != nil || target != "/lib/systemd/system/ovsmesh.service" {

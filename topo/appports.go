@@ -32,8 +32,8 @@ func CheckPortName(name string) error {
 		return fmt.Errorf("interface name %q: want 1 to 15 bytes", name)
 	case name == "." || name == ".." || strings.ContainsAny(name, "/: \t\n"):
 		return fmt.Errorf("interface name %q is not a valid Linux interface name", name)
-	case strings.HasPrefix(name, TunnelPortName("")):
-		return fmt.Errorf("interface name %q: names starting with %q are ovsmesh's tunnel ports", name, TunnelPortName(""))
+	case IsTunnelPortName(name):
+		return fmt.Errorf("interface name %q: names starting with \"om-\" or \"om_\" are ovsmesh's tunnel ports", name)
 	}
 	return nil
 }

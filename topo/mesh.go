@@ -38,6 +38,8 @@ type Mesh struct {
 	// appPorts holds the ports apps own: host -> port name -> port.
 	appPorts map[string]map[string]AppPort
 	apps     appPortState // their OVSDB-side status and watchers (appports.go)
+	// ifaces holds the interfaces each host's OVSDB declares (ifaces.go).
+	ifaces ifaceSet
 }
 
 // NewMesh returns a Mesh holding hosts.

@@ -50,12 +50,38 @@ func TestTunnelPortName(t *testing.T) {
 	}
 	for _, peer := range []string{"a-name-longer-than-twelve", "under_score", "h1"} {
 		got := TunnelPortName(peer)
-		if len(got) > 15 || !strings.HasPrefix(got, "om-") {
-			t.Errorf("TunnelPortName(%q) = %q: must be at most 15 bytes and start with om-", peer, got)
+		if len(got) > 15 || !IsTunnelPortName(got) {
+			t.Errorf("TunnelPortName(%q) = %q: must be at most 15 bytes and look like a tunnel port", peer, got)
 		}
 	}
 	if TunnelPortName("a-name-longer-than-twelve") == TunnelPortName("a-name-longer-than-thirteen") {
 		t.Errorf("hashed tunnel names collide")
+	}
+	// Issue 11, defect 11: a host named like another's hash took its
+	// tunnel port and cut it off.
+	long := "rack12-compute-node-0042"
+	hashed := TunnelPortName(long)
+	forger := hashed[3:] // the 12 hex digits, a valid host name
+	if TunnelPortName(forger) == hashed {
+		t.Errorf("host %q gets %s, the tunnel port of %q", forger, hashed, long)
+	}
+	if c := Collisions([]string{long, forger, "h1"}); len(c) != 0 {
+		t.Errorf("Collisions = %q, want none", c)
+	}
+}
+
+// TestCollisions checks clashes of port names or DPIDs are named.
+func TestCollisions(t *testing.T) {
+	if c := Collisions([]string{"h1", "h2", "h1"}); len(c) != 0 {
+		t.Errorf("a repeated name is not a collision (config reports duplicates itself): %q", c)
+	}
+	if c := Collisions([]string{"a", "b"}); len(c) != 0 {
+		t.Errorf("%q", c)
+	}
+	clash := collisions([]string{"x1", "x2", "y"}, func(n string) string { return "om_" + n[:1] }, func(n string) flows.DPID { return flows.DPID(len(n)) })
+	want := []string{`hosts "x1" and "x2" would share the tunnel port name om_x`, `hosts "x1" and "x2" would share the datapath ID 0000000000000002`}
+	if !slices.Equal(clash, want) {
+		t.Errorf("collisions = %q, want %q", clash, want)
 	}
 }
 

@@ -2,11 +2,13 @@ package learning
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -186,5 +188,19 @@ func TestOwnerSeenOnlyInCounters(t *testing.T) {
 	clk.Advance(time.Second)
 	if e, _ := a.table.Get(topo.KeyOf(0, macA)); e.Host != "h1" || testutil.ToFloat64(a.m.refused) != 1 {
 		t.Errorf("MAC on %s, refused %v: want it kept on h1 and the move refused", e.Host, testutil.ToFloat64(a.m.refused))
+	}
+}
+
+// TestUnknownSourcesThroughPortMeters checks that with per-port meters
+// the copies of unknown sources and of watched MACs go through their
+// port's meter.
+func TestUnknownSourcesThroughPortMeters(t *testing.T) {
+	p := planner{gen: 1, next: TableL2, meters: controller.Meters{PortPPS: 10}}
+	if got := p.unknownSrc(4).String(); !strings.Contains(got, "actions=controller(meter_id=4),goto_table:40") {
+		t.Errorf("unknown source flow %s: want the copy through meter 4", got)
+	}
+	e := topo.MACEntry{MAC: net.HardwareAddr{2, 0, 0, 0, 0, 9}, OFPort: 5}
+	if got := p.watch(e, 1).String(); !strings.Contains(got, "controller(meter_id=5)") {
+		t.Errorf("watch flow %s: want the copy through meter 5", got)
 	}
 }

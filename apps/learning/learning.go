@@ -29,6 +29,9 @@ type Options struct {
 	// Mesh says which switches are mesh hosts; nil makes every switch
 	// standalone.
 	Mesh apps.Mesh
+	// Meters are the controller's packet-in meters: copies of unknown
+	// sources go through their port's meter when it has one.
+	Meters controller.Meters
 	// Table is the MAC table to fill; nil makes a private one.
 	Table *topo.MACTable
 	// IPs is the ARP table, read to probe a MAC's owner; nil: MAC moves
@@ -131,7 +134,7 @@ func New(opts Options) *App {
 		m = NewMetrics(nil)
 	}
 	a := &App{opts: opts, cfg: cfg, log: log, m: m, clock: opts.Clock, table: opts.Table,
-		plan:     planner{gen: opts.Generation, next: opts.Next, idleTimeout: secs(cfg.IdleTimeout)},
+		plan:     planner{gen: opts.Generation, next: opts.Next, idleTimeout: secs(cfg.IdleTimeout), meters: opts.Meters},
 		switches: apps.NewSwitches[*swState](), moves: map[topo.MACKey][]time.Time{},
 		perPort: map[place]int{}, pending: map[topo.MACKey]*pending{}, absent: map[flows.DPID]time.Time{}}
 	now := a.clock.Now()

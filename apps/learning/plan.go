@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -16,6 +17,9 @@ type planner struct {
 	gen         uint16
 	next        flows.TableID // the stage after classify
 	idleTimeout uint16        // seconds
+	// meters says whether a port's packets reach the controller through
+	// the port's meter.
+	meters controller.Meters
 }
 
 func (p planner) cookie(object uint32) flows.Cookie {
@@ -70,7 +74,7 @@ func (p planner) baseline(v *view) []flows.Message {
 func (p planner) unknownSrc(port flows.OFPort) flows.Flow {
 	return flows.Flow{Table: TableClassify, Priority: PrioUnknownSrc, Cookie: p.cookie(0),
 		Match:   flows.Match{InPort: port},
-		Actions: []flows.Action{flows.ToController}, Goto: p.next}
+		Actions: []flows.Action{apps.CopyToController(p.meters, port)}, Goto: p.next}
 }
 
 // portLimit drops unknown sources on port for hold seconds: the port
@@ -93,7 +97,7 @@ func (p planner) probeDrop() flows.Flow {
 // losing a frame.
 func (p planner) watch(e topo.MACEntry, secs uint16) flows.Flow {
 	return flows.Flow{Table: TableClassify, Priority: PrioWatch, Cookie: p.cookie(macObject(e.MAC)), HardTimeout: secs,
-		Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC}, Actions: []flows.Action{flows.ToController}, Goto: p.next}
+		Match: flows.Match{InPort: e.OFPort, EthSrc: e.MAC}, Actions: []flows.Action{apps.CopyToController(p.meters, e.OFPort)}, Goto: p.next}
 }
 
 // tunnelIn admits everything arriving on a tunnel port, tagged so that

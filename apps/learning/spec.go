@@ -82,7 +82,7 @@ func newFromEnv(env apps.Env) (controller.App, error) {
 		return nil, err
 	}
 	return New(Options{
-		Mesh: env.Mesh, Table: table, IPs: ips, Generation: env.Generation, Next: env.Next("classify"),
+		Mesh: env.Mesh, Meters: env.Meters, Table: table, IPs: ips, Generation: env.Generation, Next: env.Next("classify"),
 		Config: *cfg, Clock: env.TimeSource(), Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
 	}), nil
 }

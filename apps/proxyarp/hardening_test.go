@@ -3,10 +3,12 @@ package proxyarp
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -168,5 +170,41 @@ func TestOwnerSeenOnlyInCounters(t *testing.T) {
 	clk.Advance(time.Second)
 	if b, _ := a.table.Get(ipA); b.MAC.String() != macA.String() || value(a.m.conflicts) != 1 {
 		t.Errorf("binding %+v, conflicts %v: want A kept and the claim refused", b, value(a.m.conflicts))
+	}
+}
+
+// TestInspectThroughPortMeters checks that with per-port meters every
+// local port's ARP is inspected through its own meter, and that a port
+// that goes away takes its inspect flows with it.
+func TestInspectThroughPortMeters(t *testing.T) {
+	ctx := context.Background()
+	m, recs := mesh3(t)
+	a := New(Options{Mesh: m, Generation: 7, Clock: newClock(), Meters: controller.Meters{PortPPS: 100}})
+	h1 := recs[0]
+	if err := a.SwitchUp(ctx, h1); err != nil {
+		t.Fatal(err)
+	}
+	var inspect []string
+	for _, l := range h1.Take() {
+		if strings.Contains(l, "priority=11,") {
+			inspect = append(inspect, l)
+		}
+	}
+	want := []string{
+		"add cookie=0x7030000000000, table=30, priority=11,arp,in_port=1,arp_op=1 actions=controller(meter_id=1),goto_table:31",
+		"add cookie=0x7030000000000, table=30, priority=11,arp,in_port=1,arp_op=2 actions=controller(meter_id=1),goto_table:31",
+		"add cookie=0x7030000000000, table=30, priority=11,arp,in_port=2,arp_op=1 actions=controller(meter_id=2),goto_table:31",
+		"add cookie=0x7030000000000, table=30, priority=11,arp,in_port=2,arp_op=2 actions=controller(meter_id=2),goto_table:31",
+	}
+	if strings.Join(inspect, "\n") != strings.Join(want, "\n") {
+		t.Errorf("inspect flows:\n%s\nwant:\n%s", strings.Join(inspect, "\n"), strings.Join(want, "\n"))
+	}
+	h1.PortList = slices.DeleteFunc(h1.PortList, func(p flows.Port) bool { return p.No == 2 })
+	if err := a.PortStatus(ctx, h1, flows.PortStatus{Reason: flows.PortDeleted, Port: flows.Port{No: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	got := h1.Take()
+	if len(got) != 2 || !strings.HasPrefix(got[0], "delete_strict table=30,priority=11,arp,in_port=2") {
+		t.Errorf("port 2 gone: sent %q, want its two inspect flows deleted", got)
 	}
 }

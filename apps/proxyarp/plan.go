@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/flows"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -21,6 +23,9 @@ type planner struct {
 	// hold is the hard timeout in seconds of the drop flow installed
 	// after a refused claim.
 	hold uint16
+	// meters says whether a port's packets reach the controller through
+	// the port's meter.
+	meters controller.Meters
 }
 
 // cookie returns the app's cookie for an object (an IPv4 address as a
@@ -69,6 +74,25 @@ func (p planner) baseline() []flows.Message {
 	}
 }
 
+// inspectPorts returns, when per-port meters are on, the inspect flows
+// of each local port with a meter: requests and replies copied to the
+// controller through the port's meter, on to the responders. Ports
+// without a meter (LOCAL) keep the port-agnostic inspect flows.
+func (p planner) inspectPorts(local map[flows.OFPort]bool) []flows.Flow {
+	var out []flows.Flow
+	for _, port := range apps.SortedPorts(local) {
+		if _, ok := p.meters.PortMeter(port); !ok {
+			continue
+		}
+		for _, op := range []uint16{1, 2} {
+			out = append(out, flows.Flow{Table: TableARP, Priority: PrioARPInspectPort, Cookie: p.cookie(0),
+				Match:   flows.Match{InPort: port, EthType: flows.EthTypeARP, ARPOp: op},
+				Actions: []flows.Action{apps.CopyToController(p.meters, port)}, Goto: TableARPResponder})
+		}
+	}
+	return out
+}
+
 // senderFlow admits ARP from b's owner without a packet-in: in_port,
 // eth_src, arp_spa and arp_sha must all be b's. Its idle timeout is the
 // aging time and its removal is reported, which is how bindings age.
@@ -101,17 +125,8 @@ func (p planner) watchFlow(b topo.ARPBinding, secs uint16) flows.Flow {
 // it came in on.
 func (p planner) responder(b topo.ARPBinding) flows.Flow {
 	return flows.Flow{Table: TableARPResponder, Priority: PrioARPResponder, Cookie: p.cookie(ipObject(b.IP)),
-		Match: flows.Match{EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP},
-		Actions: []flows.Action{
-			flows.MoveField(flows.FieldEthSrc, flows.FieldEthDst),
-			flows.SetEthSrc(b.MAC),
-			flows.SetARPOp(2),
-			flows.MoveField(flows.FieldARPSHA, flows.FieldARPTHA),
-			flows.SetARPSHA(b.MAC),
-			flows.MoveField(flows.FieldARPSPA, flows.FieldARPTPA),
-			flows.SetARPSPA(b.IP),
-			flows.Output{Port: flows.PortInPort},
-		}}
+		Match:   flows.Match{EthType: flows.EthTypeARP, ARPOp: 1, ARPTPA: b.IP},
+		Actions: apps.ARPReplyActions(b.MAC, b.IP)}
 }
 
 // samePort drops, on b's own switch, requests for b.IP that come in on

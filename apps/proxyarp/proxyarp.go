@@ -32,6 +32,10 @@ type Options struct {
 	// Mesh says which switches are mesh hosts; required. Proxy ARP runs
 	// on mesh hosts only; other switches flood ARP.
 	Mesh apps.Mesh
+	// Meters are the controller's packet-in meters: with per-port
+	// meters, ARP from each local port is inspected through its port's
+	// meter.
+	Meters controller.Meters
 	// Table is the ARP table to fill; nil makes a private one. Bindings
 	// already in it (restored from the state file) are replayed.
 	Table *topo.ARPTable
@@ -51,6 +55,10 @@ type Options struct {
 	Hold time.Duration
 	// Static bindings are put in the table at start.
 	Static []Static
+	// Declared is port security's table of declared bindings, treated as
+	// static bindings and followed while Run runs (declared.go); nil for
+	// none.
+	Declared Declared
 	// VerifyTimeout is how long a bound IP's owner has to show it is
 	// alive when another MAC claims the IP; default 1 s.
 	VerifyTimeout time.Duration
@@ -87,6 +95,8 @@ type App struct {
 type swState struct {
 	apps.Ports
 	p *parser
+	// inspect holds the per-port inspect flows (with per-port meters).
+	inspect apps.FlowSet
 }
 
 // New returns the app, with the static bindings in its table.
@@ -119,7 +129,7 @@ func New(opts Options) *App {
 	}
 	a := &App{opts: opts, log: log, m: m, table: opts.Table, switches: apps.NewSwitches[*swState](), clock: opts.Clock,
 		perMAC: map[string]int{}, pending: map[netip.Addr]*pending{}, absent: map[flows.DPID]time.Time{},
-		plan: planner{gen: opts.Generation, l2: opts.L2, aging: secs(opts.Aging), hold: secs(opts.Hold)}}
+		plan: planner{gen: opts.Generation, l2: opts.L2, aging: secs(opts.Aging), hold: secs(opts.Hold), meters: opts.Meters}}
 	now := opts.Clock.Now()
 	for _, b := range a.table.Select(nil) {
 		a.perMAC[string(b.MAC)]++
@@ -131,14 +141,22 @@ func New(opts Options) *App {
 	return a
 }
 
-// setStatic makes the table's static bindings exactly list: a new or
-// changed static binding replaces whatever the IP had, a static binding
+// setStatic makes the table's static bindings exactly list and the
+// declared bindings (withDeclared): a new or changed static binding
+// replaces whatever the IP had (a learned binding of the same MAC just
+// becomes static, in its place, its flows untouched), a static binding
 // no longer listed is dropped, and the flows of connected switches
 // follow (none are connected at start).
 func (a *App) setStatic(ctx context.Context, list []Static, now time.Time) {
+	list = a.withDeclared(list)
 	for _, s := range list {
 		b, ok := a.table.Get(s.IP)
 		if ok && b.Static && string(b.MAC) == string(s.MAC) {
+			continue
+		}
+		if ok && string(b.MAC) == string(s.MAC) {
+			b.Static = true
+			a.table.Put(b)
 			continue
 		}
 		st := topo.ARPBinding{IP: s.IP, MAC: append(net.HardwareAddr(nil), s.MAC...), Static: true, Learned: now, Seen: now}
@@ -192,7 +210,7 @@ func (a *App) gauges() {
 // switch). Bindings whose port is gone while the switch was away are
 // dropped.
 func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
-	s := &swState{Ports: apps.ClassifyPorts(a.opts.Mesh, sw), p: newParser()}
+	s := &swState{Ports: apps.ClassifyPorts(a.opts.Mesh, sw), p: newParser(), inspect: apps.FlowSet{}}
 	if s.Host == "" {
 		return nil // not a mesh host: ARP is flooded as any broadcast
 	}
@@ -200,7 +218,7 @@ func (a *App) SwitchUp(ctx context.Context, sw controller.Switch) error {
 	defer a.mu.Unlock()
 	a.switches.Up(sw, s)
 	delete(a.absent, s.DPID)
-	msgs := a.plan.baseline()
+	msgs := append(a.plan.baseline(), s.inspect.Sync(a.plan.inspectPorts(s.Local))...)
 	for _, b := range a.table.Select(nil) {
 		if located(b, s.DPID) && !s.Local[b.OFPort] {
 			a.m.portGone.Inc()
@@ -268,6 +286,7 @@ func (a *App) PortStatus(ctx context.Context, sw controller.Switch, ps flows.Por
 	}
 	s := c.State
 	s.Ports = apps.ClassifyPorts(a.opts.Mesh, sw)
+	a.send(ctx, s.DPID, s.inspect.Sync(a.plan.inspectPorts(s.Local)))
 	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return located(b, s.DPID) && !s.Local[b.OFPort] }) {
 		a.m.portGone.Inc()
 		a.log.Info("ARP binding dropped: its port is gone", "ip", b.IP, "mac", b.MAC.String(), "dpid", s.DPID.String(), "port", b.OFPort)

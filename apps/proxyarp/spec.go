@@ -33,6 +33,10 @@ const (
 	// of an unbound IP) to the controller and lets them go on to the
 	// responder at once: learning never delays ARP.
 	PrioARPInspect uint16 = 10
+	// PrioARPInspectPort (TableARP) is PrioARPInspect for one local port
+	// whose packet-ins go through the port's meter: one guest's ARP
+	// flood spends its own port's budget.
+	PrioARPInspectPort uint16 = 11
 	// PrioARPResponder (TableARPResponder) answers a request for a
 	// known IP (arp,arp_op=1,arp_tpa=IP).
 	PrioARPResponder uint16 = 100
@@ -93,13 +97,17 @@ func newFromEnv(env apps.Env) (controller.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	declared, err := openDeclared(env)
+	if err != nil {
+		return nil, err
+	}
 	var static []Static
 	for _, s := range cfg.Static {
 		static = append(static, Static{IP: s.IP, MAC: append([]byte(nil), s.MAC...)})
 	}
 	return New(Options{
-		Mesh: env.Mesh, Table: table, MACs: macs, Generation: env.Generation, L2: env.Stage("l2"),
-		Aging: cfg.Aging, Static: static, VerifyTimeout: cfg.VerifyTimeout, MaxIPsPerMAC: cfg.MaxIPsPerMAC, MaxBindings: cfg.MaxBindings,
+		Mesh: env.Mesh, Meters: env.Meters, Table: table, MACs: macs, Generation: env.Generation, L2: env.Stage("l2"),
+		Aging: cfg.Aging, Static: static, Declared: declared, VerifyTimeout: cfg.VerifyTimeout, MaxIPsPerMAC: cfg.MaxIPsPerMAC, MaxBindings: cfg.MaxBindings,
 		Clock: env.TimeSource(), Logger: env.Logger, Metrics: NewMetrics(env.Registerer),
 	}), nil
 }

@@ -9,8 +9,10 @@ import (
 )
 
 // Run implements apps.Runner: every quarter of the aging time (at most
-// every 10 s) it sweeps the ARP table (sweep). It returns when ctx ends.
+// every 10 s) it sweeps the ARP table (sweep), and it follows the
+// declared bindings (followDeclared). It returns when ctx ends.
 func (a *App) Run(ctx context.Context) {
+	a.followDeclared(ctx)
 	every := min(a.opts.Aging/4, 10*time.Second)
 	for {
 		tick := make(chan struct{})

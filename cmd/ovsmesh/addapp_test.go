@@ -29,7 +29,7 @@ import (
 // declarations, as docs/architecture.md's "Adding an app" describes.
 const (
 	demoID    flows.AppID   = 9
-	demoTable flows.TableID = 35 // between arp_responder (31) and l2 (40)
+	demoTable flows.TableID = 37 // between nat_router_arp (35) and l2 (40)
 )
 
 type demoConfig struct {
@@ -113,14 +113,14 @@ func TestAddingAnApp(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The pipeline: its stage sits between arp_responder and l2, which
-	// now jumps to it as "the next stage".
+	// The pipeline: its stage sits between nat_router_arp and l2; the
+	// stage before it now jumps to it as "the next stage".
 	p := registry.Pipeline()
 	if st, ok := p.Lookup("demo"); !ok || st.Table != demoTable || st.Owner != demoID || !p.GotoAllowed(demoTable, 40) {
 		t.Fatalf("demo stage = %+v, %v", st, ok)
 	}
-	if !p.GotoAllowed(31, demoTable) {
-		t.Errorf("arp_responder may not goto the demo stage that follows it")
+	if !p.GotoAllowed(35, demoTable) {
+		t.Errorf("nat_router_arp may not goto the demo stage that follows it")
 	}
 	if got := registry.AppName(demoID); got != "demo" {
 		t.Errorf("AppName(9) = %q", got)
@@ -135,7 +135,7 @@ func TestAddingAnApp(t *testing.T) {
 		{"apps:\n  demo:\n    limit: 11\n", "line 3: apps.demo.limit: must be between 1 and 10"},
 		{"apps:\n  demo:\n    limt: 2\n", "line 3: field limt not found in apps.demo (known: greeting, limit)"},
 		{"apps:\n  demo:\n    limit: many\n", `line 3: apps.demo.limit: "many" is not an integer`},
-		{"apps:\n  demoo: {}\n", "field demoo not found in apps (known: demo, learning, proxyarp)"},
+		{"apps:\n  demoo: {}\n", "field demoo not found in apps (known: demo, learning, portsec, proxyarp)"},
 	} {
 		if _, err := config.Parse([]byte(bad.doc), registry.Sections()...); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("config %q: error %v, want %q", bad.doc, err, bad.want)

@@ -63,8 +63,8 @@ func (a *admission) allowed(h topo.Host) []netip.Addr {
 	if from := (*a.from.Load())[h.Name]; len(from) > 0 {
 		return from
 	}
-	if rest, ok := strings.CutPrefix(h.OVSDB, "tcp:"); ok {
-		if host, _, err := net.SplitHostPort(rest); err == nil {
+	if scheme, addr, err := config.ParseEndpoint(h.OVSDB); err == nil && scheme != config.SchemeUnix { // tcp: or ssl:
+		if host, _, err := net.SplitHostPort(addr); err == nil {
 			if ip, err := netip.ParseAddr(host); err == nil {
 				return []netip.Addr{ip.Unmap()}
 			}

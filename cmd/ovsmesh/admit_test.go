@@ -16,6 +16,7 @@ func TestAdmission(t *testing.T) {
 		{Name: "h2", OVSDB: "tcp:198.19.7.2:6640", TunnelIP: netip.MustParseAddr("198.18.0.2"),
 			OpenFlowFrom: []netip.Addr{netip.MustParseAddr("198.19.8.2"), netip.MustParseAddr("fd00::2")}},
 		{Name: "h3", OVSDB: "unix:/run/h3.sock", TunnelIP: netip.MustParseAddr("198.18.0.3")},
+		{Name: "h4", OVSDB: "ssl:198.19.7.4:6640", TunnelIP: netip.MustParseAddr("198.18.0.4")},
 	}
 	mesh := topo.NewMesh((config.Config{Hosts: hosts}).TopoHosts())
 	a := newAdmission(mesh, hosts)
@@ -33,6 +34,8 @@ func TestAdmission(t *testing.T) {
 		{"h2 from its OVSDB address, not listed", topo.DPIDFor("h2"), "198.19.7.2", "accepted only from 198.19.8.2, fd00::2"},
 		{"h3 (unix OVSDB) from loopback", topo.DPIDFor("h3"), "127.0.0.1", ""},
 		{"h3 (unix OVSDB) from elsewhere", topo.DPIDFor("h3"), "203.0.113.9", "is host h3's"},
+		{"h4 (ssl OVSDB) from its OVSDB address", topo.DPIDFor("h4"), "198.19.7.4", ""},
+		{"h4 (ssl OVSDB) from elsewhere", topo.DPIDFor("h4"), "127.0.0.1", "accepted only from 198.19.7.4"},
 		{"unconfigured switch from anywhere", 0x42, "203.0.113.9", ""},
 	}
 	for _, tt := range tests {

@@ -44,7 +44,7 @@ func newControllerCmd() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "configuration file (YAML); defaults apply when empty")
-	fl.StringSliceVar(&f.listen, "listen", nil, "OpenFlow listeners, tcp:[IP]:PORT (overrides openflow.listen)")
+	fl.StringSliceVar(&f.listen, "listen", nil, "OpenFlow listeners, tcp:[IP]:PORT or ssl:[IP]:PORT (ssl: needs the tls section; overrides openflow.listen)")
 	fl.StringVar(&f.api, "api", "", "API listener host:port (overrides api.listen)")
 	fl.StringVar(&f.state, "state", "", "state file (overrides state)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -67,12 +67,10 @@ func loadConfig(f controllerFlags, reg *apps.Registry) (config.Config, error) {
 		return cfg, err
 	}
 	if len(f.listen) > 0 {
-		for _, l := range f.listen {
-			if _, err := config.ParseListen(l); err != nil {
-				return cfg, fmt.Errorf("--listen: %w", err)
-			}
-		}
 		cfg.OpenFlow.Listen = f.listen
+		if _, _, err := listeners(cfg); err != nil {
+			return cfg, fmt.Errorf("--listen: %w", err)
+		}
 	}
 	if f.api != "" {
 		cfg.API.Listen = f.api

@@ -46,9 +46,9 @@ func printHosts(w io.Writer, body []byte, _ string) error {
 		for _, p := range peers {
 			tun = append(tun, fmt.Sprintf("%s:%d", p, h.Tunnels[p]))
 		}
-		rows = append(rows, []string{h.Name, h.DPID, h.TunnelIP, ovsdb, of, cli.OrDash(strings.Join(tun, ",")), cli.OrDash(h.OVSDBError)})
+		rows = append(rows, []string{h.Name, h.DPID, h.TunnelIP, ovsdb, of, cli.OrDash(strings.Join(tun, ",")), cli.OrDash(h.Meters), cli.OrDash(h.OVSDBError)})
 	}
-	return cli.Table(w, "NAME\tDPID\tTUNNEL-IP\tOVSDB\tOPENFLOW\tTUNNELS\tERROR", rows)
+	return cli.Table(w, "NAME\tDPID\tTUNNEL-IP\tOVSDB\tOPENFLOW\tTUNNELS\tMETERS\tERROR", rows)
 }
 
 func printFlows(w io.Writer, body []byte, _ string) error {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -66,6 +67,7 @@ func newLabUpCmd() *cobra.Command {
 	f.StringVar(&o.Tunnel, "tunnel", "vxlan", "tunnel type written into ovsmesh.yaml: vxlan or gre")
 	f.StringVar(&o.Dir, "dir", defaultLabDir, "lab directory: state file, ovsmesh.yaml, per-host db, sockets and logs")
 	f.BoolVar(&o.LXC, "lxc", false, "put each host's guests on a Linux bridge lxcbr0 patched into the mesh bridge by one veth pair")
+	f.BoolVar(&o.TLS, "tls", false, "TLS on OpenFlow and OVSDB: a CA and certificates in DIR/pki and the host dirs, ovsdb-server on pssl:, and ssl: listener, target and OVSDB addresses in ovsmesh.yaml")
 	f.StringVar(&o.Prefix, "name", "om", "prefix of namespace and link names (1-10 lower-case letters and digits)")
 	f.IntVar(&o.Slot, "slot", 0, "management subnet: 0 is 198.19.0.0/16, 1-250 is 198.19.SLOT.0/24 (for labs side by side)")
 	f.BoolVar(&o.PreBridge, "pre-bridge", false, "pre-create the mesh bridge br-int on every host, for ovsmesh to adopt")
@@ -131,6 +133,9 @@ func printLab(w io.Writer, l *lab.Lab, took time.Duration) {
 	o := l.Options()
 	fmt.Fprintf(w, "lab up in %v: %d hosts, %d guests, dir %s\n", took.Round(time.Millisecond), len(l.Hosts()), len(l.Guests()), l.Dir())
 	fmt.Fprintf(w, "controller address %s (root namespace)\n", lab.ControllerIP(o.Slot))
+	if o.TLS {
+		fmt.Fprintf(w, "tls: CA and controller certificate in %s, each host's certificate in its directory\n", filepath.Dir(l.PKIFiles().CA))
+	}
 	for _, h := range l.Hosts() {
 		fmt.Fprintf(w, "  %s  netns %-10s ovsdb %s  underlay %s\n", h.Name, h.NS, h.OVSDB(), h.UnderlayIP)
 	}

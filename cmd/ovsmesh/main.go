@@ -23,6 +23,7 @@ func main() {
 	}
 	root.AddCommand(newControllerCmd(), newLabCmd())
 	root.AddCommand(newConfigCmd(), newManCmd())
+	root.AddCommand(newPKICmd())
 	root.AddCommand(newGetCmds()...)
 	root.AddCommand(registry.Commands()...)
 	if err := root.Execute(); err != nil {

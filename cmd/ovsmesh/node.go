@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"syscall"
 
@@ -13,9 +15,11 @@ import (
 
 	"github.com/ovsmesh/ovsmesh/api"
 	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/apps/nat"
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/ovsdb"
+	"github.com/ovsmesh/ovsmesh/pki"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
@@ -29,6 +33,7 @@ type node struct {
 	st       *state
 	ctl      *controller.Controller
 	admit    *admission
+	tls      *pki.Loader // the tls section's files; nil without it
 	mgr      *ovsdb.Manager
 	api      http.Handler
 	checks   []api.Check // what /healthz and the readiness notification check
@@ -57,7 +62,8 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		}
 	}()
 	gen := n.st.gen
-	run, err := registry.Start(cfg, apps.Env{Generation: gen, Mesh: n.mesh, State: n.st.State, Logger: log, Registerer: reg, Clock: apps.RealClock{}})
+	run, err := registry.Start(cfg, apps.Env{Generation: gen, Mesh: n.mesh, State: n.st.State, Logger: log, Registerer: reg,
+		Clock: apps.RealClock{}, Meters: meters(cfg.OpenFlow.Meters)})
 	if err != nil {
 		return nil, err
 	}
@@ -69,19 +75,27 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		}
 	}
 	n.token.Store(&tok)
-	var listen []string
-	for _, l := range cfg.OpenFlow.Listen {
-		addr, _ := config.ParseListen(l)
-		listen = append(listen, addr)
+	listen, tlsListen, err := listeners(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n.tls, err = newTLSLoader(cfg, log); err != nil {
+		return nil, err
+	}
+	var serverTLS *tls.Config
+	var ovsdbTLS ovsdb.ClientTLS // not a nil *pki.Loader in an interface
+	if n.tls != nil {
+		serverTLS, ovsdbTLS = n.tls.ServerConfig(), n.tls
 	}
 	n.admit = newAdmission(n.mesh, cfg.Hosts)
 	of := cfg.OpenFlow
 	n.ctl, err = controller.New(controller.Options{
-		Listen: listen, EchoInterval: of.EchoInterval, QueueLen: of.QueueLen,
+		Listen: listen, TLSListen: tlsListen, TLS: serverTLS, EchoInterval: of.EchoInterval, QueueLen: of.QueueLen,
 		PacketInBytes: of.PacketInBytes, PacketInBytesTotal: of.PacketInBytesTotal,
 		MaxPorts: of.MaxPorts, MaxReplyBytes: of.MaxReplyBytes,
 		MaxConnections: fdBound(of.MaxConnections, log), MaxHandshaking: of.MaxHandshaking, MaxConnectionsPerIP: of.MaxConnectionsPerIP,
 		Admit:      n.admit.Admit,
+		Meters:     meters(of.Meters),
 		Generation: gen, Pipeline: registry.Pipeline(), Baseline: registry.Baseline(gen, cfg), Logger: log, Registerer: reg,
 	}, run.Registrations...)
 	if err != nil {
@@ -91,6 +105,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
 		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{n.mesh, n.st.hosts}, AppPorts: n.mesh,
 		Logger: log.With("component", "ovsdb"), Registerer: reg,
+		TLS: ovsdbTLS,
 	})
 	if err != nil {
 		return nil, err
@@ -104,9 +119,16 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 			return nil
 		}},
 	}
+	macs, err := topo.OpenMACTable(n.st.State)
+	if err != nil {
+		return nil, fmt.Errorf("topology page: %w", err)
+	}
+	topology := api.NewTopologyServer(api.MeshTopology{Mesh: n.mesh, Controller: n.ctl, MACs: macs},
+		api.TopologyOptions{Logger: log.With("component", "topology"), NATGateway: natGateway(cfg)})
+	n.runners = append(slices.Clip(n.runners), topology) // its port-stats sampler runs with the apps' work
 	promReg, _ := reg.(*prometheus.Registry)
 	n.api, err = api.New(api.Sources{Mesh: n.mesh, Switches: n.ctl, AppName: registry.AppName, TableName: registry.Pipeline().Name,
-		Routes: run.Routes, Generation: gen, Checks: n.checks, Registry: promReg,
+		Routes: run.Routes, Generation: gen, Checks: n.checks, Registry: promReg, Topology: topology,
 		Token: func() string { return *n.token.Load() },
 		Reload: func(ctx context.Context) (any, error) {
 			f := n.reload.Load()
@@ -126,6 +148,22 @@ func (n *node) runApps(ctx context.Context) {
 	for _, r := range n.runners {
 		go r.Run(ctx)
 	}
+}
+
+// natGateway returns the NAT gateway the topology page marks: the nat
+// section's gateway while NAT runs, else "".
+func natGateway(cfg config.Config) func() string {
+	gw := ""
+	if c, ok := cfg.Section(nat.Spec.ConfigPath).(*nat.Config); ok && c.Enabled() {
+		gw = c.Gateway
+	}
+	return func() string { return gw }
+}
+
+// meters converts the configured meter rates (validated: 0 to 10^7).
+func meters(m config.Meters) controller.Meters {
+	return controller.Meters{SwitchPPS: uint32(m.SwitchPPS), SwitchBurst: uint32(m.SwitchBurst),
+		PortPPS: uint32(m.PortPPS), PortBurst: uint32(m.PortBurst)}
 }
 
 // close commits the state and closes its file.

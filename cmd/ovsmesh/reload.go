@@ -42,7 +42,8 @@ type ReloadReport struct {
 // restartOnly are the core settings a running controller keeps: where it
 // listens and the session settings of OpenFlow connections already up
 // (every field of openflow), the API listener, its state file, the mesh
-// bridge and tunnels.
+// bridge and tunnels, and the paths of its TLS files (their contents are
+// re-read when they change on disk, with no reload: pki.Loader).
 var restartOnly = []struct {
 	path string
 	get  func(config.Config) any
@@ -51,6 +52,7 @@ var restartOnly = []struct {
 	{"api", func(c config.Config) any { return c.API }},
 	{"state", func(c config.Config) any { return c.State }},
 	{"mesh", func(c config.Config) any { return c.Mesh }},
+	{"tls", func(c config.Config) any { return c.TLS }},
 }
 
 // changedFields returns the YAML paths under prefix whose values differ
@@ -125,7 +127,7 @@ func (r *reloader) reload(ctx context.Context) (ReloadReport, error) {
 	}
 	// What runs now: the new file, but for what needs a restart.
 	kept := next
-	kept.OpenFlow, kept.API, kept.State, kept.Mesh = r.cfg.OpenFlow, r.cfg.API, r.cfg.State, r.cfg.Mesh
+	kept.OpenFlow, kept.API, kept.State, kept.Mesh, kept.TLS = r.cfg.OpenFlow, r.cfg.API, r.cfg.State, r.cfg.Mesh, r.cfg.TLS
 	r.cfg = kept
 	return rep, nil
 }
