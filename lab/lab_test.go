@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/apps/nat"
 	"github.com/ovsmesh/ovsmesh/config"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
@@ -179,10 +181,14 @@ func TestConfig(t *testing.T) {
 }
 
 // TestConfigOutside checks the nat section of a lab with an outside
-// namespace: written only then, in the NAT app's shape, naming the last
-// host as the gateway; and refused by a loader that has no nat section,
-// so labs without Outside must not have it.
+// namespace: written only then, and loaded, validated and decoded by the
+// NAT app's own section (apps/nat) into the lab's addresses, with the
+// last host as the gateway; a loader without that section refuses it.
 func TestConfigOutside(t *testing.T) {
+	reg, err := apps.NewRegistry(nat.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, outside := range []bool{false, true} {
 		dir := t.TempDir()
 		o := Options{Dir: dir, Hosts: 3, Guests: 1, Slot: 9, Outside: outside}
@@ -211,52 +217,20 @@ func TestConfigOutside(t *testing.T) {
 		if plainErr == nil || !strings.Contains(plainErr.Error(), "nat") {
 			t.Errorf("a loader without the nat section accepted the file: %v", plainErr)
 		}
-		// The section as the NAT app's strict decoder sees it.
-		cfg, err := config.Load(path, config.Section{Path: "nat", Default: func() any { return &natApp{Zone: 100} }})
+		cfg, err := config.Load(path, reg.Sections()...)
 		if err != nil {
-			t.Fatalf("load with a nat section: %v\n%s", err, data)
+			t.Fatalf("load with the NAT app's section: %v\n%s", err, data)
 		}
-		got := cfg.Section("nat").(*natApp)
-		want := natApp{Gateway: "h3", RouterIP: NATRouterIP, Inside: []netip.Prefix{NATInside}, Zone: 100}
-		want.External.Port, want.External.IP, want.External.NextHop = "ext0", NATExternalIP, NATNextHop
-		if got.Gateway != want.Gateway || got.External != want.External || got.RouterIP != want.RouterIP ||
-			!slices.Equal(got.Inside, want.Inside) || got.Zone != want.Zone {
-			t.Errorf("nat section = %+v, want %+v", *got, want)
+		got := cfg.Section("nat").(*nat.Config)
+		if !got.Enabled() || got.Gateway != "h3" || got.External.Port != NATExternalPort || got.External.IP != NATExternalIP ||
+			got.External.NextHop != NATNextHop || got.RouterIP != NATRouterIP || !slices.Equal(got.Inside, []netip.Prefix{NATInside}) ||
+			got.Zone != NATZone {
+			t.Errorf("nat section = %+v", *got)
 		}
-		for _, s := range []string{"gateway: h3", "port: ext0", "ip: 198.18.200.1/24", "next_hop: 198.18.200.254",
-			"router_ip: 10.255.255.254", "- 10.0.0.0/8", "zone: 100"} {
-			if !strings.Contains(string(data), s) {
-				t.Errorf("ovsmesh.yaml lacks %q:\n%s", s, data)
-			}
+		if ports := reg.AppPorts(cfg); len(ports) != 1 || ports[0] != (topo.AppPort{Host: "h3", Name: NATExternalPort, App: "nat"}) {
+			t.Errorf("app ports = %v, want ext0 on h3", ports)
 		}
 	}
-}
-
-// natApp mirrors the NAT app's section type (apps/nat.Config) field for
-// field, so the strict decoder refuses any key the lab writes that the
-// app would not know.
-type natApp struct {
-	Gateway  string `yaml:"gateway"`
-	External struct {
-		Port    string       `yaml:"port"`
-		IP      netip.Prefix `yaml:"ip"`
-		NextHop netip.Addr   `yaml:"next_hop"`
-	} `yaml:"external"`
-	RouterIP  netip.Addr     `yaml:"router_ip"`
-	RouterMAC string         `yaml:"router_mac,omitempty"`
-	Inside    []netip.Prefix `yaml:"inside"`
-	Zone      int            `yaml:"zone"`
-	Forwards  []struct {
-		Proto string `yaml:"proto"`
-		Port  int    `yaml:"port"`
-		To    string `yaml:"to"`
-	} `yaml:"forwards,omitempty"`
-	Redirects []struct {
-		Proto  string     `yaml:"proto"`
-		IP     netip.Addr `yaml:"ip"`
-		Port   int        `yaml:"port"`
-		ToPort int        `yaml:"to_port"`
-	} `yaml:"redirects,omitempty"`
 }
 
 // TestNATAddresses checks the outside addresses against the lab's

@@ -42,7 +42,8 @@ const (
 
 // NATSection is the nat section Up writes into ovsmesh.yaml for a lab
 // with Options.Outside, in the shape of the NAT app's configuration
-// (the app decodes it with its own type; this one only renders it).
+// (apps/nat.Config decodes it; the lab renders it without importing the
+// app).
 type NATSection struct {
 	Gateway  string         `yaml:"gateway"`
 	External NATExternal    `yaml:"external"`
