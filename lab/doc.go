@@ -26,6 +26,14 @@
 //     veth "lxc-ovs" becomes a mesh bridge port, so one OpenFlow port
 //     carries many MACs.
 //
+// With Options.Outside there is also an "outside" namespace "P-out" for
+// NAT tests: a veth pair joins its "eth0" (198.18.200.254/24, the NAT
+// gateway's next hop, plus 198.18.201.1/32 on its loopback, a "far"
+// server behind it) to "ext0" in the last host's namespace, which the lab
+// leaves without addresses for ovsmesh to add to the mesh bridge. Every
+// guest then has a default route via 10.255.255.254 (NATRouterIP), and
+// ovsmesh.yaml gets a nat section naming the last host as the gateway.
+//
 // The lab does not create the mesh bridge (br-int) or tunnels: that is
 // ovsmesh's job. Guests are therefore attached in a separate, explicit
 // step: AttachGuests waits (bounded by its context) until the mesh bridge
@@ -38,9 +46,9 @@
 // stopped by the pids from their pid files, never by name. Up writes a
 // ready-to-use DIR/ovsmesh.yaml.
 //
-// Addresses are confined to 198.18.0.0/15 (underlay and management) and
-// 10.0.0.0/8 (guests), all inside namespaces the lab made, plus the
-// management bridge in the root namespace. Options.Slot lets several labs
+// Addresses are confined to 198.18.0.0/15 (underlay, management and the
+// outside namespace) and 10.0.0.0/8 (guests), all inside namespaces the
+// lab made, plus the management bridge in the root namespace. Options.Slot lets several labs
 // coexist: slot S>0 uses the management subnet 198.19.S.0/24 with the
 // controller at 198.19.S.254.
 package lab

@@ -17,13 +17,18 @@ func (l *Lab) createGuest(ctx context.Context, g Guest, h Host, attach bool) err
 }
 
 // plugGuest creates the veth pair eth0 (in g.NS) / g.Port (in h.NS) with
-// g's MAC and IP and plugs the host end in.
+// g's MAC and IP (and, with Options.Outside, a default route via
+// NATRouterIP) and plugs the host end in.
 func (l *Lab) plugGuest(ctx context.Context, g Guest, h Host, attach bool, fail func(string, error) error) error {
 	if err := ipCmd(ctx, g.NS, "link", "add", "eth0", "address", g.MAC.String(), "mtu", fmt.Sprint(GuestMTU),
 		"type", "veth", "peer", "name", g.Port, "netns", h.NS); err != nil {
 		return fail("veth", err)
 	}
-	if err := ipBatch(ctx, g.NS, "link set lo up", fmt.Sprintf("addr add %s/8 dev eth0", g.IP), "link set eth0 up"); err != nil {
+	lines := []string{"link set lo up", fmt.Sprintf("addr add %s/8 dev eth0", g.IP), "link set eth0 up"}
+	if l.Options().Outside {
+		lines = append(lines, fmt.Sprintf("route add default via %s dev eth0", NATRouterIP))
+	}
+	if err := ipBatch(ctx, g.NS, lines...); err != nil {
 		return fail("address", err)
 	}
 	if err := offloadsOff(ctx, g.NS, "eth0", true); err != nil {

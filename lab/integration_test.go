@@ -300,3 +300,112 @@ func TestLabTunnel(t *testing.T) {
 		t.Errorf("underlay capture: %d encapsulated ARP, %v; want request and reply (%q)", n, err, arps.Lines())
 	}
 }
+
+// TestLabOutside checks the outside namespace of Options.Outside: its
+// addresses and the external port on the last host, the guests' default
+// route (also for guests added and moved later), ICMP and TCP to both
+// outside addresses through the last host's userspace datapath, and
+// that Down removes it.
+func TestLabOutside(t *testing.T) {
+	needLab(t)
+	l := upLab(t, Options{Prefix: "labo", Slot: 205, Hosts: 2, Guests: 1, Outside: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out := l.OutsideNS()
+	if out != "labo-out" || l.Gateway() != "h2" {
+		t.Fatalf("OutsideNS = %q, Gateway = %q", out, l.Gateway())
+	}
+	sh := func(ns string, argv ...string) string {
+		t.Helper()
+		s, err := l.Exec(ctx, ns, argv...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := sh(out, "ip", "-4", "-o", "addr", "show"); !strings.Contains(s, "inet 198.18.200.254/24") || !strings.Contains(s, "lo    inet 198.18.201.1/32") {
+		t.Errorf("outside addresses:\n%s", s)
+	}
+	if s := sh(out, "ip", "route", "show", "default"); s != "" {
+		t.Errorf("outside has a default route: %q", s)
+	}
+	h2 := l.Hosts()[1]
+	if s := sh(h2.NS, "ip", "-o", "link", "show", NATExternalPort); !strings.Contains(s, "mtu 1450") || !strings.Contains(s, "UP") {
+		t.Errorf("%s on h2: %s", NATExternalPort, s)
+	}
+	if s := sh(h2.NS, "ip", "-4", "-o", "addr", "show", "dev", NATExternalPort); s != "" {
+		t.Errorf("%s has addresses: %s", NATExternalPort, s)
+	}
+	for _, c := range []struct{ ns, dev string }{{h2.NS, NATExternalPort}, {out, OutsideIf}} {
+		if s := sh(c.ns, "ethtool", "-k", c.dev); !strings.Contains(s, "tx-checksumming: off") {
+			t.Errorf("%s in %s: tx checksum offload on", c.dev, c.ns)
+		}
+	}
+	want := "default via " + NATRouterIP.String() + " dev eth0"
+	checkRoute := func(guest string) {
+		t.Helper()
+		g, err := l.Guest(guest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := sh(g.NS, "ip", "route", "show", "default"); !strings.Contains(s, want) {
+			t.Errorf("guest %s default route %q, want %q", guest, s, want)
+		}
+	}
+	checkRoute("h1g1")
+	checkRoute("h2g1")
+	g, err := l.AddGuest(ctx, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRoute(g.Name)
+	if _, err := l.MoveGuest(ctx, "h1g1", "h2"); err != nil {
+		t.Fatal(err)
+	}
+	checkRoute("h1g1")
+	if nat, ok := l.Config().Section("nat").(*NATSection); !ok || nat.Gateway != "h2" || nat.External.Port != NATExternalPort {
+		t.Errorf("Config nat section = %+v", l.Config().Section("nat"))
+	}
+
+	// What ovsmesh will do, by hand: ext0 on a standalone br-int, and h2's
+	// kernel on br-int's own port as the gateway address. Pings and a TCP
+	// stream reach both outside addresses through the userspace datapath.
+	if _, err := l.VSCtl(ctx, "h2", "add-br", MeshBridge, "--", "set", "bridge", MeshBridge, "datapath_type=netdev",
+		"fail_mode=standalone", "--", "add-port", MeshBridge, NATExternalPort); err != nil {
+		t.Fatal(err)
+	}
+	if err := ipBatch(ctx, h2.NS, fmt.Sprintf("addr add %s dev %s", NATExternalIP, MeshBridge), "link set "+MeshBridge+" up",
+		fmt.Sprintf("route add %s/32 via %s dev %s", NATFarIP, NATNextHop, MeshBridge)); err != nil {
+		t.Fatal(err)
+	}
+	mustPing(ctx, t, l, "", h2.NS, NATNextHop)
+	mustPing(ctx, t, l, "", h2.NS, NATFarIP)
+	srv := exec.CommandContext(ctx, "ip", "netns", "exec", out, "iperf3", "-s", "-1", "-B", NATFarIP.String(), "-p", "5201")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = srv.Process.Kill() // the one this test started; done already when the stream ran
+		_ = srv.Wait()
+	}()
+	var res string
+	for range 50 { // until the server listens
+		if res, err = l.Exec(ctx, h2.NS, "iperf3", "-c", NATFarIP.String(), "-p", "5201", "-n", "4M", "-f", "m"); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || !strings.Contains(res, "receiver") {
+		t.Errorf("TCP to the far server through h2's datapath: %v\n%s", err, res)
+	}
+	for _, line := range strings.Split(res, "\n") {
+		if strings.Contains(line, "receiver") {
+			t.Logf("4 MB to %s: %s", NATFarIP, strings.Join(strings.Fields(line), " "))
+		}
+	}
+
+	if err := l.Down(ctx); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	assertGone(t, "labo", nil)
+}

@@ -107,7 +107,9 @@ func (l *Lab) UnderlayNS() string { return nsName(l.Options().Prefix, ulNSName) 
 func (l *Lab) UnderlayPort(host string) string { return host }
 
 // Config returns the ovsmesh configuration for this lab, the one written
-// to ConfigPath.
+// to ConfigPath. With Options.Outside its nat section holds a
+// *NATSection; load ConfigPath with the apps' sections to get the NAT
+// app's own type.
 func (l *Lab) Config() config.Config {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -155,6 +157,9 @@ func buildConfig(dir string, st *state) config.Config {
 			cfg.Hosts[i].TLS = h.TLSFiles()
 		}
 	}
+	if o.Outside {
+		cfg = cfg.WithSection(natSectionPath, natSection(st.Hosts[len(st.Hosts)-1].Name))
+	}
 	return cfg
 }
 
@@ -164,7 +169,7 @@ func writeConfig(dir string, st *state) error {
 	if err != nil {
 		return fmt.Errorf("render ovsmesh.yaml: %w", err)
 	}
-	if _, err := config.Parse(data); err != nil {
+	if _, err := config.Parse(data, natSectionDecl); err != nil {
 		return fmt.Errorf("generated ovsmesh.yaml does not validate: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "ovsmesh.yaml"), data, 0o644); err != nil {

@@ -4,10 +4,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ovsmesh/ovsmesh/apps"
+	"github.com/ovsmesh/ovsmesh/apps/nat"
 	"github.com/ovsmesh/ovsmesh/config"
+	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -173,5 +177,83 @@ func TestConfig(t *testing.T) {
 	}
 	if h := cfg.Hosts[2]; h.Name != "h3" || h.OVSDB != "tcp:198.19.9.3:6640" || h.TunnelIP.String() != "198.18.0.3" {
 		t.Errorf("hosts[2] = %+v", h)
+	}
+}
+
+// TestConfigOutside checks the nat section of a lab with an outside
+// namespace: written only then, and loaded, validated and decoded by the
+// NAT app's own section (apps/nat) into the lab's addresses, with the
+// last host as the gateway; a loader without that section refuses it.
+func TestConfigOutside(t *testing.T) {
+	reg, err := apps.NewRegistry(nat.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, outside := range []bool{false, true} {
+		dir := t.TempDir()
+		o := Options{Dir: dir, Hosts: 3, Guests: 1, Slot: 9, Outside: outside}
+		if err := o.setDefaults(); err != nil {
+			t.Fatal(err)
+		}
+		st := plan(o)
+		if got := slices.Contains(st.Namespaces, "om-out"); got != outside {
+			t.Errorf("outside=%v: plan has the outside namespace: %v", outside, got)
+		}
+		if err := writeConfig(dir, st); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "ovsmesh.yaml")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, plainErr := config.Load(path)
+		if !outside {
+			if strings.Contains(string(data), "nat:") || plainErr != nil {
+				t.Errorf("lab without outside: nat section written or file refused (%v):\n%s", plainErr, data)
+			}
+			continue
+		}
+		if plainErr == nil || !strings.Contains(plainErr.Error(), "nat") {
+			t.Errorf("a loader without the nat section accepted the file: %v", plainErr)
+		}
+		cfg, err := config.Load(path, reg.Sections()...)
+		if err != nil {
+			t.Fatalf("load with the NAT app's section: %v\n%s", err, data)
+		}
+		got := cfg.Section("nat").(*nat.Config)
+		if !got.Enabled() || got.Gateway != "h3" || got.External.Port != NATExternalPort || got.External.IP != NATExternalIP ||
+			got.External.NextHop != NATNextHop || got.RouterIP != NATRouterIP || !slices.Equal(got.Inside, []netip.Prefix{NATInside}) ||
+			got.Zone != NATZone {
+			t.Errorf("nat section = %+v", *got)
+		}
+		if ports := reg.AppPorts(cfg); len(ports) != 1 || ports[0] != (topo.AppPort{Host: "h3", Name: NATExternalPort, App: "nat"}) {
+			t.Errorf("app ports = %v, want ext0 on h3", ports)
+		}
+	}
+}
+
+// TestNATAddresses checks the outside addresses against the lab's
+// ranges: the router inside the guests' /8, the outside in 198.18.0.0/15,
+// the next hop in the external subnet, the far server outside it.
+func TestNATAddresses(t *testing.T) {
+	lab15 := netip.MustParsePrefix("198.18.0.0/15")
+	switch {
+	case !NATInside.Contains(NATRouterIP) || !NATInside.Contains(GuestIP(1, 1)):
+		t.Errorf("router %s or guests outside %s", NATRouterIP, NATInside)
+	case !lab15.Contains(NATExternalIP.Addr()) || !lab15.Contains(NATFarIP):
+		t.Errorf("outside addresses %s, %s not in %s", NATExternalIP, NATFarIP, lab15)
+	case !NATExternalIP.Contains(NATNextHop) || NATExternalIP.Contains(NATFarIP):
+		t.Errorf("next hop %s must be in, far server %s out of %s", NATNextHop, NATFarIP, NATExternalIP)
+	case NATInside.Overlaps(NATExternalIP):
+		t.Errorf("%s overlaps %s", NATInside, NATExternalIP)
+	}
+	for i := 1; i <= maxHosts; i++ {
+		if NATExternalIP.Contains(UnderlayIP(i)) || NATExternalIP.Contains(MgmtIP(0, i)) {
+			t.Errorf("host %d's addresses in %s", i, NATExternalIP)
+		}
+	}
+	if err := topo.CheckPortName(NATExternalPort); err != nil {
+		t.Error(err)
 	}
 }

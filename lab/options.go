@@ -34,6 +34,13 @@ type Options struct {
 	// other settings) on every host, for tests of adopting a pre-made
 	// bridge.
 	PreBridge bool `json:"pre_bridge"`
+	// Outside adds an "outside" namespace for NAT tests (see OutsideNS),
+	// joined by a veth pair to the last host, whose end NATExternalPort
+	// is left for ovsmesh to add to the mesh bridge; gives every guest a
+	// default route via NATRouterIP; and writes a nat section naming the
+	// last host as the gateway into ovsmesh.yaml. That section needs the
+	// NAT app: without it the controller refuses the file.
+	Outside bool `json:"outside"`
 	// Slot selects the management subnet: 0 (default) is 198.19.0.0/16
 	// with the controller at 198.19.255.254; 1 to 250 is 198.19.Slot.0/24
 	// with the controller at 198.19.Slot.254. Labs that run at the same

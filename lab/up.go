@@ -79,6 +79,9 @@ func plan(o Options) *state {
 			st.addNS(gu.NS)
 		}
 	}
+	if o.Outside {
+		st.addNS(nsName(p, outsideNSName))
+	}
 	return st
 }
 
@@ -154,6 +157,11 @@ func (l *Lab) up(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if o.Outside {
+		if err := l.upOutside(ctx, o, hosts[len(hosts)-1]); err != nil {
+			return err
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -151,12 +151,12 @@ func Dial(ctx context.Context, addr string, opts DialOptions) (*Conn, error) {
 func newMonitor(cli client.Client) *client.Monitor {
 	ovs, br, port, iface, ctl := &vswitchd.OpenvSwitch{}, &vswitchd.Bridge{}, &vswitchd.Port{}, &vswitchd.Interface{}, &vswitchd.Controller{}
 	return cli.NewMonitor(
-		client.WithTable(ovs, &ovs.Bridges),
+		client.WithTable(ovs, &ovs.Bridges, &ovs.NextCfg, &ovs.CurCfg),
 		client.WithTable(br, &br.Name, &br.Ports, &br.Controller, &br.DatapathType, &br.Protocols,
 			&br.FailMode, &br.OtherConfig, &br.ExternalIDs),
 		client.WithTable(port, &port.Name, &port.Interfaces, &port.ExternalIDs),
 		client.WithTable(iface, &iface.Name, &iface.Type, &iface.Options, &iface.ExternalIDs,
-			&iface.Ofport, &iface.MTU),
+			&iface.Ofport, &iface.MTU, &iface.Error, &iface.Ifindex),
 		client.WithTable(ctl, &ctl.Target, &ctl.ConnectionMode, &ctl.ControllerRateLimit, &ctl.ControllerBurstLimit),
 		client.WithTable(&vswitchd.SSL{}), // every column: the paths and bootstrap_ca_cert (EnsureSSL)
 	)

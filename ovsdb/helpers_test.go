@@ -146,14 +146,14 @@ func checkMesh(s *snapshot, mesh config.Mesh, targets []string, self topo.Host, 
 	if fmt.Sprint(gotTargets) != fmt.Sprint(targets) {
 		return fmt.Errorf("controllers %v, want %v", gotTargets, targets)
 	}
-	owned := 0
+	tunnels := 0
 	for _, id := range br.Ports {
-		if p, ok := s.ports[id]; ok && p.ExternalIDs[OwnerKey] == OwnerValue {
-			owned++
+		if p, ok := s.ports[id]; ok && isTunnel(p) {
+			tunnels++
 		}
 	}
-	if owned != len(hosts)-1 {
-		return fmt.Errorf("%d owned ports on %s, want %d", owned, mesh.Bridge, len(hosts)-1)
+	if tunnels != len(hosts)-1 {
+		return fmt.Errorf("%d tunnel ports on %s, want %d", tunnels, mesh.Bridge, len(hosts)-1)
 	}
 	for _, peer := range hosts {
 		if peer.Name == self.Name {

@@ -22,6 +22,7 @@ type Manager struct {
 	mu      sync.Mutex
 	hosts   []topo.Host
 	gen     uint64 // bumped by every Reload
+	appGen  uint64 // bumped by every change of the declared app ports
 	running bool
 	runCtx  context.Context
 	workers map[string]*worker
@@ -68,6 +69,10 @@ func (m *Manager) Run(ctx context.Context) error {
 		return errors.New("ovsdb manager already running")
 	}
 	m.running, m.runCtx = true, ctx
+	if src := m.opts.AppPorts; src != nil {
+		cancel := src.WatchAppPorts(m.appPortsChanged)
+		defer cancel()
+	}
 	m.opts.Logger.Info("ovsdb manager starting", "hosts", len(m.hosts), "bridge", m.opts.Mesh.Bridge,
 		"tunnel", m.opts.Mesh.Tunnel, "key", m.opts.Mesh.Key, "overlay_mtu", m.OverlayMTU())
 	for _, h := range m.hosts {
@@ -130,6 +135,17 @@ func (m *Manager) Reload(hosts []topo.Host) error {
 	return nil
 }
 
+// appPortsChanged starts a pass on every host: the apps' ports changed
+// (on reload). Safe from any goroutine; it does not block.
+func (m *Manager) appPortsChanged() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.appGen++
+	for _, w := range m.workers {
+		w.poke()
+	}
+}
+
 // startLocked starts h's goroutine, which first waits for prev (the
 // goroutine it replaces, if any) to exit; m.mu is held.
 func (m *Manager) startLocked(h topo.Host, prev <-chan struct{}) {
@@ -143,11 +159,12 @@ func (m *Manager) startLocked(h topo.Host, prev <-chan struct{}) {
 	}()
 }
 
-// desired returns the current host list and its generation.
-func (m *Manager) desired() ([]topo.Host, uint64) {
+// desired returns the current host list and its generation, and the
+// generation of the declared app ports.
+func (m *Manager) desired() (hosts []topo.Host, gen, appGen uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.hosts, m.gen
+	return m.hosts, m.gen, m.appGen
 }
 
 // hostRegisterer returns the registerer for host's libovsdb metrics,

@@ -29,9 +29,10 @@ type testEnv struct {
 	logs  *syncBuffer
 }
 
-// startManager starts a Manager for hosts; a host whose OVSDB is "" gets
-// an in-process server.
-func startManager(t *testing.T, hosts []topo.Host) *testEnv {
+// startManager starts a Manager for hosts, with env.mesh as its Publisher
+// and AppPorts and with opts applied; a host whose OVSDB is "" gets an
+// in-process server.
+func startManager(t *testing.T, hosts []topo.Host, opts ...func(*Options)) *testEnv {
 	t.Helper()
 	env := &testEnv{reg: prometheus.NewRegistry(), conns: map[string]*Conn{}, logs: &syncBuffer{}}
 	for i, h := range hosts {
@@ -41,12 +42,16 @@ func startManager(t *testing.T, hosts []topo.Host) *testEnv {
 		}
 	}
 	env.mesh = topo.NewMesh(hosts)
-	mgr, err := NewManager(Options{
-		Mesh: testMesh(), Targets: testTargets, Hosts: hosts, Publisher: env.mesh,
+	o := Options{
+		Mesh: testMesh(), Targets: testTargets, Hosts: hosts, Publisher: env.mesh, AppPorts: env.mesh,
 		Logger:     slog.New(slog.NewTextHandler(env.logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Registerer: env.reg, RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		ConnectTimeout: time.Second,
-	})
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	mgr, err := NewManager(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ type metrics struct {
 	passes         *prometheus.CounterVec
 	converged      *prometheus.GaugeVec
 	overlayMTU     prometheus.Gauge
+	appPortUp      *prometheus.GaugeVec   // labels host, port
+	appPortReopens *prometheus.CounterVec // labels host, port
 }
 
 func newMetrics() *metrics {
@@ -39,11 +41,24 @@ func newMetrics() *metrics {
 			Help: "1 once a reconcile pass on the current session and configuration found nothing to change, else 0."}, []string{"host"}),
 		overlayMTU: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "overlay_mtu_bytes",
 			Help: "Largest guest MTU that fits the mesh tunnels: underlay MTU minus tunnel overhead."}),
+		appPortUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "app_port_up",
+			Help: "1 while a port an app owns (the NAT gateway's external port...) is on the host's mesh bridge with an OpenFlow port and no error, else 0."},
+			[]string{"host", "port"}),
+		appPortReopens: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "app_port_reopens_total",
+			Help: "Times an app port was removed and added again so that ovs-vswitchd opens its device afresh: the device came back under a new ifindex, or OVS kept failing to open it."},
+			[]string{"host", "port"}),
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs, m.passes, m.converged, m.overlayMTU}
+	return []prometheus.Collector{m.connected, m.connects, m.connectErrors, m.disconnects, m.transactErrors, m.repairs, m.passes, m.converged,
+		m.overlayMTU, m.appPortUp, m.appPortReopens}
+}
+
+// forgetAppPort drops the series of an app port no longer declared.
+func (m *metrics) forgetAppPort(host, port string) {
+	m.appPortUp.DeleteLabelValues(host, port)
+	m.appPortReopens.DeleteLabelValues(host, port)
 }
 
 // forget drops the series of a host that left the configuration.
@@ -53,6 +68,8 @@ func (m *metrics) forget(host string) {
 	} {
 		v.DeleteLabelValues(host)
 	}
+	m.appPortUp.DeletePartialMatch(prometheus.Labels{"host": host})
+	m.appPortReopens.DeletePartialMatch(prometheus.Labels{"host": host})
 }
 
 // trackingRegisterer passes registrations through to inner and remembers

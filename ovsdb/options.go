@@ -58,8 +58,13 @@ type Options struct {
 	Hosts []topo.Host
 	// Publisher receives connection state and tunnel OFPorts; nil
 	// publishes nowhere. A BatchPublisher gets each pass's OFPort changes
-	// in one call.
+	// in one call; an AppPortPublisher also gets the app ports' status.
 	Publisher Publisher
+	// AppPorts says which interfaces apps own on each host's mesh bridge
+	// (normally the *topo.Mesh): every pass makes them exactly the app
+	// ports there (see Conn.SyncAppPorts), and a change of the declared
+	// set starts a pass on every host at once. Nil declares none.
+	AppPorts AppPortSource
 	// Logger is the package's logger; nil discards. libovsdb's own logs
 	// go to it too, at debug levels.
 	Logger *slog.Logger
@@ -79,6 +84,13 @@ type Options struct {
 	// TransactTimeout bounds one reconcile pass's transactions. Default
 	// 10s.
 	TransactTimeout time.Duration
+	// AppPortRetry is how long an owned app port may stay in error (OVS
+	// could not open its interface: ofport -1 and Interface.error set)
+	// before ovsmesh reopens it (see Conn.SyncAppPorts), and again every
+	// AppPortRetry while the error lasts. ovs-vswitchd itself retries
+	// when the kernel announces a new device, so this is a backstop; see
+	// docs/architecture.md, "App ports". Default 10s.
+	AppPortRetry time.Duration
 	// Debounce is how long a host's monitor must stay quiet after an
 	// update before the host is reconciled, so that a burst of updates
 	// (the rows of one transaction, ovs-vswitchd assigning OpenFlow ports
@@ -100,6 +112,7 @@ func (o *Options) setDefaults() {
 	def(&o.ConnectTimeout, 5*time.Second)
 	def(&o.TransactTimeout, 10*time.Second)
 	def(&o.Debounce, 20*time.Millisecond)
+	def(&o.AppPortRetry, 10*time.Second)
 	if o.RetryMax < o.RetryMin {
 		o.RetryMax = o.RetryMin
 	}

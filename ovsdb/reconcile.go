@@ -11,21 +11,25 @@ import (
 
 // reconcile runs one pass over the host against one snapshot of its
 // replica: the bridge, then all tunnel ports in one transaction (one per
-// peer created or fixed, owned ports of departed peers removed), then
-// publishing. A pass that finds nothing to change writes nothing, so the
-// passes that monitor updates trigger cost O(ports) map lookups. Failed
-// steps are joined into the returned error and retried by the caller.
+// peer created or fixed, owned ports of departed peers removed), then the
+// app ports in another, then publishing. A pass that finds nothing to
+// change writes nothing, so the passes that monitor updates trigger cost
+// O(ports) map lookups. Failed steps are joined into the returned error
+// and retried by the caller.
 func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
-	hosts, gen := w.m.desired()
+	hosts, gen, appGen := w.m.desired()
 	self, ok := findHost(hosts, w.host.Name)
 	if !ok {
 		return nil // departed; Reload is stopping this worker
 	}
-	if gen != w.gen {
+	if gen != w.gen || appGen != w.appGen {
 		// New host list: converge afresh and republish every OFPort, since
-		// topo.Mesh drops the tunnels of hosts that leave.
-		w.gen, w.state.Converged = gen, false
-		clear(w.published)
+		// topo.Mesh drops the tunnels of hosts that leave. New app ports:
+		// converge afresh, so adding them is not counted as repairs.
+		if gen != w.gen {
+			clear(w.published)
+		}
+		w.gen, w.appGen, w.state.Converged = gen, appGen, false
 		w.setState(w.state.Connected, w.state.LastError)
 	}
 	defer w.m.metrics.passes.WithLabelValues(w.host.Name).Inc()
@@ -69,10 +73,12 @@ func (w *worker) reconcile(ctx context.Context, conn *Conn) error {
 		w.noteWrite("tunnel ports: " + res.String())
 	}
 	w.publish(s, hosts)
-	if err != nil {
+	appChanged, appErr := w.syncAppPorts(tctx, conn, s, bridge.Name)
+	w.countErr(appErr)
+	if err = errors.Join(err, appErr); err != nil {
 		return err
 	}
-	if !res.Changed() && !w.state.Converged {
+	if !res.Changed() && !appChanged && !w.state.Converged {
 		w.state.Converged = true
 		w.setState(true, w.state.LastError)
 	}
@@ -134,13 +140,13 @@ func (w *worker) publish(s *snapshot, hosts []topo.Host) {
 }
 
 // checkMTU warns once per interface and MTU value when a non-tunnel
-// interface on the mesh bridge has an MTU above the overlay MTU: guests
-// sending such frames lose them silently inside the tunnel. The bridge's
-// own local interface is not a guest port and is skipped.
+// interface on the mesh bridge (a guest's, an app's) has an MTU above
+// the overlay MTU: frames that large from it are lost silently inside
+// the tunnel. The bridge's own local interface is skipped.
 func (w *worker) checkMTU(s *snapshot) {
 	limit := w.m.OverlayMTU()
 	for _, i := range bridgeInterfaces(s, w.m.opts.Mesh.Bridge) {
-		if i.owned || i.name == w.m.opts.Mesh.Bridge || i.mtu <= limit {
+		if i.tunnel || i.name == w.m.opts.Mesh.Bridge || i.mtu <= limit {
 			continue
 		}
 		if w.mtuWarned[i.name] == i.mtu {

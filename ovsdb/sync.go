@@ -80,32 +80,42 @@ func (c *Conn) syncTunnelPorts(ctx context.Context, s *snapshot, bridge string, 
 		}
 		changes = append(changes, portChange{name: have.Name, ops: removePortOps(s, s.portByName[have.Name]), list: &res.Removed})
 	}
+	errs = append(errs, c.commit(ctx, fmt.Sprintf("sync %d tunnel ports on %s", len(changes), bridge), changes))
+	return res, errors.Join(errs...)
+}
+
+// commit runs changes as one transaction and, once committed, appends
+// each change's name to its list. If that transaction fails and there is
+// more than one change, each change is retried as a transaction of its
+// own, so one bad port cannot hold back the others. It returns the
+// joined errors of what failed.
+func (c *Conn) commit(ctx context.Context, what string, changes []portChange) error {
 	if len(changes) == 0 {
-		return res, errors.Join(errs...)
+		return nil
 	}
 	var all []libovsdb.Operation
 	for _, ch := range changes {
 		all = append(all, ch.ops...)
 	}
-	err := c.transact(ctx, fmt.Sprintf("sync %d tunnel ports on %s", len(changes), bridge), all)
+	err := c.transact(ctx, what, all)
 	if err == nil {
 		for _, ch := range changes {
 			*ch.list = append(*ch.list, ch.name)
 		}
-		return res, errors.Join(errs...)
+		return nil
 	}
 	if len(changes) == 1 || ctx.Err() != nil {
-		return res, errors.Join(append(errs, err)...)
+		return err
 	}
-	// One transaction per port: the others still converge.
+	var errs []error
 	for _, ch := range changes {
-		if perr := c.transact(ctx, "sync tunnel port "+ch.name, ch.ops); perr != nil {
+		if perr := c.transact(ctx, "sync port "+ch.name, ch.ops); perr != nil {
 			errs = append(errs, perr)
 			continue
 		}
 		*ch.list = append(*ch.list, ch.name)
 	}
-	return res, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // String lists the changes for logs, e.g. "created [om-h2] removed [om-h9]".

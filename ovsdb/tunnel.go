@@ -66,6 +66,10 @@ func (t TunnelPort) externalIDs() map[string]string {
 
 func owned(ids map[string]string) bool { return ids[OwnerKey] == OwnerValue }
 
+// isTunnel reports whether p is one of ovsmesh's tunnel ports: owned and
+// not an app port.
+func isTunnel(p *vswitchd.Port) bool { return owned(p.ExternalIDs) && p.ExternalIDs[AppKey] == "" }
+
 // EnsureTunnelPort makes an owned tunnel port on bridge match t in one
 // transaction: it creates the port when missing, fixes the type, options
 // and ownership marks in place, and recreates it when its interfaces were
@@ -191,9 +195,9 @@ func (c *Conn) RemoveTunnelPort(ctx context.Context, name string) (changed bool,
 	return true, nil
 }
 
-// TunnelPorts returns the ovsmesh-owned ports on bridge as the monitor
-// last saw them, sorted by name, with their OFPort; nil when the bridge
-// does not exist.
+// TunnelPorts returns the ovsmesh-owned ports on bridge that are not app
+// ports (see AppKey) as the monitor last saw them, sorted by name, with
+// their OFPort; nil when the bridge does not exist.
 func (c *Conn) TunnelPorts(bridge string) []TunnelPort {
 	return tunnelPorts(c.snapshot(), bridge)
 }
@@ -207,7 +211,7 @@ func tunnelPorts(s *snapshot, bridge string) []TunnelPort {
 	var out []TunnelPort
 	for _, id := range br.Ports {
 		p, ok := s.ports[id]
-		if !ok || !owned(p.ExternalIDs) {
+		if !ok || !isTunnel(p) {
 			continue
 		}
 		t := TunnelPort{Name: p.Name, Peer: p.ExternalIDs[PeerKey]}
@@ -229,9 +233,9 @@ func tunnelPorts(s *snapshot, bridge string) []TunnelPort {
 
 // ifaceInfo is what the MTU check needs of one interface.
 type ifaceInfo struct {
-	name  string
-	mtu   int // bytes; 0 when OVS has not reported it
-	owned bool
+	name   string
+	mtu    int  // bytes; 0 when OVS has not reported it
+	tunnel bool // an interface of one of ovsmesh's tunnel ports
 }
 
 // bridgeInterfaces lists the interfaces of every port on bridge.
@@ -251,7 +255,7 @@ func bridgeInterfaces(s *snapshot, bridge string) []ifaceInfo {
 			if !ok {
 				continue
 			}
-			info := ifaceInfo{name: i.Name, owned: owned(p.ExternalIDs)}
+			info := ifaceInfo{name: i.Name, tunnel: isTunnel(p)}
 			if i.MTU != nil {
 				info.mtu = *i.MTU
 			}

@@ -20,12 +20,19 @@ var ErrTransact = errors.New("ovsdb transaction failed")
 // every operation result. All errors are joined and wrapped with
 // ErrTransact; on error nothing was committed.
 func (c *Conn) transact(ctx context.Context, what string, ops []libovsdb.Operation) error {
+	_, err := c.transactResults(ctx, what, ops)
+	return err
+}
+
+// transactResults is transact, returning the operations' results (one
+// per operation, in order) when it commits.
+func (c *Conn) transactResults(ctx context.Context, what string, ops []libovsdb.Operation) ([]libovsdb.OperationResult, error) {
 	if len(ops) == 0 {
-		return nil
+		return nil, nil
 	}
 	res, err := c.cli.Transact(ctx, ops...)
 	if err != nil {
-		return fmt.Errorf("%s: %w: %w", what, ErrTransact, err)
+		return nil, fmt.Errorf("%s: %w: %w", what, ErrTransact, err)
 	}
 	opErrs, err := libovsdb.CheckOperationResults(res, ops)
 	if err != nil {
@@ -33,9 +40,9 @@ func (c *Conn) transact(ctx context.Context, what string, ops []libovsdb.Operati
 		for _, e := range opErrs {
 			errs = append(errs, e)
 		}
-		return fmt.Errorf("%s: %w: %w", what, ErrTransact, errors.Join(errs...))
+		return nil, fmt.Errorf("%s: %w: %w", what, ErrTransact, errors.Join(errs...))
 	}
-	return nil
+	return res, nil
 }
 
 // snapshot is a view of the monitored rows at one moment, indexed the

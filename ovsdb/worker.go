@@ -22,11 +22,16 @@ type worker struct {
 	done   chan struct{}   // closed when run returns
 	kick   chan struct{}   // capacity 1: "reconcile soon"
 
-	state     topo.OVSDBState
-	gen       uint64           // Manager generation last reconciled against
-	published map[string]int32 // peer -> OFPort last published
-	mtuWarned map[string]int   // interface -> MTU already warned about
-	lastErr   string           // last connect error logged at warn level
+	state      topo.OVSDBState
+	gen        uint64                        // Manager generation last reconciled against
+	appGen     uint64                        // Manager app port generation likewise
+	published  map[string]int32              // peer -> OFPort last published
+	appStatus  map[string]topo.AppPortStatus // app port -> status last published
+	appTouched map[string]time.Time          // app port -> when its rows were last written
+	appRetried map[string]bool               // app ports reopened since they were last up
+	appIfindex map[string]ifindexSeen        // app port -> its device's ifindex while served
+	mtuWarned  map[string]int                // interface -> MTU already warned about
+	lastErr    string                        // last connect error logged at warn level
 
 	// ifaceWarned holds, per interface, the external_ids problems
 	// already logged (ifaces.go).
@@ -36,11 +41,15 @@ type worker struct {
 func newWorker(m *Manager, h topo.Host, cancel context.CancelFunc, prev <-chan struct{}) *worker {
 	return &worker{
 		m: m, host: h, cancel: cancel, prev: prev,
-		log:       m.opts.Logger.With("host", h.Name, "ovsdb", h.OVSDB),
-		done:      make(chan struct{}),
-		kick:      make(chan struct{}, 1),
-		published: map[string]int32{},
-		mtuWarned: map[string]int{},
+		log:        m.opts.Logger.With("host", h.Name, "ovsdb", h.OVSDB),
+		done:       make(chan struct{}),
+		kick:       make(chan struct{}, 1),
+		published:  map[string]int32{},
+		appStatus:  map[string]topo.AppPortStatus{},
+		appTouched: map[string]time.Time{},
+		appRetried: map[string]bool{},
+		appIfindex: map[string]ifindexSeen{},
+		mtuWarned:  map[string]int{},
 	}
 }
 
@@ -124,9 +133,9 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 	resync := time.NewTicker(w.m.opts.ResyncInterval)
 	defer resync.Stop()
 	bo := backoff{min: w.m.opts.RetryMin, max: w.m.opts.RetryMax}
-	var retry *time.Timer
+	var retry, appRetry *time.Timer
 	for {
-		var retryC <-chan time.Time
+		var retryC, appRetryC <-chan time.Time
 		if err := w.reconcile(ctx, conn); err != nil && ctx.Err() == nil {
 			d := bo.next()
 			w.log.Warn("reconcile failed; retrying", "err", err, "retry_in", d)
@@ -139,6 +148,10 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 				w.setState(true, "")
 			}
 		}
+		if d, ok := w.appRetryIn(time.Now()); ok {
+			appRetry = time.NewTimer(d)
+			appRetryC = appRetry.C
+		}
 		select {
 		case <-ctx.Done():
 			return true, nil
@@ -148,11 +161,14 @@ func (w *worker) session(ctx context.Context) (bool, error) {
 			w.settle(ctx, conn.Done())
 		case <-resync.C:
 		case <-retryC:
+		case <-appRetryC:
 		}
-		if retry != nil {
-			retry.Stop()
-			retry = nil
+		for _, t := range []*time.Timer{retry, appRetry} {
+			if t != nil {
+				t.Stop()
+			}
 		}
+		retry, appRetry = nil, nil
 	}
 }
 

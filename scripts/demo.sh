@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ovsmesh's main job, for real, on one machine: a 3-host x 2-guest lab of
 # Open vSwitch hosts in network namespaces, steered by one ovsmesh
-# controller. Run by `make demo` as root. KEEP=1 leaves the lab up; TLS=1
-# runs it over TLS (ovsmesh lab up --tls: OpenFlow and OVSDB on ssl:).
+# controller, the last host the NAT gateway to an "outside" namespace.
+# Run by `make demo` as root. KEEP=1 leaves the lab up; TLS=1 runs it over
+# TLS (ovsmesh lab up --tls: OpenFlow and OVSDB on ssl:); NAT=0 leaves the
+# NAT gateway out.
 set -euo pipefail
 
 BIN=${OVSMESH:-bin/ovsmesh}
@@ -14,6 +16,8 @@ PREFIX=${PREFIX:-omdemo}
 SLOT=${SLOT:-200}
 TLS_FLAG=()
 if [ "${TLS:-0}" = 1 ]; then TLS_FLAG=(--tls); fi
+NAT_FLAG=(--nat)
+if [ "${NAT:-1}" = 0 ]; then NAT_FLAG=(); fi
 
 [ "$(id -u)" = 0 ] || { echo "demo: must run as root (it creates network namespaces)"; exit 1; }
 [ -x "$BIN" ] || { echo "demo: $BIN is missing: run 'make build' first"; exit 1; }
@@ -36,7 +40,7 @@ wait_for() {
 
 "$BIN" lab down --dir "$DIR" >/dev/null 2>&1 || true
 echo "== lab: $HOSTS hosts x $GUESTS guests, $TUNNEL tunnels, in $DIR${TLS_FLAG:+, TLS}"
-"$BIN" lab up --hosts "$HOSTS" --guests "$GUESTS" --tunnel "$TUNNEL" --dir "$DIR" --name "$PREFIX" --slot "$SLOT" "${TLS_FLAG[@]}"
+"$BIN" lab up --hosts "$HOSTS" --guests "$GUESTS" --tunnel "$TUNNEL" --dir "$DIR" --name "$PREFIX" --slot "$SLOT" "${TLS_FLAG[@]}" "${NAT_FLAG[@]}"
 if [ "${KEEP:-0}" != 1 ]; then trap cleanup EXIT; fi
 
 API=$(awk '/^api:/{a=1} a && /listen:/{print $2; exit}' "$DIR/ovsmesh.yaml")
@@ -90,6 +94,29 @@ done
 echo
 echo "== packet-ins caused by the pings: $((after - before)) for $total pings: $((after_l2 - before_l2)) by the learning switch, $((after_arp - before_arp)) by proxy ARP, with ${#guests[@]} guests; the datapath carried the rest"
 
+nat_ok=1
+if [ ${#NAT_FLAG[@]} -gt 0 ]; then
+	FAR=198.18.201.1
+	nat_ready() { curl -sf "http://$API/api/v1/nat" | grep -q '"state": "resolved"'; }
+	wait_for "the NAT gateway's next hop to resolve" 20 nat_ready
+	echo
+	echo "== NAT: every guest pings $FAR in the outside namespace, through h$HOSTS's conntrack (masquerade)"
+	for a in "${guests[@]}"; do
+		read -r ah ag <<<"$a"
+		if ip netns exec "$PREFIX-h${ah}g${ag}" ping -c 1 -W 2 "$FAR" >/dev/null 2>&1; then
+			echo "   h${ah}g${ag} -> $FAR: reply"
+		else
+			echo "   h${ah}g${ag} -> $FAR: no reply"; nat_ok=0
+		fi
+	done
+	echo
+	echo "== the outside sees the external IP: conntrack on the gateway (ovs-appctl dpctl/dump-conntrack)"
+	ip netns exec "$PREFIX-h$HOSTS" ovs-appctl -t "$DIR/h$HOSTS/vswitchd.ctl" dpctl/dump-conntrack 2>/dev/null | grep icmp | head -3 | sed 's/^/   /'
+	echo
+	echo "== ovsmesh nat --api $API"
+	"$BIN" nat --api "$API"
+fi
+
 if [ "${KEEP:-0}" = 1 ]; then
 	cat <<EOF
 
@@ -102,4 +129,4 @@ The lab is still up (KEEP=1). Look around:
 Tear it down with: kill \$(cat $DIR/controller.pid); $BIN lab down --dir $DIR
 EOF
 fi
-[ "$ok" = "$total" ]
+[ "$ok" = "$total" ] && [ "$nat_ok" = 1 ]

@@ -37,6 +37,7 @@ type Mesh struct {
 	tunnels map[string]map[string]int32 // host -> peer -> OFPort
 	// appPorts holds the ports apps own: host -> port name -> port.
 	appPorts map[string]map[string]AppPort
+	apps     appPortState // their OVSDB-side status and watchers (appports.go)
 	// ifaces holds the interfaces each host's OVSDB declares (ifaces.go).
 	ifaces ifaceSet
 }

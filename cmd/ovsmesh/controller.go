@@ -29,6 +29,7 @@ type controllerFlags struct {
 	state    string
 	logLevel string
 	logFmt   logFormat
+	pprof    string // --pprof loopback address, "" for none
 }
 
 func newControllerCmd() *cobra.Command {
@@ -48,6 +49,7 @@ func newControllerCmd() *cobra.Command {
 	fl.StringVar(&f.state, "state", "", "state file (overrides state)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.Var(&f.logFmt, "log-format", "log lines as slog text or json (under systemd: no time, syslog priority prefix)")
+	fl.StringVar(&f.pprof, "pprof", "", "serve net/http/pprof at http://ADDR/debug/pprof/, a loopback IP:PORT such as 127.0.0.1:6061 (off when empty)")
 	return cmd
 }
 
@@ -95,6 +97,11 @@ func runController(ctx context.Context, f controllerFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.pprof != "" {
+		if err := checkPprofAddr(f.pprof); err != nil {
+			return err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n, err := assemble(cfg, registry, reg, log)
@@ -115,6 +122,17 @@ func runController(ctx context.Context, f controllerFlags) error {
 		return fmt.Errorf("listen for the API on %s: %w", cfg.API.Listen, err)
 	}
 	srv, apiLimited := api.NewServer(apiLn, n.api, api.DefaultServerOptions)
+	if f.pprof != "" {
+		ln, err := listenPprof(f.pprof)
+		if err != nil {
+			apiLn.Close()
+			return err
+		}
+		psrv := pprofServer()
+		go psrv.Serve(ln)
+		defer psrv.Close()
+		log.Info("serving net/http/pprof", "addr", ln.Addr().String())
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -62,7 +62,7 @@ func newLabUpCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Hosts, "hosts", 3, "number of hosts (1-32)")
+	f.IntVar(&o.Hosts, "hosts", 3, "number of hosts (1-250)")
 	f.IntVar(&o.Guests, "guests", 2, "guests per host (0-32)")
 	f.StringVar(&o.Tunnel, "tunnel", "vxlan", "tunnel type written into ovsmesh.yaml: vxlan or gre")
 	f.StringVar(&o.Dir, "dir", defaultLabDir, "lab directory: state file, ovsmesh.yaml, per-host db, sockets and logs")
@@ -71,6 +71,7 @@ func newLabUpCmd() *cobra.Command {
 	f.StringVar(&o.Prefix, "name", "om", "prefix of namespace and link names (1-10 lower-case letters and digits)")
 	f.IntVar(&o.Slot, "slot", 0, "management subnet: 0 is 198.19.0.0/16, 1-250 is 198.19.SLOT.0/24 (for labs side by side)")
 	f.BoolVar(&o.PreBridge, "pre-bridge", false, "pre-create the mesh bridge br-int on every host, for ovsmesh to adopt")
+	f.BoolVar(&o.Outside, "nat", false, "add an outside namespace NAME-out linked to the last host's ext0, default routes via the NAT router IP in the guests, and a nat section in ovsmesh.yaml (needs the NAT app)")
 	f.DurationVar(&timeout, "timeout", 2*time.Minute, "give up after this long")
 	return cmd
 }
@@ -140,6 +141,11 @@ func printLab(w io.Writer, l *lab.Lab, took time.Duration) {
 	}
 	for _, g := range l.Guests() {
 		fmt.Fprintf(w, "  %s  netns %-10s on %s  %s  %s\n", g.Name, g.NS, g.Host, g.MAC, g.IP)
+	}
+	if ns := l.OutsideNS(); ns != "" {
+		fmt.Fprintf(w, "  outside  netns %s: %s on %s (next hop), %s on lo (far server); linked to %s on %s\n",
+			ns, lab.NATNextHop, lab.OutsideIf, lab.NATFarIP, lab.NATExternalPort, l.Gateway())
+		fmt.Fprintf(w, "  guests route via %s; NAT gateway %s with external IP %s\n", lab.NATRouterIP, l.Gateway(), lab.NATExternalIP)
 	}
 	fmt.Fprintf(w, "next: ovsmesh controller --config %s, then ovsmesh lab attach --dir %s\n", l.ConfigPath(), l.Dir())
 	if gs := l.Guests(); len(gs) > 1 {

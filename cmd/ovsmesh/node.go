@@ -103,7 +103,7 @@ func assemble(cfg config.Config, registry *apps.Registry, reg prometheus.Registe
 	}
 	n.mgr, err = ovsdb.NewManager(ovsdb.Options{
 		Mesh: cfg.Mesh, Targets: cfg.OpenFlow.Targets, PacketInRate: cfg.OpenFlow.PacketInRate, PacketInBurst: cfg.OpenFlow.PacketInBurst,
-		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{n.mesh, n.st.hosts},
+		Hosts: cfg.TopoHosts(), Publisher: persistingMesh{n.mesh, n.st.hosts}, AppPorts: n.mesh,
 		Logger: log.With("component", "ovsdb"), Registerer: reg,
 		TLS: ovsdbTLS,
 	})

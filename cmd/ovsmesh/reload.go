@@ -116,6 +116,8 @@ func (r *reloader) reload(ctx context.Context) (ReloadReport, error) {
 	if err != nil {
 		return rep, err
 	}
+	// The ports the apps own now: the OVSDB side follows at once.
+	r.n.mesh.SetAppPorts(r.n.registry.AppPorts(next))
 	rep.Applied = append(rep.Applied, "apps")
 	if tf := next.API.TokenFile; tf != "" && tf == r.cfg.API.TokenFile {
 		if tok, err := config.ReadToken(tf); err == nil && tok != *r.n.token.Load() {

@@ -71,7 +71,9 @@ func (s *state) close() error {
 
 // persistingMesh is the ovsdb.Publisher of the controller: it publishes
 // into the Mesh and keeps each host's tunnel OFPorts in the host table,
-// so the API can show them after a restart before OVSDB answers.
+// so the API can show them after a restart before OVSDB answers. It is
+// an ovsdb.BatchPublisher (one host record written per reconcile pass)
+// and, through the embedded Mesh, an ovsdb.AppPortPublisher.
 type persistingMesh struct {
 	*topo.Mesh
 	hosts *topo.HostTable
@@ -80,6 +82,22 @@ type persistingMesh struct {
 // SetTunnelOFPort implements ovsdb.Publisher.
 func (p persistingMesh) SetTunnelOFPort(host, peer string, ofport int32) {
 	p.Mesh.SetTunnelOFPort(host, peer, ofport)
+	p.persist(host)
+}
+
+// SetTunnelOFPorts implements ovsdb.BatchPublisher: every OFPort change
+// of one pass on host goes into the Mesh, then host's record is written
+// once.
+func (p persistingMesh) SetTunnelOFPorts(host string, ports map[string]int32) {
+	for peer, ofport := range ports {
+		p.Mesh.SetTunnelOFPort(host, peer, ofport)
+	}
+	p.persist(host)
+}
+
+// persist writes host's record: its pinned DPID and the OFPort of its
+// tunnel towards every configured peer the Mesh knows one for.
+func (p persistingMesh) persist(host string) {
 	rec := topo.HostRecord{Name: host, DPID: topo.DPIDFor(host), Tunnels: map[string]int32{}}
 	for _, h := range p.Mesh.Hosts() {
 		if port, ok := p.Mesh.TunnelOFPort(host, h.Name); ok {

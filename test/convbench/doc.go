@@ -24,10 +24,10 @@
 //
 // Guests are attached by lab.AttachGuests as soon as br-int exists on
 // each host, in parallel with the controller's work. With -pprof ADDR the
-// controller is started with OVSMESH_PPROF=ADDR and a CPU profile covering
-// the whole convergence and a heap and allocation profile at its end are
-// saved next to the report, for a controller built to serve
-// net/http/pprof there (see docs/benchmarks.md).
+// controller is started with --pprof ADDR (a loopback IP:PORT) and a CPU
+// profile covering the whole convergence and a heap and allocation
+// profile at its end are saved next to the report (see
+// docs/benchmarks.md).
 //
 // Run it as root, one lab at a time (flock /tmp/ovsmesh-lab.lock).
 package main

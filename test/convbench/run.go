@@ -26,7 +26,7 @@ type config struct {
 	tunnel  string
 	prefix  string
 	slot    int
-	pprof   string // OVSMESH_PPROF address, "" for none
+	pprof   string // the controller's --pprof address, "" for none
 	outDir  string // where logs and profiles go
 	timeout time.Duration
 	// staticARP gives h1g1 and every other guest permanent neighbour
@@ -95,7 +95,11 @@ func runOnce(ctx context.Context, c config) (res result, err error) {
 
 	res.load = loadAvg()
 	ovs0 := cpuSum(ovsPIDs)
-	ctl := exec.Command(c.bin, "controller", "--config", l.ConfigPath(), "--log-level", "info")
+	args := []string{"controller", "--config", l.ConfigPath(), "--log-level", "info"}
+	if c.pprof != "" {
+		args = append(args, "--pprof", c.pprof)
+	}
+	ctl := exec.Command(c.bin, args...)
 	logf, err := os.Create(filepath.Join(c.outDir, fmt.Sprintf("controller-%d.log", c.hosts)))
 	if err != nil {
 		return res, err
@@ -103,9 +107,6 @@ func runOnce(ctx context.Context, c config) (res result, err error) {
 	defer logf.Close()
 	ctl.Stdout, ctl.Stderr = logf, logf
 	ctl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if c.pprof != "" {
-		ctl.Env = append(os.Environ(), "OVSMESH_PPROF="+c.pprof)
-	}
 	t0 := time.Now()
 	if err := ctl.Start(); err != nil {
 		return res, fmt.Errorf("start controller: %w", err)
@@ -308,8 +309,8 @@ func pingUntilReply(ctx context.Context, ns, dst string) (time.Time, error) {
 // fetchProfile saves http://addr/debug/pprof/what to path.
 func fetchProfile(ctx context.Context, addr, what, path string) error {
 	var resp *http.Response
-	// The controller may not listen yet; one that never does was not
-	// built to serve net/http/pprof.
+	// The controller may not listen yet; one that never does is an
+	// ovsmesh without --pprof.
 	listenBy := time.Now().Add(10 * time.Second)
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+what, nil)
@@ -321,7 +322,7 @@ func fetchProfile(ctx context.Context, addr, what, path string) error {
 			break
 		}
 		if time.Now().After(listenBy) {
-			return fmt.Errorf("profile %s: nothing serves http://%s/debug/pprof/ (is the controller built with the pprof patch?): %w", what, addr, err)
+			return fmt.Errorf("profile %s: nothing serves http://%s/debug/pprof/ (does this ovsmesh have --pprof?): %w", what, addr, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -331,7 +332,7 @@ func fetchProfile(ctx context.Context, addr, what, path string) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profile %s: %s (is the controller built with the pprof patch?)", what, resp.Status)
+		return fmt.Errorf("profile %s: %s (does this ovsmesh have --pprof?)", what, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
