@@ -1,9 +1,11 @@
 package apps
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/ovsmesh/ovsmesh/flows"
 )
@@ -114,4 +116,63 @@ type Output struct {
 	// Tunnel is the peer host when Port is a tunnel towards it, "" for
 	// a local port.
 	Tunnel string
+}
+
+// MatchesPacket reports whether m matches pkt on the fields an
+// explanation knows: in_port, the Ethernet, ARP and IPv4 headers, TCP and
+// UDP ports, and the from-tunnel metadata bit (flows.MetaFromTunnel, set
+// for a packet that came through a tunnel). known is false when m also
+// matches on something an explanation cannot know (conntrack state,
+// other metadata, extra OXMs): match is then meaningless.
+func MatchesPacket(m flows.Match, pkt Packet) (match, known bool) {
+	if m.CTStateMask != 0 || len(m.Extra) > 0 || m.MetadataMask&^flows.MetaFromTunnel != 0 {
+		return false, false
+	}
+	eqMAC := func(want, got net.HardwareAddr) bool { return len(want) == 0 || string(want) == string(got) }
+	eqAddr := func(want, got netip.Addr) bool { return !want.IsValid() || want == got }
+	inPrefix := func(want netip.Prefix, got netip.Addr) bool {
+		return !want.IsValid() || got.IsValid() && want.Contains(got)
+	}
+	fromTunnel := uint64(0)
+	if pkt.From != "" {
+		fromTunnel = flows.MetaFromTunnel
+	}
+	switch {
+	case m.InPort != 0 && m.InPort != pkt.InPort,
+		m.MetadataMask != 0 && (fromTunnel^m.Metadata)&m.MetadataMask != 0,
+		!eqMAC(m.EthSrc, pkt.EthSrc), !eqMAC(m.EthDst, pkt.EthDst),
+		m.EthType != 0 && m.EthType != pkt.EthType:
+		return false, true
+	}
+	if pkt.EthType == flows.EthTypeARP {
+		return (m.ARPOp == 0 || m.ARPOp == pkt.ARPOp) && eqAddr(m.ARPSPA, pkt.ARPSPA) && eqAddr(m.ARPTPA, pkt.ARPTPA) &&
+			eqMAC(m.ARPSHA, pkt.ARPSHA), true
+	}
+	return inPrefix(m.IPv4Src, pkt.IPSrc) && inPrefix(m.IPv4Dst, pkt.IPDst) && (m.IPProto == 0 || m.IPProto == pkt.IPProto) &&
+		(m.TPSrc == 0 || m.TPSrc == pkt.SrcPort) && (m.TPDst == 0 || m.TPDst == pkt.DstPort), true
+}
+
+// FirstMatch returns the flow of table t among fs that a switch would
+// match pkt with: the highest-priority one whose match holds (the first
+// in fs among equal priorities). found is false when none does (the
+// table-miss entry then applies); known is false when a flow that
+// would be tried first matches on what an explanation cannot know.
+func FirstMatch(fs []flows.Flow, t flows.TableID, pkt Packet) (f flows.Flow, found, known bool) {
+	var in []flows.Flow
+	for _, c := range fs {
+		if c.Table == t {
+			in = append(in, c)
+		}
+	}
+	slices.SortStableFunc(in, func(a, b flows.Flow) int { return cmp.Compare(b.Priority, a.Priority) })
+	for _, c := range in {
+		match, ok := MatchesPacket(c.Match, pkt)
+		switch {
+		case !ok:
+			return flows.Flow{}, false, false
+		case match:
+			return c, true, true
+		}
+	}
+	return flows.Flow{}, false, true
 }
