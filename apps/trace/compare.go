@@ -60,13 +60,26 @@ func (a *App) compare(probe, expl *Result) {
 // compareHops compares one visit's stages, stopping at the first stage
 // where the two part. Past a stage whose app does not explain it, the
 // probe may pass that app's internal stages (reached only from its own
-// flows) before the next stage the explanation names.
+// flows) before the next stage the explanation names; past a stage it
+// explains, the probe may pass the internal stages it leaves unnamed.
 func (a *App) compareHops(p, e Visit) []string {
 	where := p.Host + fromText(p.From)
 	pi := 0
 	for ei, eh := range e.Hops {
 		if pi >= len(p.Hops) {
 			return []string{fmt.Sprintf("%s: the probe stopped after %s; the controller expects it to go on to %s", where, stageAt(p.Hops, pi-1), eh.Stage)}
+		}
+		// Between two stages it explains, an app may take the packet
+		// through internal stages it does not name (conntrack lookups on
+		// the way to the stage it does).
+		if ei > 0 && e.Hops[ei-1].appID != 0 {
+			owner := a.owner(flows.TableID(e.Hops[ei-1].Table))
+			for pi < len(p.Hops) && p.Hops[pi].Table != eh.Table && a.internalOf(flows.TableID(p.Hops[pi].Table), owner) {
+				pi++
+			}
+			if pi >= len(p.Hops) {
+				return []string{fmt.Sprintf("%s: the probe stopped after %s; the controller expects it to go on to %s", where, stageAt(p.Hops, pi-1), eh.Stage)}
+			}
 		}
 		ph := p.Hops[pi]
 		if ph.Table != eh.Table {

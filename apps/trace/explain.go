@@ -66,7 +66,7 @@ func (a *App) explain(src end, frame []byte) *Result {
 				v.Hops = append(v.Hops, hop)
 				j, ok := a.nextStage(i, d.Next)
 				if !ok {
-					res.Warnings = append(res.Warnings, fmt.Sprintf("%s %s: app goes on to %q, which is no later stage", q.host, st.Name, d.Next))
+					res.Warnings = append(res.Warnings, fmt.Sprintf("%s %s: app goes on to %q, which is no stage of the pipeline", q.host, st.Name, d.Next))
 					break
 				}
 				i = j
@@ -127,12 +127,21 @@ func (a *App) decision(st flows.Stage, i int, pkt apps.Packet) apps.Decision {
 }
 
 // nextStage returns the index of the stage a decision at stage i goes on
-// to: the named one, or for NextStage the first one after i that is not
-// internal (an app's internal stages are reached only from its own
-// flows).
+// to: for NextStage the first one after i that is not internal (an app's
+// internal stages are reached only from its own flows); a named stage
+// wherever it is, since an app may jump back to its own internal stage
+// (a conntrack recirculation to a lower table number).
 func (a *App) nextStage(i int, next string) (int, bool) {
+	if next != apps.NextStage {
+		for j, s := range a.stages {
+			if s.Name == next && j != i {
+				return j, true
+			}
+		}
+		return 0, false
+	}
 	for j := i + 1; j < len(a.stages); j++ {
-		if s := a.stages[j]; next == apps.NextStage && !s.Internal || s.Name == next {
+		if !a.stages[j].Internal {
 			return j, true
 		}
 	}

@@ -395,3 +395,46 @@ func TestCompareSkipsUnexplainedInternalStages(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareSkipsInternalStagesBetweenExplained checks the NAT shape: an
+// app explains a stage (nat_router, 27) and names a lower internal one as
+// next (nat_out, 26, a recirculation); the probe passes the app's other
+// internal stages between them, and still agrees.
+func TestCompareSkipsInternalStagesBetweenExplained(t *testing.T) {
+	specs := append([]apps.Spec{{Name: "nat", ID: 4, Tables: []apps.Table{{Name: "nat", ID: 20, Next: []string{"nat_router"}},
+		{Name: "nat_unsnat", ID: 22, Internal: true, Next: []string{"nat_out"}},
+		{Name: "nat_out", ID: 26, Internal: true},
+		{Name: "nat_router", ID: 27, Internal: true, Next: []string{apps.NextStage}}},
+		New: func(apps.Env) (controller.App, error) { return nil, nil }}}, stubs...)
+	reg, err := apps.NewRegistry(specs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Pipeline: reg.Pipeline()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, _ := slices.BinarySearchFunc(a.stages, flows.TableID(27), func(s flows.Stage, t flows.TableID) int { return int(s.Table) - int(t) })
+	if j, ok := a.nextStage(i, "nat_out"); !ok || a.stages[j].Table != 26 {
+		t.Fatalf("nextStage(nat_router, nat_out) = %d, %v; want the stage of table 26", j, ok)
+	}
+	hop := func(table uint8, app flows.AppID) Hop {
+		return Hop{Table: table, Stage: reg.Pipeline().Name(flows.TableID(table)), appID: app, App: fmt.Sprint(app)}
+	}
+	expl := Visit{Host: "h3", Hops: []Hop{hop(10, 2), hop(20, 4), hop(27, 4), hop(26, 4)}}
+	for _, tc := range []struct {
+		name  string
+		probe []Hop
+		agree bool
+	}{
+		{"through conntrack's stages", []Hop{hop(10, 2), hop(20, 4), hop(27, 4), hop(22, 4), hop(26, 4)}, true},
+		{"straight to nat_out", []Hop{hop(10, 2), hop(20, 4), hop(27, 4), hop(26, 4)}, true},
+		{"stopped in conntrack's stages", []Hop{hop(10, 2), hop(20, 4), hop(27, 4), hop(22, 4)}, false},
+		{"on to another app", []Hop{hop(10, 2), hop(20, 4), hop(27, 4), hop(30, 3)}, false},
+	} {
+		got := a.compareHops(Visit{Host: "h3", Hops: tc.probe}, expl)
+		if (len(got) == 0) != tc.agree {
+			t.Errorf("%s: %q, want agree %v", tc.name, got, tc.agree)
+		}
+	}
+}
