@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ovsmesh/ovsmesh/api"
 	"github.com/ovsmesh/ovsmesh/apps/learning"
 	"github.com/ovsmesh/ovsmesh/apps/nat"
 	"github.com/ovsmesh/ovsmesh/apps/trace"
@@ -413,7 +414,7 @@ func (e *env) natOutside(t *testing.T) nat.Config {
 // the NAT gateway h3: it crosses to h3, goes through conntrack there
 // (the stages the switch runs for real, recirculations included), is
 // seen with its source translated to the external address, and would
-// leave by ext0, where it never arrives.
+// leave by ext0, where it never arrives; the explanation agrees.
 func testTraceNAT(t *testing.T, e *env, nc nat.Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -461,6 +462,24 @@ func testTraceNAT(t *testing.T, e *env, nc nat.Config) {
 	}
 	if !slices.Contains(stages, "nat_route") || !slices.Contains(stages, "nat_out") || !translated {
 		t.Errorf("h3 stages %v, source translated %v: want nat_route, nat_out and nw_src %s -> %s seen", stages, translated, src.IP, natExternal)
+	}
+	// The NAT app explains the masquerade path (apps/nat/explain.go), and
+	// port security explains its stage: the controller's expectation
+	// agrees with the probe, with no stage left to the switch's word.
+	if !res.Agree || len(res.Warnings) > 0 {
+		t.Errorf("NAT'd probe against the explanation: agree %v %v, warnings %v", res.Agree, res.Disagreements, res.Warnings)
+	}
+	// The topology page's source marks the gateway and draws this path.
+	var topo api.Topology
+	if err := e.getJSON("/api/v1/topology", &topo); err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	for _, h := range topo.Trace {
+		path = append(path, h.Host)
+	}
+	if topo.NATGateway != "h3" || !slices.Equal(path, []string{"h1", "h3"}) {
+		t.Errorf("/api/v1/topology: nat_gateway %q, trace %+v; want h3 and the path h1, h3", topo.NATGateway, topo.Trace)
 	}
 	e.waitNoTraceFlows(t)
 }
