@@ -74,6 +74,7 @@ bench: deps build
 	$(GO) run ./test/convbench -ovsmesh $(CURDIR)/$(BIN) -hosts 10,20,50
 	$(GO) build -o bin/dpbench ./test/dpbench && flock -o $(LABLOCK) bin/dpbench -ovsmesh $(CURDIR)/$(BIN)
 	$(GO) build -o bin/floodbench ./test/floodbench && flock -o $(LABLOCK) bin/floodbench -ovsmesh $(CURDIR)/$(BIN)
+	$(GO) build -o bin/natbench ./test/natbench && flock -o $(LABLOCK) bin/natbench -ovsmesh $(CURDIR)/$(BIN)
 
 demo: deps build
 	bash scripts/demo.sh

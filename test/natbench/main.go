@@ -44,7 +44,7 @@ import (
 
 func main() {
 	bin := flag.String("ovsmesh", "bin/ovsmesh", "ovsmesh binary")
-	rounds := flag.Int("rounds", 3, "phases per peer")
+	rounds := flag.Int("rounds", 7, "phases per peer (the median is reported; single phases swing by 2x on a 2-core machine)")
 	secs := flag.Int("seconds", 5, "seconds per iperf3 run and per connection burst")
 	slot := flag.Int("slot", 234, "lab slot (management subnet 198.19.SLOT.0/24)")
 	connServer := flag.String("conn-server", "", "internal: accept and close TCP connections on this address")
