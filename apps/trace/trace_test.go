@@ -364,20 +364,8 @@ func TestLastPath(t *testing.T) {
 // the internal stages of an app that does not explain itself still
 // agrees, and one that stops in them does not.
 func TestCompareSkipsUnexplainedInternalStages(t *testing.T) {
-	specs := append([]apps.Spec{{Name: "nat", ID: 4, Tables: []apps.Table{{Name: "nat", ID: 20, Next: []string{"nat_out"}},
-		{Name: "nat_out", ID: 21, Internal: true, Next: []string{apps.NextStage}}},
-		New: func(apps.Env) (controller.App, error) { return nil, nil }}}, stubs...)
-	reg, err := apps.NewRegistry(specs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Pipeline: reg.Pipeline()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hop := func(table uint8, app flows.AppID) Hop {
-		return Hop{Table: table, Stage: reg.Pipeline().Name(flows.TableID(table)), appID: app, App: fmt.Sprint(app)}
-	}
+	a, hop := compareApp(t, apps.Table{Name: "nat", ID: 20, Next: []string{"nat_out"}},
+		apps.Table{Name: "nat_out", ID: 21, Internal: true, Next: []string{apps.NextStage}})
 	expl := Visit{Host: "h1", Hops: []Hop{hop(10, 2), hop(20, 0), hop(30, 3), hop(40, 2)}}
 	for _, tc := range []struct {
 		name  string
@@ -401,25 +389,13 @@ func TestCompareSkipsUnexplainedInternalStages(t *testing.T) {
 // next (nat_out, 26, a recirculation); the probe passes the app's other
 // internal stages between them, and still agrees.
 func TestCompareSkipsInternalStagesBetweenExplained(t *testing.T) {
-	specs := append([]apps.Spec{{Name: "nat", ID: 4, Tables: []apps.Table{{Name: "nat", ID: 20, Next: []string{"nat_router"}},
-		{Name: "nat_unsnat", ID: 22, Internal: true, Next: []string{"nat_out"}},
-		{Name: "nat_out", ID: 26, Internal: true},
-		{Name: "nat_router", ID: 27, Internal: true, Next: []string{apps.NextStage}}},
-		New: func(apps.Env) (controller.App, error) { return nil, nil }}}, stubs...)
-	reg, err := apps.NewRegistry(specs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(Options{Pipeline: reg.Pipeline()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, hop := compareApp(t, apps.Table{Name: "nat", ID: 20, Next: []string{"nat_router"}},
+		apps.Table{Name: "nat_unsnat", ID: 22, Internal: true, Next: []string{"nat_out"}},
+		apps.Table{Name: "nat_out", ID: 26, Internal: true},
+		apps.Table{Name: "nat_router", ID: 27, Internal: true, Next: []string{apps.NextStage}})
 	i, _ := slices.BinarySearchFunc(a.stages, flows.TableID(27), func(s flows.Stage, t flows.TableID) int { return int(s.Table) - int(t) })
 	if j, ok := a.nextStage(i, "nat_out"); !ok || a.stages[j].Table != 26 {
 		t.Fatalf("nextStage(nat_router, nat_out) = %d, %v; want the stage of table 26", j, ok)
-	}
-	hop := func(table uint8, app flows.AppID) Hop {
-		return Hop{Table: table, Stage: reg.Pipeline().Name(flows.TableID(table)), appID: app, App: fmt.Sprint(app)}
 	}
 	expl := Visit{Host: "h3", Hops: []Hop{hop(10, 2), hop(20, 4), hop(27, 4), hop(26, 4)}}
 	for _, tc := range []struct {
@@ -436,5 +412,25 @@ func TestCompareSkipsInternalStagesBetweenExplained(t *testing.T) {
 		if (len(got) == 0) != tc.agree {
 			t.Errorf("%s: %q, want agree %v", tc.name, got, tc.agree)
 		}
+	}
+}
+
+// compareApp returns the trace app on a pipeline of the stubs and a NAT
+// app (ID 4) with tables, and a hop builder: the stage of a table, as
+// matched by a flow of app.
+func compareApp(t *testing.T, tables ...apps.Table) (*App, func(uint8, flows.AppID) Hop) {
+	t.Helper()
+	specs := append([]apps.Spec{{Name: "nat", ID: 4, Tables: tables,
+		New: func(apps.Env) (controller.App, error) { return nil, nil }}}, stubs...)
+	reg, err := apps.NewRegistry(specs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Options{Pipeline: reg.Pipeline()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, func(table uint8, app flows.AppID) Hop {
+		return Hop{Table: table, Stage: reg.Pipeline().Name(flows.TableID(table)), appID: app, App: fmt.Sprint(app)}
 	}
 }
