@@ -44,6 +44,12 @@ echo "== lab: $HOSTS hosts x $GUESTS guests, $TUNNEL tunnels, in $DIR${TLS_FLAG:
 if [ "${KEEP:-0}" != 1 ]; then trap cleanup EXIT; fi
 
 API=$(awk '/^api:/{a=1} a && /listen:/{print $2; exit}' "$DIR/ovsmesh.yaml")
+# A bearer token for the API's changes (the trace below; nat forward add
+# and the like with KEEP=1): the API listens on the lab's management
+# address, not loopback.
+TOKEN_FILE=$DIR/api.token
+(umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' >"$TOKEN_FILE")
+sed -i "/^api:/a\\    token_file: $TOKEN_FILE" "$DIR/ovsmesh.yaml"
 echo "== controller: $BIN controller --config $DIR/ovsmesh.yaml (log $DIR/controller.log, API $API)"
 "$BIN" controller --config "$DIR/ovsmesh.yaml" >"$DIR/controller.log" 2>&1 &
 CTL_PID=$!
@@ -93,6 +99,10 @@ for h in $(seq 1 "$HOSTS"); do
 done
 echo
 echo "== packet-ins caused by the pings: $((after - before)) for $total pings: $((after_l2 - before_l2)) by the learning switch, $((after_arp - before_arp)) by proxy ARP, with ${#guests[@]} guests; the datapath carried the rest"
+echo
+echo "== where does h1g1's ping to h2g1 go? (ovsmesh trace: a tagged probe through the real switches, compared with what the controller expects)"
+trace_ok=1
+"$BIN" trace --api "$API" --token-file "$TOKEN_FILE" 10.0.1.1 10.0.2.1 || trace_ok=0
 
 nat_ok=1
 if [ ${#NAT_FLAG[@]} -gt 0 ]; then
@@ -123,10 +133,11 @@ if [ "${KEEP:-0}" = 1 ]; then
 The lab is still up (KEEP=1). Look around:
   ip netns exec $PREFIX-h1g1 ping 10.0.2.1
   $BIN macs --api $API
+  $BIN trace --api $API --token-file $TOKEN_FILE 10.0.1.1 10.0.2.2 --proto tcp --port 80
   curl http://$API/api/v1/hosts
   ip netns exec $PREFIX-h1 env OVS_RUNDIR=$DIR/h1 ovs-ofctl -O OpenFlow13 dump-flows br-int
   ip netns exec $PREFIX-h1 ovs-vsctl --db=unix:$DIR/h1/db.sock show
 Tear it down with: kill \$(cat $DIR/controller.pid); $BIN lab down --dir $DIR
 EOF
 fi
-[ "$ok" = "$total" ] && [ "$nat_ok" = 1 ]
+[ "$ok" = "$total" ] && [ "$nat_ok" = 1 ] && [ "$trace_ok" = 1 ]
