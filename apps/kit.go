@@ -180,6 +180,37 @@ func (RealClock) Now() time.Time { return time.Now() }
 // AfterFunc implements Clock with time.AfterFunc.
 func (RealClock) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
+// Every calls f every d, timed by clock, until ctx ends. f runs in the
+// caller's goroutine, so a slow f delays the next call.
+func Every(ctx context.Context, clock Clock, d time.Duration, f func()) {
+	for {
+		tick := make(chan struct{})
+		stop := clock.AfterFunc(d, func() { close(tick) })
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-tick:
+		}
+		f()
+	}
+}
+
+// Expired removes from absent (a switch's DPID to when it lost its
+// session) the switches that have been away for at least after at now,
+// and returns them: those whose learned state no FLOW_REMOVED will ever
+// age.
+func Expired(absent map[flows.DPID]time.Time, now time.Time, after time.Duration) map[flows.DPID]bool {
+	out := map[flows.DPID]bool{}
+	for dpid, since := range absent {
+		if now.Sub(since) >= after {
+			out[dpid] = true
+			delete(absent, dpid)
+		}
+	}
+	return out
+}
+
 // Runner is implemented by apps with background work (aging sweeps): the
 // daemon calls Run once the controller serves and cancels ctx at
 // shutdown; Run returns when ctx is done.

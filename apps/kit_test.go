@@ -1,8 +1,11 @@
 package apps
 
 import (
+	"context"
 	"net/netip"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ovsmesh/ovsmesh/controller"
 	"github.com/ovsmesh/ovsmesh/controller/controllertest"
@@ -65,5 +68,39 @@ func TestCopyToController(t *testing.T) {
 		if got := CopyToController(tc.m, tc.port).String(); got != tc.want {
 			t.Errorf("CopyToController(%+v, %d) = %s, want %s", tc.m, tc.port, got, tc.want)
 		}
+	}
+}
+
+// TestExpired checks only the switches away for at least the timeout
+// are returned, and removed from the map.
+func TestExpired(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	absent := map[flows.DPID]time.Time{1: now.Add(-time.Minute), 2: now.Add(-30 * time.Second), 3: now.Add(-29 * time.Second)}
+	got := Expired(absent, now, 30*time.Second)
+	if len(got) != 2 || !got[1] || !got[2] || len(absent) != 1 || absent[3].IsZero() {
+		t.Errorf("Expired: %v, left %v; want 1 and 2 returned, 3 left", got, absent)
+	}
+}
+
+// TestEvery checks f runs repeatedly until ctx ends, and not after.
+func TestEvery(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var n atomic.Int32
+	done := make(chan struct{})
+	go func() {
+		Every(ctx, RealClock{}, time.Millisecond, func() {
+			if n.Add(1) == 3 {
+				cancel()
+			}
+		})
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Every did not return after its context ended")
+	}
+	if got := n.Load(); got != 3 {
+		t.Errorf("f ran %d times, want 3 (the last one cancelled)", got)
 	}
 }

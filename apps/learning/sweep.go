@@ -4,25 +4,14 @@ import (
 	"context"
 	"time"
 
-	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
 // Run implements apps.Runner: every quarter of the idle timeout (at most
 // every 10 s) it sweeps the MAC table (sweep). It returns when ctx ends.
 func (a *App) Run(ctx context.Context) {
-	every := min(a.cfg.IdleTimeout/4, 10*time.Second)
-	for {
-		tick := make(chan struct{})
-		stop := a.clock.AfterFunc(every, func() { close(tick) })
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-tick:
-		}
-		a.sweep(ctx)
-	}
+	apps.Every(ctx, a.clock, min(a.cfg.IdleTimeout/4, 10*time.Second), func() { a.sweep(ctx) })
 }
 
 // sweep forgets MACs nothing else would age: those of a switch that has
@@ -34,13 +23,7 @@ func (a *App) sweep(ctx context.Context) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.clock.Now()
-	stale := map[flows.DPID]bool{}
-	for dpid, since := range a.absent {
-		if now.Sub(since) >= a.cfg.IdleTimeout {
-			stale[dpid] = true
-			delete(a.absent, dpid)
-		}
-	}
+	stale := apps.Expired(a.absent, now, a.cfg.IdleTimeout)
 	n := 0
 	for _, e := range a.table.Select(nil) {
 		removed := e.Host != "" && a.opts.Mesh != nil && !a.configured(e)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/ovsmesh/ovsmesh/flows"
+	"github.com/ovsmesh/ovsmesh/apps"
 	"github.com/ovsmesh/ovsmesh/topo"
 )
 
@@ -13,18 +13,7 @@ import (
 // declared bindings (followDeclared). It returns when ctx ends.
 func (a *App) Run(ctx context.Context) {
 	a.followDeclared(ctx)
-	every := min(a.opts.Aging/4, 10*time.Second)
-	for {
-		tick := make(chan struct{})
-		stop := a.clock.AfterFunc(every, func() { close(tick) })
-		select {
-		case <-ctx.Done():
-			stop()
-			return
-		case <-tick:
-		}
-		a.sweep(ctx)
-	}
+	apps.Every(ctx, a.clock, min(a.opts.Aging/4, 10*time.Second), func() { a.sweep(ctx) })
 }
 
 // sweep drops bindings nothing else would age: those of a switch that
@@ -36,13 +25,7 @@ func (a *App) sweep(ctx context.Context) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.clock.Now()
-	stale := map[flows.DPID]bool{}
-	for dpid, since := range a.absent {
-		if now.Sub(since) >= a.opts.Aging {
-			stale[dpid] = true
-			delete(a.absent, dpid)
-		}
-	}
+	stale := apps.Expired(a.absent, now, a.opts.Aging)
 	n := 0
 	for _, b := range a.table.Select(func(b topo.ARPBinding) bool { return b.DPID != 0 }) {
 		h, ok := a.opts.Mesh.HostByDPID(b.DPID)
