@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/lab"
@@ -66,23 +64,11 @@ func run(bin string, count int, tunnel string, slot int) error {
 	}()
 
 	// Phase 1: ovsmesh with proxy ARP.
-	ctl := exec.Command(bin, "controller", "--config", l.ConfigPath(), "--log-level", "warn")
-	logf, err := os.Create(filepath.Join(dir, "ovsmesh.log"))
+	ctl, err := l.StartController(bin, filepath.Join(dir, "ovsmesh.log"), "--log-level", "warn")
 	if err != nil {
 		return err
 	}
-	ctl.Stdout, ctl.Stderr = logf, logf
-	ctl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := ctl.Start(); err != nil {
-		return err
-	}
-	stop := func() {
-		if ctl.ProcessState == nil {
-			_ = ctl.Process.Signal(syscall.SIGTERM)
-			_ = ctl.Wait()
-		}
-	}
-	defer stop()
+	defer ctl.Stop()
 	if err := l.AttachGuests(ctx); err != nil {
 		return err
 	}
@@ -95,7 +81,7 @@ func run(bin string, count int, tunnel string, slot int) error {
 	}
 
 	// Phase 2: the same lab under NORMAL, as a line h1-h2-h3.
-	stop()
+	ctl.Stop()
 	for _, h := range l.Hosts() {
 		args := []string{"del-controller", lab.MeshBridge, "--", "set", "Bridge", lab.MeshBridge, "fail_mode=standalone"}
 		if h.Name == "h1" || h.Name == "h3" {

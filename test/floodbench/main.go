@@ -98,17 +98,11 @@ func run(bin string, trials, slot int) error {
 			fmt.Fprintln(os.Stderr, "floodbench: lab down:", err)
 		}
 	}()
-	ctl := exec.Command(bin, "controller", "--config", l.ConfigPath(), "--log-level", "warn")
-	logf, err := os.Create(filepath.Join(dir, "ovsmesh.log"))
+	ctl, err := l.StartController(bin, filepath.Join(dir, "ovsmesh.log"), "--log-level", "warn")
 	if err != nil {
 		return err
 	}
-	ctl.Stdout, ctl.Stderr = logf, logf
-	ctl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := ctl.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = ctl.Process.Signal(syscall.SIGTERM); _ = ctl.Wait() }()
+	defer ctl.Stop()
 	api := "http://" + l.Config().API.Listen
 	if err := l.AttachGuests(ctx); err != nil {
 		return err
@@ -150,7 +144,7 @@ func run(bin string, trials, slot int) error {
 		return err
 	}
 	sent, _ := strconv.ParseFloat(strings.TrimSpace(genOut.String()), 64)
-	rss, err := peakRSS(ctl.Process.Pid)
+	rss, err := peakRSS(ctl.Cmd.Process.Pid)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/lab"
@@ -98,17 +97,11 @@ func run(bin string, rounds, secs, slot int) error {
 			fmt.Fprintln(os.Stderr, "natbench: lab down:", err)
 		}
 	}()
-	ctl := exec.Command(bin, "controller", "--config", l.ConfigPath(), "--log-level", "warn")
-	logf, err := os.Create(filepath.Join(dir, "ovsmesh.log"))
+	ctl, err := l.StartController(bin, filepath.Join(dir, "ovsmesh.log"), "--log-level", "warn")
 	if err != nil {
 		return err
 	}
-	ctl.Stdout, ctl.Stderr = logf, logf
-	ctl.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := ctl.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = ctl.Process.Signal(syscall.SIGTERM); _ = ctl.Wait() }()
+	defer ctl.Stop()
 	if err := l.AttachGuests(ctx); err != nil {
 		return err
 	}
