@@ -91,6 +91,32 @@ func (e *env) portsecStatus(t *testing.T) portsec.Status {
 }
 
 // portOf returns g's port in st, if declared.
+// drops returns g's declared port's drop counters by reason.
+func (e *env) drops(t *testing.T, g lab.Guest) map[string]uint64 {
+	t.Helper()
+	p, ok := portOf(e.portsecStatus(t), g)
+	if !ok {
+		t.Fatalf("%s's port is not declared", g.Name)
+	}
+	return p.Packets
+}
+
+// waitDrops polls until g's port has counted at least more drops of each
+// reason since before: the frames were dropped in the datapath's
+// port_security stage, so the checks that follow need no grace time.
+func (e *env) waitDrops(t *testing.T, g lab.Guest, before, more map[string]uint64) {
+	t.Helper()
+	poll(t, 5*time.Second, fmt.Sprintf("%s's drops to grow by %v", g.Name, more), func() (bool, string) {
+		now := e.drops(t, g)
+		for r, n := range more {
+			if now[r] < before[r]+n {
+				return false, fmt.Sprintf("%v, before %v", now, before)
+			}
+		}
+		return true, ""
+	})
+}
+
 func portOf(st portsec.Status, g lab.Guest) (portsec.DeclaredPort, bool) {
 	for _, p := range st.Ports {
 		if p.Host == g.Host && p.Port == g.Port {
@@ -297,6 +323,7 @@ func testSpoofedARP(t *testing.T, e *env, g lab.Guest) {
 		t.Fatal(err)
 	}
 	respBefore := e.responders(t)
+	dropsBefore := e.drops(t, g)
 	unused := netip.MustParseAddr("10.0.9.98")
 	stop := e.captureOthers(t, g.Name, "arp")
 	e.sendFrames(t, g.Name, 3,
@@ -314,8 +341,9 @@ func testSpoofedARP(t *testing.T, e *env, g lab.Guest) {
 	if claimVictim+otherSHA+claimThird+fromSpoof != 0 {
 		t.Errorf("spoofed ARP reached other guests:\n%v", lines)
 	}
-	// Give the controller the time it would need to act on a packet-in.
-	time.Sleep(300 * time.Millisecond)
+	// Once the frames are counted as dropped in port_security (table 4),
+	// no later stage saw them: nothing can reach the controller.
+	e.waitDrops(t, g, dropsBefore, map[string]uint64{"arp": 9, "mac": 3})
 	if after, _ := e.arpSet(); !slices.Equal(after, arpBefore) {
 		t.Errorf("the ARP table changed:\nbefore %v\nafter  %v", arpBefore, after)
 	}
@@ -399,6 +427,7 @@ func testDHCPDiscovery(t *testing.T, e *env, g lab.Guest) {
 func testClaims(t *testing.T, e *env, g lab.Guest) {
 	attacker, _ := e.lab.Guest("h3g1")
 	placeBefore := e.macPlace(t, g.MAC)
+	dropsBefore := e.drops(t, g)
 	stop := e.captureOthers(t, attacker.Name, "udp dst port 9 or arp")
 	e.sendFrames(t, attacker.Name, 3,
 		udpFrame(g.MAC, bcastMAC, g.IP, netip.MustParseAddr("10.255.255.255"), 9, 9, []byte("claim")),
@@ -410,7 +439,7 @@ func testClaims(t *testing.T, e *env, g lab.Guest) {
 	if claimed+stolen != 0 {
 		t.Errorf("claims of %s's MAC or IP reached other guests:\n%v", g.Name, lines)
 	}
-	time.Sleep(300 * time.Millisecond)
+	e.waitDrops(t, g, dropsBefore, map[string]uint64{"claim": 6})
 	if got := e.macPlace(t, g.MAC); got != placeBefore {
 		t.Errorf("%s's MAC moved from %s to %s", g.Name, placeBefore, got)
 	}
