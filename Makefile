@@ -68,6 +68,7 @@ screenshot: build
 
 bench: deps build
 	$(GO) test ./flows -run '^$$' -bench . -benchmem
+	$(GO) test ./api -run '^$$' -bench Topology -benchmem
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/compare.sh
 	OVSMESH=$(CURDIR)/$(BIN) bash test/cbench/memory.sh
 	$(GO) run ./test/arpbench -ovsmesh $(CURDIR)/$(BIN) -count 100 -tunnel vxlan

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 
@@ -71,9 +70,9 @@ func scaleTopology(tb testing.TB, hosts, guests int, busy bool) (MeshTopology, *
 
 // TestTopologyScale builds the answer for 100 hosts and 10,000 guests
 // through MeshTopology, the sampler and the HTTP handler, and checks it
-// stays small and quick: guests are counts with 3 MACs per host, so the
-// body is mostly the 4,950 tunnel edges, largest when every tunnel
-// carries traffic; the time bound is 200 ms, 2 s under -race.
+// stays small: guests are counts with 3 MACs per host, so the body is
+// mostly the 4,950 tunnel edges, largest when every tunnel carries
+// traffic. How long it takes is BenchmarkTopology's to say.
 func TestTopologyScale(t *testing.T) {
 	const hosts, guests = 100, 10000
 	tests := []struct {
@@ -89,8 +88,7 @@ func TestTopologyScale(t *testing.T) {
 			src, s := scaleTopology(t, hosts, guests, tt.busy)
 			ts := NewTopologyServer(src, TopologyOptions{})
 			ts.sampler = s
-			plain, plainTime := medianGet(t, ts, "identity")
-			zipped, zipTime := medianGet(t, ts, "gzip")
+			plain, zipped := get(ts, "identity"), get(ts, "gzip")
 			zr, err := gzip.NewReader(bytes.NewReader(zipped))
 			if err != nil {
 				t.Fatal(err)
@@ -118,39 +116,23 @@ func TestTopologyScale(t *testing.T) {
 					t.Fatalf("host %s: %d guests listing %d MACs, %d tunnels; want %d listing 3, %d", h.Name, h.Guests.Count, len(h.Guests.MACs), len(h.Tunnels), guests/hosts, hosts-1)
 				}
 			}
-			t.Logf("%d hosts × %d guests: %d tunnel edges; body %d KB plain (median %v), %d KB gzipped (median %v)",
-				hosts, guests, len(got.Tunnels), len(plain)/1024, plainTime.Round(time.Millisecond), len(zipped)/1024, zipTime.Round(time.Millisecond))
-			maxTime := 200 * time.Millisecond
-			if raceEnabled {
-				maxTime = 2 * time.Second
-			}
+			t.Logf("%d hosts × %d guests: %d tunnel edges; body %d KB plain, %d KB gzipped",
+				hosts, guests, len(got.Tunnels), len(plain)/1024, len(zipped)/1024)
 			if len(plain) > tt.maxPlain || len(zipped) > tt.maxZipped {
 				t.Errorf("body %d bytes plain, %d gzipped; want at most %d and %d", len(plain), len(zipped), tt.maxPlain, tt.maxZipped)
-			}
-			if plainTime > maxTime || zipTime > maxTime {
-				t.Errorf("median answer time %v plain, %v gzipped; want at most %v", plainTime, zipTime, maxTime)
 			}
 		})
 	}
 }
 
-// medianGet asks h for the topology 5 times with Accept-Encoding
-// encoding and returns the last body and the median time.
-func medianGet(t *testing.T, h http.Handler, encoding string) ([]byte, time.Duration) {
-	t.Helper()
-	var body []byte
-	var times []time.Duration
-	for range 5 {
-		req := httptest.NewRequest("GET", "/api/v1/topology", nil)
-		req.Header.Set("Accept-Encoding", encoding)
-		w := httptest.NewRecorder()
-		start := time.Now()
-		h.ServeHTTP(w, req)
-		times = append(times, time.Since(start))
-		body = w.Body.Bytes()
-	}
-	slices.Sort(times)
-	return body, times[2]
+// get asks h for the topology with Accept-Encoding encoding and returns
+// the body.
+func get(h http.Handler, encoding string) []byte {
+	req := httptest.NewRequest("GET", "/api/v1/topology", nil)
+	req.Header.Set("Accept-Encoding", encoding)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Body.Bytes()
 }
 
 // BenchmarkTopology measures building and encoding the answer for 100
