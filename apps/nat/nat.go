@@ -64,11 +64,9 @@ type App struct {
 	resolved  map[netip.Addr]resolvedEntry // inside IPs the router resolved itself
 	asked     map[netip.Addr]time.Time     // inside IPs the router asked for, when
 
-	// dirty is set by the ARP table watcher (which must not take mu)
-	// and wakes Run.
-	dirtyMu sync.Mutex
-	dirty   bool
-	wake    chan struct{}
+	// wake holds one pending wake-up of Run from the ARP table watcher
+	// (which must not take mu): the table changed since Run last synced.
+	wake chan struct{}
 }
 
 // MACs is the slice of the learning app's MAC table the app reads.

@@ -77,9 +77,6 @@ func (a *App) place(ctx context.Context) {
 func (a *App) arpChanged(op topo.ChangeOp, b topo.ARPBinding) { a.markDirty() }
 
 func (a *App) markDirty() {
-	a.dirtyMu.Lock()
-	a.dirty = true
-	a.dirtyMu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
 	default:
@@ -89,13 +86,6 @@ func (a *App) markDirty() {
 // refresh syncs every switch once after ARP table changes: only the
 // flows whose binding changed are rewritten (FlowSet.Sync).
 func (a *App) refresh(ctx context.Context) {
-	a.dirtyMu.Lock()
-	dirty := a.dirty
-	a.dirty = false
-	a.dirtyMu.Unlock()
-	if !dirty {
-		return
-	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.syncAllLocked(ctx)
