@@ -1,8 +1,6 @@
 package topo
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -55,20 +53,16 @@ var DeclaredCodec = Codec[netip.Addr, DeclaredBinding]{
 	KeyOf:    func(b DeclaredBinding) netip.Addr { return b.IP },
 	KeyBytes: func(ip netip.Addr) []byte { return ip.AsSlice() },
 	Encode: func(b DeclaredBinding) []byte {
-		v, _ := json.Marshal(declaredJSON{MAC: b.MAC.String(), Host: b.Host, Port: b.Port, Source: b.Source}) // strings only: cannot fail
-		return append([]byte{ValueVersion}, v...)
+		return EncodeJSON(declaredJSON{MAC: b.MAC.String(), Host: b.Host, Port: b.Port, Source: b.Source})
 	},
 	Decode: func(k, v []byte) (DeclaredBinding, error) {
 		ip, ok := netip.AddrFromSlice(k)
 		if !ok || !ip.Is4() {
 			return DeclaredBinding{}, fmt.Errorf("key %x is not an IPv4 address", k)
 		}
-		if len(v) < 1 || v[0] != ValueVersion {
-			return DeclaredBinding{}, errors.New("not a version-1 declared binding")
-		}
 		var j declaredJSON
-		if err := json.Unmarshal(v[1:], &j); err != nil {
-			return DeclaredBinding{}, fmt.Errorf("declared binding: %w", err)
+		if err := DecodeJSON(v, "declared binding", &j); err != nil {
+			return DeclaredBinding{}, err
 		}
 		mac, err := net.ParseMAC(j.MAC)
 		if err != nil || !UnicastMAC(mac) {

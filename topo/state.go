@@ -1,6 +1,7 @@
 package topo
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -40,6 +41,26 @@ type Change struct {
 // with, so formats can evolve; a value of another version is an error
 // naming the bucket and key (and is quarantined, not loaded).
 const ValueVersion = 1
+
+// EncodeJSON is a value in the JSON format: ValueVersion, then v as
+// JSON. v must be plain data (strings, numbers, structs of them): JSON
+// encoding then cannot fail.
+func EncodeJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return append([]byte{ValueVersion}, b...)
+}
+
+// DecodeJSON decodes a value EncodeJSON wrote into out. Errors name what
+// the value should be ("NAT record") and what is wrong with it.
+func DecodeJSON(v []byte, what string, out any) error {
+	if len(v) < 1 || v[0] != ValueVersion {
+		return fmt.Errorf("not a version-%d %s", ValueVersion, what)
+	}
+	if err := json.Unmarshal(v[1:], out); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
 
 // State is the controller's persistent state: the tables the apps and the
 // controller open, each loaded from and journaled to one bucket of a

@@ -1,8 +1,6 @@
 package nat
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"net"
@@ -121,17 +119,11 @@ func redirectKey(r redirectRule) string { return "redirect/" + r.key() }
 var recordCodec = topo.Codec[string, record]{
 	KeyOf:    func(r record) string { return r.Key },
 	KeyBytes: func(k string) []byte { return []byte(k) },
-	Encode: func(r record) []byte {
-		b, _ := json.Marshal(r) // plain structs: cannot fail
-		return append([]byte{topo.ValueVersion}, b...)
-	},
+	Encode:   func(r record) []byte { return topo.EncodeJSON(r) },
 	Decode: func(k, v []byte) (record, error) {
-		if len(v) < 1 || v[0] != topo.ValueVersion {
-			return record{}, errors.New("not a version-1 NAT record")
-		}
 		var r record
-		if err := json.Unmarshal(v[1:], &r); err != nil {
-			return record{}, fmt.Errorf("NAT record: %w", err)
+		if err := topo.DecodeJSON(v, "NAT record", &r); err != nil {
+			return record{}, err
 		}
 		n := 0
 		for _, set := range []bool{r.Forward != nil, r.Redirect != nil, r.NextHop != nil} {

@@ -1,8 +1,6 @@
 package portsec
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -127,17 +125,11 @@ func ovsdbKey(host string) string { return "ovsdb/" + host }
 var recordCodec = topo.Codec[string, record]{
 	KeyOf:    func(r record) string { return r.Key },
 	KeyBytes: func(k string) []byte { return []byte(k) },
-	Encode: func(r record) []byte {
-		b, _ := json.Marshal(r) // plain structs: cannot fail
-		return append([]byte{topo.ValueVersion}, b...)
-	},
+	Encode:   func(r record) []byte { return topo.EncodeJSON(r) },
 	Decode: func(k, v []byte) (record, error) {
-		if len(v) < 1 || v[0] != topo.ValueVersion {
-			return record{}, errors.New("not a version-1 port security record")
-		}
 		var r record
-		if err := json.Unmarshal(v[1:], &r); err != nil {
-			return record{}, fmt.Errorf("port security record: %w", err)
+		if err := topo.DecodeJSON(v, "port security record", &r); err != nil {
+			return record{}, err
 		}
 		r.Key = string(k)
 		switch {
