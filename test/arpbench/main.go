@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -36,35 +37,21 @@ var pairs = []pair{
 	{"across a tunnel (h1g1 -> h2g1)", "h1g1", "h2g1"},
 }
 
-func run(bin string, count int, tunnel string, slot int) error {
-	if err := lab.CheckPrereqs(); err != nil {
-		return err
-	}
-	bin, err := filepath.Abs(bin)
+func run(bin string, count int, tunnel string, slot int) (err error) {
+	bin, err = filepath.Abs(bin)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "arpbench.")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	l, err := lab.Up(ctx, lab.Options{Dir: dir, Prefix: "abn" + tunnel[:2], Hosts: 3, Guests: 2, Tunnel: tunnel, Slot: slot})
+	l, down, err := lab.UpTemp(ctx, "arpbench", lab.Options{Prefix: "abn" + tunnel[:2], Hosts: 3, Guests: 2, Tunnel: tunnel, Slot: slot})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		if err := l.Down(dctx); err != nil {
-			fmt.Fprintln(os.Stderr, "arpbench: lab down:", err)
-		}
-	}()
+	defer func() { err = errors.Join(err, down()) }()
 
 	// Phase 1: ovsmesh with proxy ARP.
-	ctl, err := l.StartController(bin, filepath.Join(dir, "ovsmesh.log"), "--log-level", "warn")
+	ctl, err := l.StartController(bin, filepath.Join(l.Dir(), "ovsmesh.log"), "--log-level", "warn")
 	if err != nil {
 		return err
 	}

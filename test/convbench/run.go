@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,24 +54,13 @@ type result struct {
 // measures; the lab is always torn down.
 func runOnce(ctx context.Context, c config) (res result, err error) {
 	res.hosts, res.ports = c.hosts, c.hosts*(c.hosts-1)
-	dir, err := os.MkdirTemp("", "convbench.")
-	if err != nil {
-		return res, err
-	}
-	defer os.RemoveAll(dir)
 	start := time.Now()
-	l, err := lab.Up(ctx, lab.Options{Dir: dir, Prefix: c.prefix, Hosts: c.hosts, Guests: 1, Tunnel: c.tunnel, Slot: c.slot})
+	l, down, err := lab.UpTemp(ctx, "convbench", lab.Options{Prefix: c.prefix, Hosts: c.hosts, Guests: 1, Tunnel: c.tunnel, Slot: c.slot})
 	if err != nil {
 		return res, err
 	}
 	res.labUp = time.Since(start)
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if derr := l.Down(dctx); derr != nil && err == nil {
-			err = fmt.Errorf("lab down: %w", derr)
-		}
-	}()
+	defer func() { err = errors.Join(err, down()) }()
 	rctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	hosts := l.Hosts()

@@ -22,6 +22,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -68,11 +69,8 @@ type result struct {
 	arping  []float64 // ms, every ARP answer the new guests got
 }
 
-func run(bin string, trials, slot int) error {
-	if err := lab.CheckPrereqs(); err != nil {
-		return err
-	}
-	bin, err := filepath.Abs(bin)
+func run(bin string, trials, slot int) (err error) {
+	bin, err = filepath.Abs(bin)
 	if err != nil {
 		return err
 	}
@@ -80,25 +78,14 @@ func run(bin string, trials, slot int) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "floodbench.")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	l, err := lab.Up(ctx, lab.Options{Dir: dir, Prefix: "fbn", Hosts: 2, Guests: 2, Tunnel: "vxlan", Slot: slot})
+	l, down, err := lab.UpTemp(ctx, "floodbench", lab.Options{Prefix: "fbn", Hosts: 2, Guests: 2, Tunnel: "vxlan", Slot: slot})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		if err := l.Down(dctx); err != nil {
-			fmt.Fprintln(os.Stderr, "floodbench: lab down:", err)
-		}
-	}()
-	ctl, err := l.StartController(bin, filepath.Join(dir, "ovsmesh.log"), "--log-level", "warn")
+	defer func() { err = errors.Join(err, down()) }()
+	ctl, err := l.StartController(bin, filepath.Join(l.Dir(), "ovsmesh.log"), "--log-level", "warn")
 	if err != nil {
 		return err
 	}

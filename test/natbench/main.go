@@ -23,6 +23,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -67,11 +68,8 @@ func main() {
 
 type figures struct{ mbps, conns []float64 }
 
-func run(bin string, rounds, secs, slot int) error {
-	if err := lab.CheckPrereqs(); err != nil {
-		return err
-	}
-	bin, err := filepath.Abs(bin)
+func run(bin string, rounds, secs, slot int) (err error) {
+	bin, err = filepath.Abs(bin)
 	if err != nil {
 		return err
 	}
@@ -79,25 +77,14 @@ func run(bin string, rounds, secs, slot int) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "natbench.")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	l, err := lab.Up(ctx, lab.Options{Dir: dir, Prefix: "nbn", Hosts: 2, Guests: 1, Tunnel: "vxlan", Slot: slot, Outside: true})
+	l, down, err := lab.UpTemp(ctx, "natbench", lab.Options{Prefix: "nbn", Hosts: 2, Guests: 1, Tunnel: "vxlan", Slot: slot, Outside: true})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		if err := l.Down(dctx); err != nil {
-			fmt.Fprintln(os.Stderr, "natbench: lab down:", err)
-		}
-	}()
-	ctl, err := l.StartController(bin, filepath.Join(dir, "ovsmesh.log"), "--log-level", "warn")
+	defer func() { err = errors.Join(err, down()) }()
+	ctl, err := l.StartController(bin, filepath.Join(l.Dir(), "ovsmesh.log"), "--log-level", "warn")
 	if err != nil {
 		return err
 	}
