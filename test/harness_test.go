@@ -359,26 +359,14 @@ func (e *env) hostNames() []string {
 }
 
 // metricSum returns the sum over all label sets of a counter or gauge on
-// /metrics.
+// /metrics; it fails the test when name is not there.
 func (e *env) metricSum(t *testing.T, name string) float64 {
 	t.Helper()
-	var body string
-	if err := e.getJSON("/metrics", &body); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	sum, found, err := lab.MetricSum(ctx, e.api+"/metrics", name, nil)
+	if err != nil {
 		t.Fatalf("read metrics: %v", err)
-	}
-	var sum float64
-	found := false
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		sum += v
-		found = true
 	}
 	if !found {
 		t.Fatalf("metric %s not on /metrics", name)

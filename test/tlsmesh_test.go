@@ -192,31 +192,14 @@ func (x *tlsMesh) logLine(t *testing.T, subs ...string) string {
 }
 
 // metric returns the sum of a counter's series on /metrics whose labels
-// include every one of labels (`host="h3"`).
-func (x *tlsMesh) metric(t *testing.T, name string, labels ...string) float64 {
+// include every pair of labels.
+func (x *tlsMesh) metric(t *testing.T, name string, labels map[string]string) float64 {
 	t.Helper()
-	var body string
-	if err := x.e.getJSON("/metrics", &body); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	sum, _, err := lab.MetricSum(ctx, x.e.api+"/metrics", name, labels)
+	if err != nil {
 		t.Fatalf("read metrics: %v", err)
-	}
-	var sum float64
-	for line := range strings.Lines(body) {
-		if !strings.HasPrefix(line, name+"{") {
-			continue
-		}
-		ok := true
-		for _, l := range labels {
-			ok = ok && strings.Contains(line, l)
-		}
-		if !ok {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		sum += v
 	}
 	return sum
 }
@@ -264,7 +247,7 @@ func (x *tlsMesh) undisturbed(ctx context.Context, t *testing.T, since map[strin
 			t.Errorf("guests no longer ping: %s", msg)
 		}
 	}
-	if n := x.metric(t, "ovsmesh_ovsdb_disconnects_total", `host="h1"`) + x.metric(t, "ovsmesh_ovsdb_disconnects_total", `host="h2"`); n != 0 {
+	if n := x.metric(t, "ovsmesh_ovsdb_disconnects_total", map[string]string{"host": "h1"}) + x.metric(t, "ovsmesh_ovsdb_disconnects_total", map[string]string{"host": "h2"}); n != 0 {
 		t.Errorf("h1's or h2's OVSDB session dropped %v times", n)
 	}
 }
@@ -274,14 +257,14 @@ func (x *tlsMesh) undisturbed(ctx context.Context, t *testing.T, since map[strin
 func (x *tlsMesh) ovsdbRefused(ctx context.Context, t *testing.T) {
 	t.Helper()
 	poll(t, 30*time.Second, "h3's ovsdb-server refused twice (a retry) for unknown_ca", func() (bool, string) {
-		n := x.metric(t, "ovsmesh_ovsdb_tls_refused_total", `host="h3"`, `reason="unknown_ca"`)
+		n := x.metric(t, "ovsmesh_ovsdb_tls_refused_total", map[string]string{"host": "h3", "reason": "unknown_ca"})
 		return n >= 2, fmt.Sprintf("%v refusals", n)
 	})
 	line := x.logLine(t, "ovsdb connect failed; host reported down", "host=h3", "tls refused (unknown_ca)", `issuer \"rogue CA\"`)
 	t.Logf("OVSDB: %s", line)
 	t.Logf("OVSDB: ovsmesh_ovsdb_tls_refused_total{host=h3,reason=unknown_ca} %v, connect errors %v",
-		x.metric(t, "ovsmesh_ovsdb_tls_refused_total", `host="h3"`, `reason="unknown_ca"`),
-		x.metric(t, "ovsmesh_ovsdb_connect_errors_total", `host="h3"`))
+		x.metric(t, "ovsmesh_ovsdb_tls_refused_total", map[string]string{"host": "h3", "reason": "unknown_ca"}),
+		x.metric(t, "ovsmesh_ovsdb_connect_errors_total", map[string]string{"host": "h3"}))
 	var rows []apiHost
 	if err := x.e.getJSON("/api/v1/hosts", &rows); err != nil {
 		t.Fatal(err)
@@ -330,7 +313,7 @@ func (x *tlsMesh) refuse(ctx context.Context, t *testing.T, rc rogueCase) {
 		t.Fatal(err)
 	}
 	logStart := fileSize(h3.LogFile(lab.Vswitchd))
-	before := x.metric(t, "ovsmesh_tls_refused_total", `reason="`+rc.reason+`"`)
+	before := x.metric(t, "ovsmesh_tls_refused_total", map[string]string{"reason": rc.reason})
 	target := fmt.Sprintf("%s:%s:%d", rc.target, x.ctlIP, lab.OpenFlowPort)
 	if _, err := x.e.lab.VSCtl(ctx, "h3", "add-br", "br-rogue", "--", "set", "bridge", "br-rogue", "datapath_type=netdev",
 		"fail_mode=secure", "protocols=OpenFlow13", "other-config:datapath-id="+rc.dpid,
@@ -343,7 +326,7 @@ func (x *tlsMesh) refuse(ctx context.Context, t *testing.T, rc rogueCase) {
 		}
 	}()
 	took := poll(t, 30*time.Second, fmt.Sprintf("ovsmesh_tls_refused_total{reason=%q} to grow", rc.reason), func() (bool, string) {
-		n := x.metric(t, "ovsmesh_tls_refused_total", `reason="`+rc.reason+`"`)
+		n := x.metric(t, "ovsmesh_tls_refused_total", map[string]string{"reason": rc.reason})
 		return n > before, fmt.Sprintf("%v", n)
 	})
 	line := x.logLine(t, append([]string{"switch refused", "reason=" + rc.reason, "remote=" + h3.MgmtIP.String() + ":"}, rc.log...)...)
