@@ -8,10 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/lab"
@@ -59,7 +56,7 @@ func run(bin string, count int, tunnel string, slot int) (err error) {
 	if err := l.AttachGuests(ctx); err != nil {
 		return err
 	}
-	if err := warm(ctx, l); err != nil {
+	if err := l.PingEveryPair(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("ovsmesh warm-up: %w", err)
 	}
 	mesh, err := measure(ctx, l, count)
@@ -85,7 +82,7 @@ func run(bin string, count int, tunnel string, slot int) (err error) {
 			return err
 		}
 	}
-	if err := warm(ctx, l); err != nil {
+	if err := l.PingEveryPair(ctx, 30*time.Second); err != nil {
 		return fmt.Errorf("NORMAL warm-up: %w", err)
 	}
 	normal, err := measure(ctx, l, count)
@@ -101,33 +98,6 @@ func run(bin string, count int, tunnel string, slot int) (err error) {
 	return nil
 }
 
-// warm pings every ordered pair of guests once and arpings the measured
-// pairs, so every binding and MAC is known.
-func warm(ctx context.Context, l *lab.Lab) error {
-	guests := l.Guests()
-	deadline := time.Now().Add(30 * time.Second)
-	for _, s := range guests {
-		for _, d := range guests {
-			if s.Name == d.Name {
-				continue
-			}
-			for {
-				r, err := l.Ping(ctx, s.Name, d.IP, 1)
-				if err == nil && r.OK() {
-					break
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("%s cannot ping %s (%v)", s.Name, d.Name, err)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-		}
-	}
-	return nil
-}
-
-var arpingTimeRE = regexp.MustCompile(`time=([0-9.]+) (usec|msec|sec)`)
-
 // measure returns, per pair, the median arping time in milliseconds.
 func measure(ctx context.Context, l *lab.Lab, count int) ([]float64, error) {
 	var out []float64
@@ -140,7 +110,7 @@ func measure(ctx context.Context, l *lab.Lab, count int) ([]float64, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms, err := arping(ctx, l, src.NS, dst.IP, count)
+		ms, err := arping(ctx, src.NS, dst.IP, count)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.name, err)
 		}
@@ -149,21 +119,12 @@ func measure(ctx context.Context, l *lab.Lab, count int) ([]float64, error) {
 	return out, nil
 }
 
-func arping(ctx context.Context, l *lab.Lab, ns string, ip netip.Addr, count int) (float64, error) {
-	text, err := l.Exec(ctx, ns, "arping", "-c", strconv.Itoa(count), "-W", "0.02", "-i", "eth0", ip.String())
-	var times []float64
-	for _, m := range arpingTimeRE.FindAllStringSubmatch(text, -1) {
-		v, _ := strconv.ParseFloat(m[1], 64)
-		switch m[2] {
-		case "usec":
-			v /= 1000
-		case "sec":
-			v *= 1000
-		}
-		times = append(times, v)
-	}
+// arping returns the median of count ARP answer times from ns, in
+// milliseconds; fewer than 90% answers is an error.
+func arping(ctx context.Context, ns string, ip netip.Addr, count int) (float64, error) {
+	times, err := lab.ArpingNS(ctx, ns, ip, count, 20*time.Millisecond)
 	if len(times) < count*9/10 {
-		return 0, fmt.Errorf("arping %s: %d of %d replies (%v): %s", ip, len(times), count, err, strings.TrimSpace(text))
+		return 0, fmt.Errorf("arping %s: %d of %d replies: %v", ip, len(times), count, err)
 	}
 	slices.Sort(times)
 	return times[len(times)/2], nil

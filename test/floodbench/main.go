@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +39,7 @@ import (
 	"time"
 
 	"github.com/ovsmesh/ovsmesh/lab"
+	"github.com/prometheus/procfs"
 )
 
 func main() {
@@ -94,8 +94,8 @@ func run(bin string, trials, slot int) (err error) {
 	if err := l.AttachGuests(ctx); err != nil {
 		return err
 	}
-	if err := warm(ctx, l); err != nil {
-		return err
+	if err := l.PingEveryPair(ctx, 30*time.Second); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
 	}
 	target, _ := l.Guest("h2g1")
 	quiet, err := phase(ctx, l, api, target.IP, trials)
@@ -162,7 +162,7 @@ func phase(ctx context.Context, l *lab.Lab, api string, target netip.Addr, trial
 		}
 		start := time.Now()
 		done := make(chan []float64, 1)
-		go func() { done <- arping(ctx, l, g.NS, target, 20) }()
+		go func() { ms, _ := lab.ArpingNS(ctx, g.NS, target, 20, 50*time.Millisecond); done <- ms }()
 		learned := time.Duration(-1)
 		for deadline := start.Add(10 * time.Second); time.Now().Before(deadline); {
 			if known(api, g) {
@@ -220,73 +220,12 @@ func getJSON(url string, v any) error {
 	return json.NewDecoder(resp.Body).Decode(v)
 }
 
-var metricLineRE = regexp.MustCompile(`^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$`)
-
 // metric sums every series of a counter.
 func metric(api, name string) (float64, error) {
-	resp, err := http.Get(api + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	sum := 0.0
-	for _, line := range strings.Split(b.String(), "\n") {
-		if m := metricLineRE.FindStringSubmatch(line); m != nil && m[1] == name {
-			v, _ := strconv.ParseFloat(m[3], 64)
-			sum += v
-		}
-	}
-	return sum, nil
-}
-
-// warm pings every ordered pair of guests once.
-func warm(ctx context.Context, l *lab.Lab) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for _, s := range l.Guests() {
-		for _, d := range l.Guests() {
-			if s.Name == d.Name {
-				continue
-			}
-			for {
-				r, err := l.Ping(ctx, s.Name, d.IP, 1)
-				if err == nil && r.OK() {
-					break
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("warm-up: %s cannot ping %s (%v)", s.Name, d.Name, err)
-				}
-			}
-		}
-	}
-	return nil
-}
-
-var arpingTimeRE = regexp.MustCompile(`time=([0-9.]+) (usec|msec|sec)`)
-
-// arping returns the answer times in ms of count ARP requests from ns.
-func arping(ctx context.Context, l *lab.Lab, ns string, ip netip.Addr, count int) []float64 {
-	text, _ := l.Exec(ctx, ns, "arping", "-c", strconv.Itoa(count), "-W", "0.05", "-i", "eth0", ip.String())
-	var times []float64
-	for _, m := range arpingTimeRE.FindAllStringSubmatch(text, -1) {
-		v, _ := strconv.ParseFloat(m[1], 64)
-		switch m[2] {
-		case "usec":
-			v /= 1000
-		case "sec":
-			v *= 1000
-		}
-		times = append(times, v)
-	}
-	return times
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sum, _, err := lab.MetricSum(ctx, api+"/metrics", name, nil)
+	return sum, err
 }
 
 // pct returns the p-th percentile (nearest rank) of xs.
@@ -302,17 +241,15 @@ func pct(xs []float64, p int) float64 {
 
 // peakRSS reads a process's peak resident set (VmHWM) in bytes.
 func peakRSS(pid int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("rss of pid %d: %w", pid, err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, err := strconv.ParseUint(f[1], 10, 64)
-			return kb * 1024, err
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, fmt.Errorf("rss of pid %d: %w", pid, err)
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	return st.VmHWM, nil
 }
 
 // flood sends frames from dev with random source MACs to dst for d and
