@@ -1,10 +1,9 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -18,21 +17,12 @@ import (
 // series yet is not exposed. Errors: the GET failing or answering other
 // than 200 OK, and text that does not parse.
 func MetricSum(ctx context.Context, url, name string, labels map[string]string) (sum float64, found bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, err := get(ctx, url)
 	if err != nil {
 		return 0, false, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, false, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return 0, false, fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
 		return 0, false, fmt.Errorf("GET %s: %w", url, err)
 	}

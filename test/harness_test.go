@@ -5,11 +5,9 @@ package test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -266,31 +264,11 @@ type apiHost struct {
 	Tunnels        map[string]int32 `json:"tunnels"`
 }
 
-// getJSON fetches e.api+path into v.
+// getJSON fetches e.api+path into v (lab.GetJSON), within 3 s.
 func (e *env) getJSON(path string, v any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.api+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, body)
-	}
-	if s, ok := v.(*string); ok {
-		*s = string(body)
-		return nil
-	}
-	return json.Unmarshal(body, v)
+	return lab.GetJSON(ctx, e.api+path, v)
 }
 
 // waitConnected waits until the API shows every named host with its

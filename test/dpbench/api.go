@@ -4,12 +4,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
 	"time"
+
+	"github.com/ovsmesh/ovsmesh/lab"
 )
 
 // apiHost is a row of GET /api/v1/hosts.
@@ -37,27 +36,11 @@ func (s apiSwitch) hasPort(name string) bool {
 	return slices.ContainsFunc(s.Ports, func(p apiPort) bool { return p.Name == name && p.Up })
 }
 
-// getJSON fetches e.api+path into v.
+// getJSON fetches e.api+path into v (lab.GetJSON), within 3 s.
 func (e *env) getJSON(path string, v any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.api+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return json.Unmarshal(body, v)
+	return lab.GetJSON(ctx, e.api+path, v)
 }
 
 // hostProblems lists, from GET /api/v1/hosts, the hosts whose OVSDB

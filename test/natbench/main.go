@@ -27,7 +27,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,12 +175,7 @@ func waitNAT(ctx context.Context, l *lab.Lab, api, client string) (natStatus, er
 	var st natStatus
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(api + "/api/v1/nat")
-		if err == nil {
-			err = json.NewDecoder(resp.Body).Decode(&st)
-			resp.Body.Close()
-		}
-		if err == nil && st.External.Up && st.NextHop.State == "resolved" {
+		if err := lab.GetJSON(ctx, api+"/api/v1/nat", &st); err == nil && st.External.Up && st.NextHop.State == "resolved" {
 			if r, err := l.Ping(ctx, client, lab.NATFarIP, 1); err == nil && r.OK() {
 				return st, nil
 			}
